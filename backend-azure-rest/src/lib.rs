@@ -1,0 +1,1 @@
+//! backend-azure-rest (work in progress).

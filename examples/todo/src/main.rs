@@ -1,0 +1,2 @@
+//! The todo example (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! store-diesel (work in progress).

@@ -1,0 +1,1 @@
+//! store-memory (work in progress).

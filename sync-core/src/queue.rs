@@ -1,0 +1,271 @@
+//! The queue rules every store shares: collapsing a local change into the pending operation of the
+//! same item (DESIGN §3), and the atomic units built on [`Transaction`]: a local change, a pulled
+//! page, a completed push.
+
+use serde_json::Value;
+
+use crate::error::{CollapseError, StoreError};
+use crate::operation::{NewOperation, Operation, OperationFilter, OperationKind, OperationState};
+use crate::record::Record;
+use crate::schema::{system, TableSchema};
+use crate::store::Transaction;
+
+/// What a new local change does to the newest queued operation of its item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collapse {
+    /// Append a new operation (nothing queued, or the queued one is being pushed right now).
+    Enqueue,
+    /// Keep the queued operation and bump its edit counter (insert+update, update+update).
+    Bump,
+    /// Remove the queued operation; nothing is sent (insert+delete of a never-sent insert).
+    Cancel,
+    /// Turn the queued operation into a delete in place, keeping its queue position
+    /// (update+delete, or insert+delete when the insert may already have reached the server).
+    BecomeDelete,
+}
+
+/// The collapse table of DESIGN §3. `existing` is the newest queued operation of the item.
+///
+/// ```
+/// use sync_core::queue::{collapse_rule, Collapse};
+/// use sync_core::OperationKind::*;
+/// assert_eq!(collapse_rule(None, Insert), Ok(Collapse::Enqueue));
+/// ```
+pub fn collapse_rule(existing: Option<(OperationKind, OperationState)>, new: OperationKind) -> Result<Collapse, OperationKind> {
+    use OperationKind::*;
+    let Some((kind, state)) = existing else { return Ok(Collapse::Enqueue) };
+    // Combinations that are wrong whatever the state: the local table already rejects most of them.
+    match (kind, new) {
+        (Delete, _) | (Insert, Insert) | (Update, Insert) => return Err(kind),
+        _ => {}
+    }
+    if state == OperationState::InFlight {
+        return Ok(Collapse::Enqueue);
+    }
+    Ok(match (kind, new) {
+        (Insert, Update) | (Update, Update) => Collapse::Bump,
+        (Insert, Delete) if state == OperationState::Pending => Collapse::Cancel,
+        (Insert | Update, Delete) => Collapse::BecomeDelete,
+        _ => return Err(kind),
+    })
+}
+
+/// A change the app makes to its local table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalChange {
+    /// Insert a new item (conformed with [`TableSchema::conform_local`]).
+    Insert(Record),
+    /// Replace an existing item's fields (system columns keep their stored values).
+    Update(Record),
+    /// Delete an item by id.
+    Delete(String),
+}
+
+impl LocalChange {
+    /// The operation kind of the change.
+    pub fn kind(&self) -> OperationKind {
+        match self {
+            LocalChange::Insert(_) => OperationKind::Insert,
+            LocalChange::Update(_) => OperationKind::Update,
+            LocalChange::Delete(_) => OperationKind::Delete,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            LocalChange::Insert(r) | LocalChange::Update(r) => r.id(),
+            LocalChange::Delete(id) => id,
+        }
+    }
+}
+
+/// What a local change left behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalChangeOutcome {
+    /// The stored item after the change (`None` after a delete).
+    pub record: Option<Record>,
+    /// The queued operation for the item after the change (`None` when it was cancelled out).
+    pub operation: Option<Operation>,
+}
+
+/// Applies a local change and queues (or collapses) its operation, inside `tx`, so both commit
+/// together. Server-owned columns are never taken from the app: an insert starts with them null,
+/// an update keeps the stored ones.
+pub fn apply_local_change(
+    tx: &mut dyn Transaction,
+    schema: &TableSchema,
+    change: LocalChange,
+) -> Result<LocalChangeOutcome, StoreError> {
+    let table = schema.name();
+    let id = change.id().to_owned();
+    let kind = change.kind();
+    let existing = tx.get(table, &id)?;
+    let queued = newest_operation(tx, table, &id)?;
+    let rule = collapse_rule(queued.as_ref().map(|op| (op.kind, op.state)), kind).map_err(|existing| {
+        StoreError::Collapse(CollapseError { table: table.to_owned(), item_id: id.clone(), existing, new: kind })
+    })?;
+
+    let (record, snapshot) = match change {
+        LocalChange::Insert(mut record) => {
+            if existing.is_some() {
+                return Err(StoreError::DuplicateId { table: table.to_owned(), id });
+            }
+            for col in system::SERVER_OWNED {
+                let reset = if col == system::DELETED { Value::Bool(false) } else { Value::Null };
+                record.set(col, reset).map_err(|e| StoreError::record(table, e))?;
+            }
+            tx.upsert(table, &record)?;
+            (Some(record), None)
+        }
+        LocalChange::Update(mut record) => {
+            let stored = existing.ok_or_else(|| StoreError::NotFound { table: table.to_owned(), id: id.clone() })?;
+            for col in system::SERVER_OWNED {
+                let keep = stored.get(col).cloned().unwrap_or(Value::Null);
+                record.set(col, keep).map_err(|e| StoreError::record(table, e))?;
+            }
+            tx.upsert(table, &record)?;
+            (Some(record), None)
+        }
+        LocalChange::Delete(_) => {
+            let stored = existing.ok_or_else(|| StoreError::NotFound { table: table.to_owned(), id: id.clone() })?;
+            tx.delete(table, &id)?;
+            (None, Some(stored))
+        }
+    };
+
+    let operation = match (rule, queued) {
+        (Collapse::Enqueue, _) | (_, None) => Some(tx.enqueue(NewOperation {
+            kind,
+            table: table.to_owned(),
+            item_id: id,
+            item: snapshot,
+        })?),
+        (Collapse::Bump, Some(mut op)) => {
+            op.version += 1;
+            tx.update_operation(&op)?;
+            tx.remove_error(op.id)?;
+            Some(op)
+        }
+        (Collapse::Cancel, Some(op)) => {
+            tx.remove_operation(op.id)?;
+            tx.remove_error(op.id)?;
+            None
+        }
+        (Collapse::BecomeDelete, Some(mut op)) => {
+            op.kind = OperationKind::Delete;
+            op.item = snapshot;
+            op.version += 1;
+            tx.update_operation(&op)?;
+            tx.remove_error(op.id)?;
+            Some(op)
+        }
+    };
+    Ok(LocalChangeOutcome { record, operation })
+}
+
+/// The newest queued operation of an item.
+pub fn newest_operation(tx: &mut dyn Transaction, table: &str, id: &str) -> Result<Option<Operation>, StoreError> {
+    Ok(tx.operations(&OperationFilter::item(table, id))?.pop())
+}
+
+/// Counts of what a pulled page did to the local table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageOutcome {
+    /// Rows inserted or replaced.
+    pub upserted: u64,
+    /// Rows deleted because the server marked them deleted.
+    pub deleted: u64,
+    /// Rows left alone because the item has a queued local operation.
+    pub skipped: u64,
+}
+
+/// Applies one pulled page (rows already conformed with [`TableSchema::conform_remote`]) and
+/// saves the cursor, inside `tx`, so both commit together. Items with a queued local operation are
+/// not touched: the local edit wins until it is pushed.
+pub fn apply_pull_page(
+    tx: &mut dyn Transaction,
+    table: &str,
+    rows: &[Record],
+    cursor: Option<(&str, &str)>,
+) -> Result<PageOutcome, StoreError> {
+    let mut outcome = PageOutcome::default();
+    for row in rows {
+        if tx.count_operations(&OperationFilter::item(table, row.id()))? > 0 {
+            outcome.skipped += 1;
+        } else if row.is_deleted() {
+            tx.delete(table, row.id())?;
+            outcome.deleted += 1;
+        } else {
+            tx.upsert(table, row)?;
+            outcome.upserted += 1;
+        }
+    }
+    if let Some((key, value)) = cursor {
+        tx.set_config(key, value)?;
+    }
+    Ok(outcome)
+}
+
+/// Finishes a successful push of operation `op_id`: removes it (and its error row) and stores the
+/// server's item (conformed). When a newer local change to the item was queued meanwhile, the
+/// user's fields are kept and only the server's `createdAt`/`updatedAt`/`version` are taken, so
+/// the next push carries the right `If-Match` instead of raising a false conflict.
+pub fn complete_operation(
+    tx: &mut dyn Transaction,
+    op_id: u64,
+    server_item: Option<&Record>,
+) -> Result<(), StoreError> {
+    let Some(op) = tx.operation(op_id)? else { return Ok(()) };
+    tx.remove_operation(op.id)?;
+    tx.remove_error(op.id)?;
+    let Some(server) = server_item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
+    let later = tx.operations(&OperationFilter::item(&op.table, &op.item_id))?;
+    if later.is_empty() {
+        return tx.upsert(&op.table, server);
+    }
+    if let Some(mut local) = tx.get(&op.table, &op.item_id)? {
+        adopt_server_columns(&mut local, server).map_err(|e| StoreError::record(&op.table, e))?;
+        tx.upsert(&op.table, &local)?;
+    }
+    for mut later_op in later {
+        if let Some(snapshot) = later_op.item.as_mut() {
+            adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(&op.table, e))?;
+            tx.update_operation(&later_op)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the server-owned columns (but `deleted`) from `server` into `local`.
+pub fn adopt_server_columns(local: &mut Record, server: &Record) -> Result<(), crate::error::RecordError> {
+    for col in [system::CREATED_AT, system::UPDATED_AT, system::VERSION] {
+        local.set(col, server.get(col).cloned().unwrap_or(Value::Null))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OperationKind::*;
+    use OperationState::*;
+
+    #[test]
+    fn the_collapse_table() {
+        let r = |k, s, n| collapse_rule(Some((k, s)), n);
+        assert_eq!(r(Insert, Pending, Update), Ok(Collapse::Bump));
+        assert_eq!(r(Insert, Pending, Delete), Ok(Collapse::Cancel));
+        assert_eq!(r(Insert, Attempted, Delete), Ok(Collapse::BecomeDelete));
+        assert_eq!(r(Update, Pending, Update), Ok(Collapse::Bump));
+        assert_eq!(r(Update, Attempted, Delete), Ok(Collapse::BecomeDelete));
+        assert_eq!(r(Insert, Pending, Insert), Err(Insert));
+        assert_eq!(r(Update, Pending, Insert), Err(Update));
+        for n in [Insert, Update, Delete] {
+            assert_eq!(r(Delete, Pending, n), Err(Delete));
+            assert_eq!(r(Delete, InFlight, n), Err(Delete));
+        }
+        assert_eq!(r(Insert, InFlight, Update), Ok(Collapse::Enqueue));
+        assert_eq!(r(Update, InFlight, Delete), Ok(Collapse::Enqueue));
+        assert_eq!(r(Insert, InFlight, Insert), Err(Insert));
+    }
+}

@@ -1,0 +1,316 @@
+//! [`TableSchema`]: the columns of a synced table, and how records are checked against them.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{RecordError, SchemaError};
+use crate::record::{json_type_name, Record};
+
+/// The protocol's system column names (ZUMO-API-VERSION 2.0.0).
+pub mod system {
+    /// The item id (string).
+    pub const ID: &str = "id";
+    /// Set by the server when the item is first stored.
+    pub const CREATED_AT: &str = "createdAt";
+    /// Set by the server on every write; the key of incremental pull.
+    pub const UPDATED_AT: &str = "updatedAt";
+    /// Opaque concurrency token; sent back as `If-Match`.
+    pub const VERSION: &str = "version";
+    /// Soft-delete flag.
+    pub const DELETED: &str = "deleted";
+    /// All system columns, `id` first.
+    pub const ALL: [&str; 5] = [ID, CREATED_AT, UPDATED_AT, VERSION, DELETED];
+    /// The columns the server owns and a client never sends (`version` travels as `If-Match`).
+    pub const SERVER_OWNED: [&str; 4] = [CREATED_AT, UPDATED_AT, VERSION, DELETED];
+}
+
+/// The type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ColumnType {
+    /// UTF-8 text (JSON string).
+    String,
+    /// JSON `true`/`false`.
+    Bool,
+    /// A signed 64-bit integer.
+    Integer,
+    /// A 64-bit float.
+    Real,
+    /// A UTC instant; stored as `YYYY-MM-DDTHH:MM:SS.sssZ` (the protocol's millisecond precision).
+    DateTime,
+    /// Any JSON value, stored as text; only `is_null` can be queried.
+    Json,
+}
+
+impl ColumnType {
+    /// The name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::String => "a string",
+            ColumnType::Bool => "a boolean",
+            ColumnType::Integer => "an integer",
+            ColumnType::Real => "a number",
+            ColumnType::DateTime => "a date-time",
+            ColumnType::Json => "JSON",
+        }
+    }
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// The column name as it is on the wire.
+    pub name: String,
+    /// Its type.
+    pub ty: ColumnType,
+    /// Whether it may be null (or absent).
+    pub nullable: bool,
+}
+
+impl Column {
+    /// A non-null column.
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
+        Column { name: name.into(), ty, nullable: false }
+    }
+
+    /// A nullable column.
+    pub fn nullable(name: impl Into<String>, ty: ColumnType) -> Self {
+        Column { name: name.into(), ty, nullable: true }
+    }
+}
+
+/// The columns of a synced table. Every schema holds the five system columns: `id` (string,
+/// non-null), `createdAt`, `updatedAt` (nullable date-times), `version` (nullable string) and
+/// `deleted` (boolean, defaults to `false`); [`TableSchema::new`] adds the ones not declared.
+///
+/// ```
+/// use sync_core::{Column, ColumnType, TableSchema};
+/// let schema = TableSchema::new("TodoItem", vec![
+///     Column::new("text", ColumnType::String),
+///     Column::new("complete", ColumnType::Bool),
+/// ]).unwrap();
+/// assert_eq!(schema.columns().len(), 7);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSchema {
+    name: String,
+    columns: Vec<Column>,
+}
+
+impl TableSchema {
+    /// Builds a schema, adding missing system columns and checking every name and system type.
+    ///
+    /// Names are ASCII letters, digits and `_`, start with a letter or `_`, are at most 128 bytes,
+    /// and never start with `__` (reserved for the protocol and the system tables).
+    pub fn new(name: impl Into<String>, columns: Vec<Column>) -> Result<Self, SchemaError> {
+        let name = name.into();
+        validate_name(&name)?;
+        let mut all: Vec<Column> = Vec::with_capacity(columns.len() + 5);
+        for (sys, ty, nullable) in [
+            (system::ID, ColumnType::String, false),
+            (system::CREATED_AT, ColumnType::DateTime, true),
+            (system::UPDATED_AT, ColumnType::DateTime, true),
+            (system::VERSION, ColumnType::String, true),
+            (system::DELETED, ColumnType::Bool, false),
+        ] {
+            match columns.iter().find(|c| c.name == sys) {
+                Some(c) if c.ty != ty => {
+                    return Err(SchemaError::SystemColumnType { column: sys.to_owned(), expected: ty.name() })
+                }
+                _ => all.push(Column { name: sys.to_owned(), ty, nullable }),
+            }
+        }
+        for c in columns {
+            validate_name(&c.name)?;
+            if system::ALL.contains(&c.name.as_str()) {
+                continue;
+            }
+            if all.iter().any(|a| a.name == c.name) {
+                return Err(SchemaError::DuplicateColumn(c.name));
+            }
+            all.push(c);
+        }
+        Ok(TableSchema { name, columns: all })
+    }
+
+    /// The table name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// All columns, system columns first.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The columns the app declared (everything but the system columns).
+    pub fn user_columns(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| !system::ALL.contains(&c.name.as_str()))
+    }
+
+    /// A column by name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Checks a record written by the app and returns it in canonical form: every column present
+    /// (absent nullable ones as `null`, `deleted` as `false`), date-times normalised. A field the
+    /// table does not have is an error.
+    pub fn conform_local(&self, record: Record) -> Result<Record, RecordError> {
+        self.conform(record, true)
+    }
+
+    /// Like [`conform_local`](Self::conform_local) for a row from the server: fields the table does
+    /// not have are dropped (servers may hold more columns than this client knows), and integer
+    /// `0`/`1` are accepted for booleans.
+    pub fn conform_remote(&self, record: Record) -> Result<Record, RecordError> {
+        self.conform(record, false)
+    }
+
+    fn conform(&self, record: Record, strict: bool) -> Result<Record, RecordError> {
+        let mut map = record.into_map();
+        if strict {
+            if let Some(unknown) = map.keys().find(|k| self.column(k).is_none()) {
+                return Err(RecordError::UnknownColumn { table: self.name.clone(), column: unknown.clone() });
+            }
+        }
+        let mut out = Map::with_capacity(self.columns.len());
+        for col in &self.columns {
+            let value = map.remove(&col.name).unwrap_or(Value::Null);
+            let value = match value {
+                Value::Null if col.name == system::DELETED => Value::Bool(false),
+                Value::Null if col.nullable => Value::Null,
+                Value::Null => return Err(RecordError::NullValue { column: col.name.clone() }),
+                v => conform_value(&col.name, col.ty, v, strict)?,
+            };
+            out.insert(col.name.clone(), value);
+        }
+        Record::new(out)
+    }
+}
+
+/// Checks one non-null value against a column type and returns its canonical form.
+pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool) -> Result<Value, RecordError> {
+    let wrong = |v: &Value| RecordError::WrongType {
+        column: column.to_owned(),
+        expected: ty.name(),
+        found: json_type_name(v).to_owned(),
+    };
+    match ty {
+        ColumnType::String if v.is_string() => Ok(v),
+        ColumnType::Bool if v.is_boolean() => Ok(v),
+        ColumnType::Bool if !strict && (v == Value::from(0) || v == Value::from(1)) => Ok(Value::Bool(v == 1)),
+        ColumnType::Integer if v.is_i64() => Ok(v),
+        // Servers on JavaScript send whole numbers as floats at times (e.g. 5.0).
+        ColumnType::Integer => match v.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
+            _ => Err(wrong(&v)),
+        },
+        ColumnType::Real if v.is_number() => Ok(v),
+        ColumnType::DateTime => match &v {
+            Value::String(s) => canonical_datetime(s).map(Value::String).ok_or_else(|| RecordError::WrongType {
+                column: column.to_owned(),
+                expected: ty.name(),
+                found: format!("the string {:?}", crate::record::truncate_for_message(s)),
+            }),
+            _ => Err(wrong(&v)),
+        },
+        ColumnType::Json => Ok(v),
+        _ => Err(wrong(&v)),
+    }
+}
+
+/// Parses an RFC 3339 date-time and formats it as UTC with milliseconds (`2024-01-02T03:04:05.678Z`),
+/// the protocol's precision. Fixed width keeps text order equal to time order.
+///
+/// ```
+/// assert_eq!(sync_core::canonical_datetime("2024-01-02T04:04:05+01:00").as_deref(), Some("2024-01-02T03:04:05.000Z"));
+/// assert_eq!(sync_core::canonical_datetime("yesterday"), None);
+/// ```
+pub fn canonical_datetime(s: &str) -> Option<String> {
+    let parsed = DateTime::parse_from_rfc3339(s).ok()?;
+    Some(format_datetime(parsed.with_timezone(&Utc)))
+}
+
+/// Formats a UTC instant in the canonical form (see [`canonical_datetime`]).
+pub fn format_datetime(dt: DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn validate_name(name: &str) -> Result<(), SchemaError> {
+    let fail = |reason| Err(SchemaError::InvalidName { name: name.to_owned(), reason });
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return fail("names cannot be empty"),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => return fail("names start with a letter or '_'"),
+        _ => {}
+    }
+    if name.len() > 128 {
+        return fail("names are at most 128 bytes");
+    }
+    if name.starts_with("__") {
+        return fail("names starting with '__' are reserved for the protocol");
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return fail("names hold only ASCII letters, digits and '_'");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn todo() -> TableSchema {
+        TableSchema::new(
+            "TodoItem",
+            vec![
+                Column::new("text", ColumnType::String),
+                Column::new("complete", ColumnType::Bool),
+                Column::nullable("due", ColumnType::DateTime),
+                Column::nullable("n", ColumnType::Integer),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(TableSchema::new("__ops", vec![]).is_err());
+        assert!(TableSchema::new("a b", vec![]).is_err());
+        assert!(TableSchema::new("T", vec![Column::new("__x", ColumnType::String)]).is_err());
+        assert!(TableSchema::new("T", vec![Column::new("version", ColumnType::Integer)]).is_err());
+        assert!(matches!(
+            TableSchema::new("T", vec![Column::new("a", ColumnType::String), Column::new("a", ColumnType::Bool)]),
+            Err(SchemaError::DuplicateColumn(_))
+        ));
+    }
+
+    #[test]
+    fn local_records_are_checked_and_canonical() {
+        let s = todo();
+        let r = Record::from_json(json!({"id": "1", "text": "a", "complete": false, "due": "2024-01-01T01:00:00+01:00"}))
+            .unwrap();
+        let c = s.conform_local(r).unwrap();
+        assert_eq!(c.get("due"), Some(&json!("2024-01-01T00:00:00.000Z")));
+        assert_eq!(c.get("deleted"), Some(&json!(false)));
+        assert_eq!(c.get("version"), Some(&Value::Null));
+        let wrong = Record::from_json(json!({"id": "1", "text": 5, "complete": false})).unwrap();
+        assert!(matches!(s.conform_local(wrong), Err(RecordError::WrongType { .. })));
+        let unknown = Record::from_json(json!({"id": "1", "text": "a", "complete": true, "zzz": 1})).unwrap();
+        assert!(matches!(s.conform_local(unknown), Err(RecordError::UnknownColumn { .. })));
+        let missing = Record::from_json(json!({"id": "1", "complete": true})).unwrap();
+        assert!(matches!(s.conform_local(missing), Err(RecordError::NullValue { .. })));
+    }
+
+    #[test]
+    fn remote_records_are_lenient_about_extra_columns() {
+        let s = todo();
+        let r = Record::from_json(json!({"id": "1", "text": "a", "complete": 1, "extra": [1], "n": 5.0})).unwrap();
+        let c = s.conform_remote(r).unwrap();
+        assert_eq!(c.get("complete"), Some(&json!(true)));
+        assert_eq!(c.get("n"), Some(&json!(5)));
+        assert!(c.get("extra").is_none());
+    }
+}

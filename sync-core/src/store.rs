@@ -1,0 +1,154 @@
+//! The [`Store`] trait (the local database) and the [`Transaction`] it runs work in.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::operation::{NewOperation, Operation, OperationError, OperationFilter};
+use crate::query::eval::QueryResult;
+use crate::query::expr::{Expr, Query};
+use crate::record::Record;
+use crate::schema::TableSchema;
+
+/// Work to run inside one store transaction.
+pub type TxWork = Box<dyn FnOnce(&mut dyn Transaction) -> Result<(), StoreError> + Send + 'static>;
+
+/// The local database: synced tables plus the system tables (operation queue, errors, config).
+///
+/// # Contract
+/// - [`transaction`](Store::transaction) runs its work atomically and durably: when it returns
+///   `Ok`, every write of the work is committed (and, for a persistent store, survives a crash);
+///   when the work returns an error, or the store fails, **none** of its writes are visible.
+///   Transactions are serialised: no other transaction's writes interleave with one in progress.
+/// - The engine builds its two atomic operations on it: a *local change* (the item write and its
+///   queue entry together, [`crate::queue::apply_local_change`]) and a *pull page* (the page's rows
+///   and the new cursor together, [`crate::queue::apply_pull_page`]).
+/// - Records are stored as given (the engine passes them through
+///   [`TableSchema::conform_local`]/[`conform_remote`](TableSchema::conform_remote)) and read
+///   back equal, with every schema column present.
+/// - Queries give exactly the results of [`crate::query::eval::run_query`] on the resolved query:
+///   two-valued logic, nulls first, `id` as the last ordering key, soft-deleted rows hidden unless
+///   `include_deleted`.
+/// - Operation ids strictly increase and are never reused, across restarts too.
+///
+/// Implementations pass the conformance suite in `sync_core::conformance` (feature `conformance`).
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates the table, or opens an existing one. A stored table with new nullable columns in
+    /// `schema` is upgraded; an incompatible one is [`StoreError::IncompatibleSchema`].
+    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError>;
+
+    /// Reads one item.
+    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError>;
+
+    /// Runs a query (checked against the table's schema; unknown columns are errors).
+    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError>;
+
+    /// Runs `work` in one atomic, durable transaction (see the trait docs).
+    async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
+}
+
+/// What a [`Store`] can do inside a transaction. Calls see the transaction's own earlier writes.
+pub trait Transaction {
+    /// Reads one item.
+    fn get(&mut self, table: &str, id: &str) -> Result<Option<Record>, StoreError>;
+    /// Inserts or replaces an item (the record is already conformed to the table's schema).
+    fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError>;
+    /// Deletes an item; returns whether it existed.
+    fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError>;
+    /// Deletes the items matching a filter (all when `None`); returns how many. Soft-deleted rows
+    /// are matched too.
+    fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError>;
+
+    /// Appends an operation to the queue and returns it with its id.
+    fn enqueue(&mut self, op: NewOperation) -> Result<Operation, StoreError>;
+    /// Replaces a queued operation (matched by id); `NotFound` when it is gone.
+    fn update_operation(&mut self, op: &Operation) -> Result<(), StoreError>;
+    /// Removes an operation; returns whether it existed.
+    fn remove_operation(&mut self, id: u64) -> Result<bool, StoreError>;
+    /// One operation by id.
+    fn operation(&mut self, id: u64) -> Result<Option<Operation>, StoreError>;
+    /// Operations passing the filter, lowest id first.
+    fn operations(&mut self, filter: &OperationFilter) -> Result<Vec<Operation>, StoreError>;
+    /// How many operations pass the filter (`limit` ignored).
+    fn count_operations(&mut self, filter: &OperationFilter) -> Result<u64, StoreError>;
+
+    /// Inserts or replaces the error row of an operation.
+    fn put_error(&mut self, error: &OperationError) -> Result<(), StoreError>;
+    /// Removes the error row of an operation; returns whether it existed.
+    fn remove_error(&mut self, operation_id: u64) -> Result<bool, StoreError>;
+    /// Error rows, oldest operation first, optionally of one table.
+    fn errors(&mut self, table: Option<&str>) -> Result<Vec<OperationError>, StoreError>;
+
+    /// A config value (delta cursors and other engine state).
+    fn config(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Sets a config value.
+    fn set_config(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Removes config values whose key starts with `prefix`; returns how many.
+    fn remove_config(&mut self, prefix: &str) -> Result<u64, StoreError>;
+}
+
+/// Conveniences on every [`Store`].
+#[async_trait]
+pub trait StoreExt: Store {
+    /// Runs `work` in a transaction and returns its result.
+    ///
+    /// ```
+    /// # async fn demo(store: &dyn sync_core::Store) -> Result<(), sync_core::StoreError> {
+    /// use sync_core::StoreExt;
+    /// let pending = store.transact(|tx| tx.count_operations(&Default::default())).await?;
+    /// # let _ = pending; Ok(()) }
+    /// ```
+    async fn transact<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Transaction) -> Result<R, StoreError> + Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(None));
+        let out = Arc::clone(&slot);
+        self.transaction(Box::new(move |tx| {
+            let r = work(tx)?;
+            *out.lock().map_err(|_| StoreError::Backend { message: "result slot poisoned".into(), source: None })? =
+                Some(r);
+            Ok(())
+        }))
+        .await?;
+        let taken = slot.lock().ok().and_then(|mut s| s.take());
+        taken.ok_or_else(|| StoreError::Backend { message: "transaction finished without running its work".into(), source: None })
+    }
+}
+
+impl<S: Store + ?Sized> StoreExt for S {}
+
+#[async_trait]
+impl<S: Store + ?Sized> Store for Arc<S> {
+    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
+        (**self).ensure_table(schema).await
+    }
+    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        (**self).get(table, id).await
+    }
+    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
+        (**self).query(table, query).await
+    }
+    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
+        (**self).transaction(work).await
+    }
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> Store for Box<S> {
+    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
+        (**self).ensure_table(schema).await
+    }
+    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        (**self).get(table, id).await
+    }
+    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
+        (**self).query(table, query).await
+    }
+    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
+        (**self).transaction(work).await
+    }
+}
