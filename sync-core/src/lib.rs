@@ -29,6 +29,8 @@
 //! assert!(open_items.filter.is_some());
 //! ```
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod entity;
 pub mod error;
 pub mod operation;

@@ -13,8 +13,8 @@
 //   deleted    INTEGER 0, or 1 for every D-th row with --deleted-every D
 // User columns are filled from the table's [__types] metadata: string → "<id>",
 // number → index, boolean → index % 2 (0/1), date → updatedAt.
-// The table must exist (start server.js once first). Inserts go in transactions of
-// 5,000 rows through one prepared statement. Prints one JSON summary line.
+// The table must exist (start server.js once first). Inserts go as multi-row INSERTs of
+// 500 rows, 10,000 rows per transaction. Prints one JSON summary line.
 'use strict';
 
 const sqlite3 = require('sqlite3');
@@ -66,30 +66,40 @@ async function main() {
     const system = ['id', 'createdAt', 'updatedAt', 'version', 'deleted'];
     const user = cols.filter((c) => !system.includes(c.name));
     const names = system.concat(user.map((c) => c.name));
-    const sql = 'INSERT INTO [' + args.table + '] (' + names.map((n) => '[' + n + ']').join(',') +
-        ') VALUES (' + names.map(() => '?').join(',') + ')';
-    const st = db.prepare(sql);
+    // One INSERT carries ROWS rows (multi-row VALUES); one transaction carries BATCH rows.
+    const ROWS = 500, BATCH = 10000;
+    const tuple = '(' + names.map(() => '?').join(',') + ')';
+    const insertSql = (n) => 'INSERT INTO [' + args.table + '] (' + names.map((c) => '[' + c + ']').join(',') +
+        ') VALUES ' + Array(n).fill(tuple).join(',');
+    const full = db.prepare(insertSql(ROWS));
 
-    const BATCH = 5000;
     let first = null, last = null, firstTs = null, lastTs = null;
+    const rowAt = (k) => {
+        const idx = start + k;
+        const id = prefix + String(idx).padStart(width, '0');
+        const ts = new Date(base + k * stepMs).toISOString(); // always ms + Z, like STRFTIME('%Y-%m-%dT%H:%M:%fZ')
+        const deleted = deletedEvery > 0 && (k + 1) % deletedEvery === 0 ? 1 : 0;
+        const row = [id, ts, ts, '1', deleted];
+        for (const c of user) {
+            row.push(c.type === 'string' ? id
+                : c.type === 'number' ? idx
+                : c.type === 'boolean' ? idx % 2
+                : c.type === 'date' ? ts : null);
+        }
+        if (first === null) { first = id; firstTs = ts; }
+        last = id; lastTs = ts;
+        return row;
+    };
     for (let b = 0; b < count; b += BATCH) {
         await run('BEGIN IMMEDIATE');
         try {
-            for (let k = b; k < Math.min(count, b + BATCH); k++) {
-                const idx = start + k;
-                const id = prefix + String(idx).padStart(width, '0');
-                const ts = new Date(base + k * stepMs).toISOString(); // always ms + Z
-                const deleted = deletedEvery > 0 && (k + 1) % deletedEvery === 0 ? 1 : 0;
-                const row = [id, ts, ts, '1', deleted];
-                for (const c of user) {
-                    row.push(c.type === 'string' ? id
-                        : c.type === 'number' ? idx
-                        : c.type === 'boolean' ? idx % 2
-                        : c.type === 'date' ? ts : null);
-                }
-                await stmtRun(st, row);
-                if (first === null) { first = id; firstTs = ts; }
-                last = id; lastTs = ts;
+            const end = Math.min(count, b + BATCH);
+            for (let k = b; k < end; k += ROWS) {
+                const n = Math.min(ROWS, end - k);
+                const params = [];
+                for (let j = 0; j < n; j++) params.push(...rowAt(k + j));
+                if (n === ROWS) await stmtRun(full, params);
+                else await run(insertSql(n), params);
             }
             await run('COMMIT');
         } catch (e) {
@@ -97,7 +107,7 @@ async function main() {
             throw e;
         }
     }
-    await new Promise((res) => st.finalize(res));
+    await new Promise((res) => full.finalize(res));
     await new Promise((res) => db.close(res));
     process.stdout.write(JSON.stringify({
         table: args.table, inserted: count, firstId: first, lastId: last,

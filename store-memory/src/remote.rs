@@ -1,0 +1,1 @@
+//! MemoryRemote (in progress).

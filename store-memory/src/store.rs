@@ -1,0 +1,1 @@
+//! MemoryStore (in progress).
