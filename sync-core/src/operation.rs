@@ -154,7 +154,7 @@ impl OperationFilter {
 
     /// Whether an operation passes the filter (ignoring `limit`).
     pub fn accepts(&self, op: &Operation) -> bool {
-        self.tables.as_ref().is_none_or(|t| t.iter().any(|t| *t == op.table))
+        self.tables.as_ref().is_none_or(|t| t.contains(&op.table))
             && self.item_id.as_ref().is_none_or(|id| *id == op.item_id)
             && self.after.is_none_or(|after| op.id > after)
     }

@@ -31,7 +31,10 @@ pub enum Collapse {
 /// use sync_core::OperationKind::*;
 /// assert_eq!(collapse_rule(None, Insert), Ok(Collapse::Enqueue));
 /// ```
-pub fn collapse_rule(existing: Option<(OperationKind, OperationState)>, new: OperationKind) -> Result<Collapse, OperationKind> {
+pub fn collapse_rule(
+    existing: Option<(OperationKind, OperationState)>,
+    new: OperationKind,
+) -> Result<Collapse, OperationKind> {
     use OperationKind::*;
     let Some((kind, state)) = existing else { return Ok(Collapse::Enqueue) };
     // Combinations that are wrong whatever the state: the local table already rejects most of them.
@@ -134,12 +137,9 @@ pub fn apply_local_change(
     };
 
     let operation = match (rule, queued) {
-        (Collapse::Enqueue, _) | (_, None) => Some(tx.enqueue(NewOperation {
-            kind,
-            table: table.to_owned(),
-            item_id: id,
-            item: snapshot,
-        })?),
+        (Collapse::Enqueue, _) | (_, None) => {
+            Some(tx.enqueue(NewOperation { kind, table: table.to_owned(), item_id: id, item: snapshot })?)
+        }
         (Collapse::Bump, Some(mut op)) => {
             op.version += 1;
             tx.update_operation(&op)?;

@@ -43,10 +43,9 @@ impl Record {
                 validate_id(id)?;
                 Ok(Record(map))
             }
-            Some(other) => Err(RecordError::InvalidId {
-                id: other.to_string(),
-                reason: "the id must be a JSON string",
-            }),
+            Some(other) => {
+                Err(RecordError::InvalidId { id: other.to_string(), reason: "the id must be a JSON string" })
+            }
         }
     }
 

@@ -199,7 +199,7 @@ pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool
     match ty {
         ColumnType::String if v.is_string() => Ok(v),
         ColumnType::Bool if v.is_boolean() => Ok(v),
-        ColumnType::Bool if !strict && (v == Value::from(0) || v == Value::from(1)) => Ok(Value::Bool(v == 1)),
+        ColumnType::Bool if !strict && (v == 0 || v == 1) => Ok(Value::Bool(v == 1)),
         ColumnType::Integer if v.is_i64() => Ok(v),
         // Servers on JavaScript send whole numbers as floats at times (e.g. 5.0).
         ColumnType::Integer => match v.as_f64() {
@@ -290,8 +290,9 @@ mod tests {
     #[test]
     fn local_records_are_checked_and_canonical() {
         let s = todo();
-        let r = Record::from_json(json!({"id": "1", "text": "a", "complete": false, "due": "2024-01-01T01:00:00+01:00"}))
-            .unwrap();
+        let r =
+            Record::from_json(json!({"id": "1", "text": "a", "complete": false, "due": "2024-01-01T01:00:00+01:00"}))
+                .unwrap();
         let c = s.conform_local(r).unwrap();
         assert_eq!(c.get("due"), Some(&json!("2024-01-01T00:00:00.000Z")));
         assert_eq!(c.get("deleted"), Some(&json!(false)));

@@ -115,7 +115,10 @@ pub trait StoreExt: Store {
         }))
         .await?;
         let taken = slot.lock().ok().and_then(|mut s| s.take());
-        taken.ok_or_else(|| StoreError::Backend { message: "transaction finished without running its work".into(), source: None })
+        taken.ok_or_else(|| StoreError::Backend {
+            message: "transaction finished without running its work".into(),
+            source: None,
+        })
     }
 }
 
