@@ -71,6 +71,11 @@ if (authToken) {
     });
 }
 
+// The SDK opens its connection with `new sqlite3.cached.Database(filename)`, so this is
+// the very same object. Without a busy timeout every request made while seed.js holds
+// the write lock fails with 500 SQLITE_BUSY.
+require('sqlite3').cached.Database(dbFile).configure('busyTimeout', 10000);
+
 const mobile = azureMobileApps({
     data: { provider: 'sqlite', filename: dbFile, dynamicSchema: false },
     pageSize: 50,   // SDK defaults, stated for clarity
