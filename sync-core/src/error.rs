@@ -328,3 +328,85 @@ impl RemoteError {
         RemoteError::Protocol { message: message.into(), source: None }
     }
 }
+
+/// Why a push stopped before the end of the queue. The operations not pushed stay queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushAbort {
+    /// The server could not be reached (after retries).
+    #[error("the server could not be reached: {0}")]
+    Network(#[source] RemoteError),
+    /// The server rejected the credentials (401).
+    #[error("the server rejected the credentials: {0}")]
+    Unauthorized(#[source] RemoteError),
+    /// The local store failed.
+    #[error("the local store failed: {0}")]
+    Store(#[source] StoreError),
+}
+
+/// An error from the sync engine ([`SyncContext`](crate::SyncContext), [`SyncTable`](crate::SyncTable)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The local store failed or refused the change.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A server call failed.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// A record or entity does not fit its table.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// A query does not fit its table or is not allowed here.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// A schema is malformed.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The context has no remote: push and pull need one.
+    #[error("no remote is configured: push and pull need one")]
+    NoRemote,
+    /// A push stopped early; the operations not pushed stay queued.
+    #[error("push stopped after {pushed} operation(s): {reason}")]
+    PushAborted {
+        /// Why.
+        #[source]
+        reason: PushAbort,
+        /// Operations completed before it stopped.
+        pushed: u64,
+    },
+    /// A row from the server does not fit the local table.
+    #[error("the server sent a row of {table:?} that does not fit the table: {source}")]
+    InvalidServerRow {
+        /// The table.
+        table: String,
+        /// What does not fit.
+        #[source]
+        source: RecordError,
+    },
+    /// A query id is empty, longer than 255 bytes or holds `|`.
+    #[error("invalid query id {0:?}: use 1 to 255 bytes without '|'")]
+    InvalidQueryId(String),
+    /// Purge refused: the table has queued operations (pass `force` with no filter to drop them).
+    #[error("table {table:?} has {pending} queued operation(s): push first, or purge with force and no filter")]
+    PurgeBlocked {
+        /// The table.
+        table: String,
+        /// How many operations are queued.
+        pending: u64,
+    },
+    /// The error row does not exist (already resolved, or retried successfully).
+    #[error("no error is recorded for operation {0}")]
+    NoSuchError(u64),
+    /// The operation changed after the error was recorded (a newer local change); push again.
+    #[error("operation {0} changed after this error was recorded; push again to get a fresh error")]
+    StaleError(u64),
+    /// A merge resolution returned an item with another id.
+    #[error("a merged item must keep the id {expected:?}, found {found:?}")]
+    MergeIdMismatch {
+        /// The operation's item id.
+        expected: String,
+        /// The merged item's id.
+        found: String,
+    },
+}

@@ -10,6 +10,7 @@
 //!   columns ([`Col`]);
 //! - the seams: [`Store`] (+ [`Transaction`]), [`Remote`];
 //! - the queue rules shared by every store: [`queue`];
+//! - the engine: [`SyncContext`], [`SyncTable`], [`ConflictHandler`], [`SyncEvent`] ([`engine`]);
 //! - errors classified by kind: [`error`].
 //!
 //! ```
@@ -31,6 +32,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod engine;
 pub mod entity;
 pub mod error;
 pub mod operation;
@@ -44,9 +46,15 @@ pub mod store;
 #[doc(hidden)]
 pub mod __private;
 
+pub use engine::conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
+pub use engine::context::{SyncContext, SyncContextBuilder};
+pub use engine::events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
+pub use engine::options::{RetryPolicy, SyncOptions};
+pub use engine::table::{JsonTable, SyncTable};
 pub use entity::SyncEntity;
 pub use error::{
-    BoxError, CollapseError, QueryError, RecordError, RemoteError, RemoteErrorKind, SchemaError, StoreError,
+    BoxError, CollapseError, PushAbort, QueryError, RecordError, RemoteError, RemoteErrorKind, SchemaError, StoreError,
+    SyncError,
 };
 pub use operation::{
     FailureKind, NewOperation, Operation, OperationError, OperationFilter, OperationKind, OperationState,

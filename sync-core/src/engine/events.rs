@@ -1,0 +1,122 @@
+//! [`SyncEvent`]s: progress of push and pull, for progress bars and logs.
+
+use std::sync::{Arc, RwLock};
+
+use crate::operation::OperationKind;
+
+/// Progress reported while pushing and pulling.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SyncEvent {
+    /// A push started with this many queued operations.
+    PushStarted {
+        /// Operations queued for the tables being pushed.
+        total: u64,
+    },
+    /// One operation was handled.
+    ItemPushed {
+        /// The table.
+        table: String,
+        /// The item.
+        item_id: String,
+        /// What was sent.
+        kind: OperationKind,
+        /// How it ended.
+        outcome: PushOutcome,
+        /// Operations handled so far in this push.
+        done: u64,
+        /// Operations queued when the push started.
+        total: u64,
+    },
+    /// The push ended (also when it stopped early).
+    PushFinished(PushSummary),
+    /// A pull started.
+    PullStarted {
+        /// The table.
+        table: String,
+        /// The query id, for incremental pulls.
+        query_id: Option<String>,
+    },
+    /// A page was stored.
+    PagePulled {
+        /// The table.
+        table: String,
+        /// Rows in this page.
+        rows: u64,
+        /// Rows pulled so far in this pull.
+        total_rows: u64,
+        /// Pages so far.
+        pages: u64,
+    },
+    /// The pull ended.
+    PullFinished(PullSummary),
+}
+
+/// How one pushed operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The server applied it.
+    Succeeded,
+    /// A conflict was resolved by the handler (server wins, discard, or re-sent and applied).
+    Resolved,
+    /// It failed and is recorded in the errors table.
+    Failed,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushSummary {
+    /// Operations queued when the push started.
+    pub total: u64,
+    /// Operations the server applied.
+    pub succeeded: u64,
+    /// Conflicts the handler resolved.
+    pub resolved: u64,
+    /// Operations that failed and wait in the errors table.
+    pub failed: u64,
+    /// Whether the push stopped early (network loss, 401, store failure).
+    pub aborted: bool,
+}
+
+/// What a pull did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullSummary {
+    /// The table.
+    pub table: String,
+    /// Requests sent (pages asked for).
+    pub requests: u64,
+    /// Rows received.
+    pub rows: u64,
+    /// Rows inserted or replaced locally.
+    pub upserted: u64,
+    /// Rows deleted locally because the server deleted them.
+    pub deleted: u64,
+    /// Rows left alone because their item has a queued local change.
+    pub skipped: u64,
+}
+
+type Subscriber = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
+
+/// The subscribers of one context.
+#[derive(Clone, Default)]
+pub(crate) struct EventBus {
+    subscribers: Arc<RwLock<Vec<Subscriber>>>,
+}
+
+impl EventBus {
+    pub(crate) fn subscribe(&self, f: Subscriber) {
+        if let Ok(mut subs) = self.subscribers.write() {
+            subs.push(f);
+        }
+    }
+
+    pub(crate) fn emit(&self, event: SyncEvent) {
+        let subs = match self.subscribers.read() {
+            Ok(subs) => subs.clone(),
+            Err(_) => return,
+        };
+        for s in subs {
+            s(&event);
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Push: sends the operation queue to the server in order, one request per operation, with up to
+//! `push_parallelism` requests in flight but never two for the same item.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::conflict::{Conflict, Resolution};
+use super::context::Inner;
+use super::events::{PushOutcome, PushSummary, SyncEvent};
+use super::resolution::{apply_resolution, Effect};
+use super::retry::with_retry;
+use crate::error::{PushAbort, RemoteError, RemoteErrorKind, StoreError, SyncError};
+use crate::operation::{FailureKind, Operation, OperationError, OperationFilter, OperationKind, OperationState};
+use crate::queue::complete_operation;
+use crate::record::Record;
+use crate::remote::{strip_server_columns, Remote};
+use crate::schema::TableSchema;
+use crate::store::{Store, StoreExt};
+
+/// Operations read from the queue at a time.
+const FETCH_BATCH: usize = 64;
+
+/// Marks operations left `InFlight` (by a crash or a dropped push) as `Attempted`.
+pub(crate) async fn release_in_flight(store: &dyn Store) -> Result<(), StoreError> {
+    store
+        .transact(|tx| {
+            let mut after = None;
+            loop {
+                let batch = tx.operations(&OperationFilter { after, limit: Some(256), ..OperationFilter::all() })?;
+                let Some(last) = batch.last() else { return Ok(()) };
+                after = Some(last.id);
+                for mut op in batch.into_iter().filter(|op| op.state == OperationState::InFlight) {
+                    op.state = OperationState::Attempted;
+                    tx.update_operation(&op)?;
+                }
+            }
+        })
+        .await
+}
+
+pub(crate) async fn push(inner: &Inner, tables: Option<Vec<String>>) -> Result<PushSummary, SyncError> {
+    let remote = inner.remote.clone().ok_or(SyncError::NoRemote)?;
+    let _one_push_at_a_time = inner.push_lock.lock().await;
+    push_locked(inner, &remote, tables).await
+}
+
+/// The push itself; the caller holds the push lock.
+pub(crate) async fn push_locked(
+    inner: &Inner,
+    remote: &Arc<dyn Remote>,
+    tables: Option<Vec<String>>,
+) -> Result<PushSummary, SyncError> {
+    release_in_flight(inner.store.as_ref()).await?;
+    let filter = OperationFilter { tables, ..OperationFilter::all() };
+    let count_filter = filter.clone();
+    let total = inner.store.transact(move |tx| tx.count_operations(&count_filter)).await?;
+    inner.events.emit(SyncEvent::PushStarted { total });
+
+    let mut summary = PushSummary { total, ..Default::default() };
+    let mut waiting: VecDeque<Operation> = VecDeque::new();
+    let mut busy: HashSet<(String, String)> = HashSet::new();
+    let mut running = FuturesUnordered::new();
+    let mut last_fetched: Option<u64> = None;
+    let mut exhausted = false;
+    let mut abort: Option<PushAbort> = None;
+    let mut done = 0u64;
+
+    loop {
+        while abort.is_none() && running.len() < inner.options.push_parallelism {
+            // The oldest waiting operation whose item has nothing in flight; earlier operations of
+            // the same item are always ahead of it in `waiting`, so per-item order holds.
+            if let Some(pos) = waiting.iter().position(|op| !busy.contains(&item_key(op))) {
+                if let Some(op) = waiting.remove(pos) {
+                    busy.insert(item_key(&op));
+                    running.push(push_one(inner, remote, op));
+                }
+                continue;
+            }
+            if exhausted {
+                break;
+            }
+            let batch_filter = OperationFilter { after: last_fetched, limit: Some(FETCH_BATCH), ..filter.clone() };
+            let batch = match inner.store.transact(move |tx| tx.operations(&batch_filter)).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    abort = Some(PushAbort::Store(e));
+                    break;
+                }
+            };
+            match batch.last() {
+                None => exhausted = true,
+                Some(last) => last_fetched = Some(last.id),
+            }
+            waiting.extend(batch);
+        }
+        let Some((key, result)) = running.next().await else { break };
+        busy.remove(&key);
+        match result {
+            Ok(Some(report)) => {
+                done += 1;
+                match report.outcome {
+                    PushOutcome::Succeeded => summary.succeeded += 1,
+                    PushOutcome::Resolved => summary.resolved += 1,
+                    PushOutcome::Failed => summary.failed += 1,
+                }
+                inner.events.emit(SyncEvent::ItemPushed {
+                    table: key.0,
+                    item_id: key.1,
+                    kind: report.kind,
+                    outcome: report.outcome,
+                    done,
+                    total,
+                });
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                if abort.is_none() {
+                    abort = Some(reason);
+                }
+            }
+        }
+    }
+
+    summary.aborted = abort.is_some();
+    inner.events.emit(SyncEvent::PushFinished(summary.clone()));
+    match abort {
+        Some(reason) => Err(SyncError::PushAborted { reason, pushed: summary.succeeded + summary.resolved }),
+        None => Ok(summary),
+    }
+}
+
+fn item_key(op: &Operation) -> (String, String) {
+    (op.table.clone(), op.item_id.clone())
+}
+
+struct Report {
+    kind: OperationKind,
+    outcome: PushOutcome,
+}
+
+/// Pushes one operation to the end: success, a resolved conflict, a recorded failure, or an abort.
+/// Returns `None` when the operation vanished before it could be sent (cancelled locally).
+async fn push_one(
+    inner: &Inner,
+    remote: &Arc<dyn Remote>,
+    op: Operation,
+) -> ((String, String), Result<Option<Report>, PushAbort>) {
+    let key = item_key(&op);
+    let result = push_one_inner(inner, remote.as_ref(), op).await;
+    (key, result)
+}
+
+async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Result<Option<Report>, PushAbort> {
+    let schema = inner.schema(&op.table).ok_or_else(|| {
+        PushAbort::Store(StoreError::UnknownTable(format!(
+            "{} (open it with SyncContext::table before pushing its operations)",
+            op.table
+        )))
+    })?;
+    let store = inner.store.as_ref();
+    let Some((mut op, mut item)) = claim(store, op.id).await.map_err(PushAbort::Store)? else { return Ok(None) };
+    let kind = op.kind;
+    let mut rounds = 0u32;
+    let mut resolved = false;
+    loop {
+        let sent = send(inner, remote, &op, item.as_ref()).await;
+        let failure = match sent {
+            Ok(server_item) => {
+                let server_item = match server_item.map(|s| schema.conform_remote(s)).transpose() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let err = RemoteError::protocol(format!("the server's item does not fit the table: {e}"));
+                        record_failure(store, &op, item, &err, None).await?;
+                        return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+                    }
+                };
+                finish(store, op.id, server_item).await?;
+                let outcome = if resolved { PushOutcome::Resolved } else { PushOutcome::Succeeded };
+                return Ok(Some(Report { kind, outcome }));
+            }
+            Err(e) => e,
+        };
+        match failure.kind() {
+            // Already gone on the server: the delete is done.
+            RemoteErrorKind::NotFound if op.kind == OperationKind::Delete => {
+                finish(store, op.id, None).await?;
+                return Ok(Some(Report { kind, outcome: PushOutcome::Succeeded }));
+            }
+            RemoteErrorKind::Unauthorized => {
+                mark_attempted(store, &op).await?;
+                return Err(PushAbort::Unauthorized(failure));
+            }
+            RemoteErrorKind::Transient if failure.status().is_none() => {
+                mark_attempted(store, &op).await?;
+                return Err(PushAbort::Network(failure));
+            }
+            RemoteErrorKind::Conflict => {}
+            _ => {
+                record_failure(store, &op, item, &failure, None).await?;
+                return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+            }
+        }
+
+        // A conflict: find the server's item, then settle it.
+        let status = failure.status().unwrap_or(409);
+        let server_item = server_item_of(remote, &schema, &op, &failure).await;
+        if let (Some(local), Some(server)) = (item.as_ref(), server_item.as_ref()) {
+            // Our earlier attempt landed but its answer was lost: the server holds our change.
+            if op.kind != OperationKind::Delete && !server.is_deleted() && same_user_fields(&schema, local, server) {
+                finish(store, op.id, Some(server.clone())).await?;
+                return Ok(Some(Report { kind, outcome: PushOutcome::Succeeded }));
+            }
+        }
+        let conflict =
+            Conflict { operation: op.clone(), local_item: item.clone(), server_item: server_item.clone(), status };
+        let resolution = match inner.handler.resolve(&conflict) {
+            Resolution::Merge(merged) => match super::table::conform_merge(&schema, &op.item_id, merged) {
+                Ok(m) => Resolution::Merge(m),
+                Err(e) => {
+                    tracing::warn!(table = %op.table, item = %op.item_id, "merge returned an unusable item: {e}");
+                    Resolution::Defer
+                }
+            },
+            other => other,
+        };
+        rounds += 1;
+        let resolution = if rounds > inner.options.max_conflict_rounds { Resolution::Defer } else { resolution };
+        let settle_schema = Arc::clone(&schema);
+        let settle_server = server_item.clone();
+        let (op_id, op_version) = (op.id, op.version);
+        let effect = store
+            .transact(move |tx| {
+                apply_resolution(
+                    tx,
+                    &settle_schema,
+                    op_id,
+                    op_version,
+                    settle_server.as_ref(),
+                    &resolution,
+                    OperationState::InFlight,
+                )
+            })
+            .await
+            .map_err(PushAbort::Store)?;
+        match effect {
+            Effect::Settled => return Ok(Some(Report { kind, outcome: PushOutcome::Resolved })),
+            Effect::Resend(next_op, next_item) => {
+                op = next_op;
+                item = next_item;
+                resolved = true;
+            }
+            Effect::Stale => return Ok(None),
+            Effect::Deferred | Effect::Unresolvable(_) => {
+                record_failure(store, &op, item, &failure, server_item).await?;
+                return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+            }
+        }
+    }
+}
+
+/// Marks the operation in flight and reads what to send: the item from the data table at push
+/// time (insert/update) or the snapshot (delete).
+async fn claim(store: &dyn Store, op_id: u64) -> Result<Option<(Operation, Option<Record>)>, StoreError> {
+    store
+        .transact(move |tx| {
+            let Some(mut op) = tx.operation(op_id)? else { return Ok(None) };
+            op.state = OperationState::InFlight;
+            tx.update_operation(&op)?;
+            let item = match op.kind {
+                OperationKind::Delete => op.item.clone(),
+                _ => tx.get(&op.table, &op.item_id)?,
+            };
+            Ok(Some((op, item)))
+        })
+        .await
+}
+
+/// Sends one operation, retrying transient failures. `Ok(None)` for a delete.
+async fn send(
+    inner: &Inner,
+    remote: &dyn Remote,
+    op: &Operation,
+    item: Option<&Record>,
+) -> Result<Option<Record>, RemoteError> {
+    let retry = &inner.options.retry;
+    match (op.kind, item) {
+        (OperationKind::Delete, item) => {
+            let version = item.and_then(Record::version);
+            with_retry(retry, || remote.delete(&op.table, &op.item_id, version)).await.map(|()| None)
+        }
+        (_, None) => Err(RemoteError::BadRequest {
+            status: 0,
+            message: format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table),
+        }),
+        (OperationKind::Insert, Some(item)) => {
+            let body = strip_server_columns(item);
+            with_retry(retry, || remote.insert(&op.table, &body)).await.map(Some)
+        }
+        (OperationKind::Update, Some(item)) => {
+            let body = strip_server_columns(item);
+            with_retry(retry, || remote.update(&op.table, &body, item.version())).await.map(Some)
+        }
+    }
+}
+
+/// The server's item for a conflict: attached to the error, or read back (the Node server answers
+/// a duplicate insert with the request's own item, not its own).
+async fn server_item_of(
+    remote: &dyn Remote,
+    schema: &TableSchema,
+    op: &Operation,
+    failure: &RemoteError,
+) -> Option<Record> {
+    let raw = match failure.server_item() {
+        Some(item) => Some(item.clone()),
+        None => remote.read(&op.table, &op.item_id).await.ok(),
+    };
+    raw.and_then(|r| schema.conform_remote(r).ok())
+}
+
+/// Whether two items hold the same user fields (system columns ignored).
+fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> bool {
+    schema.user_columns().all(|c| {
+        let null = serde_json::Value::Null;
+        a.get(&c.name).unwrap_or(&null) == b.get(&c.name).unwrap_or(&null)
+    })
+}
+
+async fn finish(store: &dyn Store, op_id: u64, server_item: Option<Record>) -> Result<(), PushAbort> {
+    store.transact(move |tx| complete_operation(tx, op_id, server_item.as_ref())).await.map_err(PushAbort::Store)
+}
+
+async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), PushAbort> {
+    let op_id = op.id;
+    store
+        .transact(move |tx| {
+            if let Some(mut op) = tx.operation(op_id)? {
+                op.state = OperationState::Attempted;
+                tx.update_operation(&op)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(PushAbort::Store)
+}
+
+/// Records a failed operation in the errors table and leaves it queued as attempted.
+async fn record_failure(
+    store: &dyn Store,
+    op: &Operation,
+    item: Option<Record>,
+    failure: &RemoteError,
+    server_item: Option<Record>,
+) -> Result<(), PushAbort> {
+    let failure_kind = match failure.kind() {
+        RemoteErrorKind::Conflict => FailureKind::Conflict,
+        RemoteErrorKind::NotFound => FailureKind::NotFound,
+        RemoteErrorKind::Transient => FailureKind::Transient,
+        RemoteErrorKind::Protocol => FailureKind::Protocol,
+        RemoteErrorKind::BadRequest if failure.status() == Some(0) => FailureKind::MissingLocalItem,
+        _ => FailureKind::Rejected,
+    };
+    tracing::warn!(table = %op.table, item = %op.item_id, kind = %op.kind, "push failed: {failure}");
+    let error = OperationError {
+        operation_id: op.id,
+        operation_version: op.version,
+        kind: op.kind,
+        table: op.table.clone(),
+        item_id: op.item_id.clone(),
+        failure: failure_kind,
+        status: failure.status().filter(|s| *s != 0),
+        message: failure.to_string(),
+        item,
+        server_item: server_item.or_else(|| failure.server_item().cloned()),
+    };
+    let op_id = op.id;
+    store
+        .transact(move |tx| {
+            let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
+            op.state = OperationState::Attempted;
+            tx.update_operation(&op)?;
+            // Record against the operation as it is now, so resolving checks the right version.
+            let error = OperationError { operation_version: op.version, ..error };
+            tx.put_error(&error)
+        })
+        .await
+        .map_err(PushAbort::Store)
+}

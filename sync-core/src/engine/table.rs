@@ -1,0 +1,263 @@
+//! [`SyncTable<T>`] (typed) and [`JsonTable`] (records): local CRUD and queries, pull, purge and
+//! push of one table.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::context::SyncContext;
+use super::events::{PullSummary, PushSummary};
+use crate::entity::SyncEntity;
+use crate::error::SyncError;
+use crate::operation::{Operation, OperationFilter};
+use crate::query::eval::QueryResult;
+use crate::query::expr::Query;
+use crate::queue::{apply_local_change, LocalChange};
+use crate::record::Record;
+use crate::schema::TableSchema;
+use crate::store::StoreExt;
+
+/// A table of JSON [`Record`]s. Every write lands in the store together with its queued operation.
+#[derive(Clone)]
+pub struct JsonTable {
+    ctx: SyncContext,
+    schema: Arc<TableSchema>,
+}
+
+impl JsonTable {
+    pub(crate) fn new(ctx: SyncContext, schema: Arc<TableSchema>) -> Self {
+        JsonTable { ctx, schema }
+    }
+
+    /// The table's schema.
+    pub fn schema(&self) -> &TableSchema {
+        &self.schema
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        self.schema.name()
+    }
+
+    /// Inserts a record and queues its insert. Server-owned columns start empty.
+    pub async fn insert(&self, record: Record) -> Result<Record, SyncError> {
+        let record = self.schema.conform_local(record)?;
+        self.change(LocalChange::Insert(record)).await?.ok_or_else(|| unreachable_missing(self.name()))
+    }
+
+    /// Replaces a record's fields and queues an update (collapsing with a queued insert/update).
+    /// Server-owned columns keep their stored values.
+    pub async fn update(&self, record: Record) -> Result<Record, SyncError> {
+        let record = self.schema.conform_local(record)?;
+        self.change(LocalChange::Update(record)).await?.ok_or_else(|| unreachable_missing(self.name()))
+    }
+
+    /// Deletes a record and queues its delete (a never-pushed insert just vanishes).
+    pub async fn delete(&self, id: &str) -> Result<(), SyncError> {
+        crate::record::validate_id(id)?;
+        self.change(LocalChange::Delete(id.to_owned())).await.map(|_| ())
+    }
+
+    /// Inserts many records in one transaction (each still queued): the fast path for imports.
+    /// Either every record is stored or none is.
+    pub async fn insert_batch(&self, records: Vec<Record>) -> Result<Vec<Record>, SyncError> {
+        let records = records.into_iter().map(|r| self.schema.conform_local(r)).collect::<Result<Vec<_>, _>>()?;
+        let schema = Arc::clone(&self.schema);
+        let stored = self
+            .ctx
+            .inner
+            .store
+            .transact(move |tx| {
+                records
+                    .into_iter()
+                    .map(|r| Ok(apply_local_change(tx, &schema, LocalChange::Insert(r))?.record))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        Ok(stored.into_iter().flatten().collect())
+    }
+
+    async fn change(&self, change: LocalChange) -> Result<Option<Record>, SyncError> {
+        let schema = Arc::clone(&self.schema);
+        let outcome = self.ctx.inner.store.transact(move |tx| apply_local_change(tx, &schema, change)).await?;
+        Ok(outcome.record)
+    }
+
+    /// One record by id.
+    pub async fn get(&self, id: &str) -> Result<Option<Record>, SyncError> {
+        crate::record::validate_id(id)?;
+        Ok(self.ctx.inner.store.get(self.name(), id).await?)
+    }
+
+    /// Runs a query on the local table.
+    pub async fn query(&self, query: &Query) -> Result<QueryResult, SyncError> {
+        Ok(self.ctx.inner.store.query(self.name(), query).await?)
+    }
+
+    /// Counts the local rows matching a query's filter.
+    pub async fn count(&self, query: &Query) -> Result<u64, SyncError> {
+        let q = Query { filter: query.filter.clone(), include_deleted: query.include_deleted, ..Query::new() }
+            .with_total_count()
+            .top(0);
+        Ok(self.query(&q).await?.total_count.unwrap_or(0))
+    }
+
+    /// Pulls server rows matching `query` (a filter only). With a `query_id` the pull is
+    /// incremental: it resumes after the saved cursor and saves the new one with every page;
+    /// without one it downloads every matching row. Queued local operations of the table are
+    /// pushed first (see [`SyncOptions::push_before_pull`](crate::SyncOptions)); rows whose item
+    /// still has a queued operation are not overwritten.
+    pub async fn pull(&self, query: &Query, query_id: Option<&str>) -> Result<PullSummary, SyncError> {
+        super::pull::pull(&self.ctx.inner, &self.schema, query, query_id).await
+    }
+
+    /// Deletes local rows matching `query` without queueing anything, and forgets the query id's
+    /// cursor. Refused while the table has queued operations, unless `force` with no filter,
+    /// which also drops the table's operations, errors and cursors. Returns the rows deleted.
+    pub async fn purge(&self, query: &Query, query_id: Option<&str>, force: bool) -> Result<u64, SyncError> {
+        super::pull::purge(&self.ctx.inner, &self.schema, query, query_id, force).await
+    }
+
+    /// Pushes this table's queued operations.
+    pub async fn push(&self) -> Result<PushSummary, SyncError> {
+        self.ctx.push_tables(&[self.name()]).await
+    }
+
+    /// This table's queued operations, in push order.
+    pub async fn pending_operations(&self) -> Result<Vec<Operation>, SyncError> {
+        let filter = OperationFilter { tables: Some(vec![self.name().to_owned()]), ..OperationFilter::all() };
+        Ok(self.ctx.inner.store.transact(move |tx| tx.operations(&filter)).await?)
+    }
+}
+
+fn unreachable_missing(table: &str) -> SyncError {
+    SyncError::Store(crate::error::StoreError::Backend {
+        message: format!("the store returned no record after writing to {table}"),
+        source: None,
+    })
+}
+
+/// Checks a merged item: the operation's id, conformed to the table.
+pub(crate) fn conform_merge(schema: &TableSchema, item_id: &str, merged: Record) -> Result<Record, SyncError> {
+    if merged.id() != item_id {
+        return Err(SyncError::MergeIdMismatch { expected: item_id.to_owned(), found: merged.id().to_owned() });
+    }
+    Ok(schema.conform_local(merged)?)
+}
+
+/// The typed table of entity `T`: what apps use. Writes go to the local store with their queued
+/// operation in one transaction; [`pull`](Self::pull) and [`push`](Self::push) sync it.
+///
+/// ```
+/// # use sync_core::{SyncContext, SyncEntity, Query};
+/// #[derive(SyncEntity, Debug, Clone, PartialEq)]
+/// #[sync(table = "TodoItem")]
+/// struct TodoItem { id: String, text: String, complete: bool }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let ctx = SyncContext::builder(store_memory::MemoryStore::new()).build().await?;
+/// let todos = ctx.table::<TodoItem>().await?;
+/// let mut milk = todos.insert(TodoItem { id: String::new(), text: "milk".into(), complete: false }).await?;
+/// milk.complete = true;
+/// todos.update(&milk).await?;
+/// let done = todos.query(&Query::new().filter(TodoItem::COMPLETE.eq(true))).await?;
+/// assert_eq!(done, vec![milk]);
+/// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+/// ```
+pub struct SyncTable<T> {
+    inner: JsonTable,
+    _entity: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for SyncTable<T> {
+    fn clone(&self) -> Self {
+        SyncTable { inner: self.inner.clone(), _entity: PhantomData }
+    }
+}
+
+impl<T: SyncEntity> SyncTable<T> {
+    pub(crate) fn new(inner: JsonTable) -> Self {
+        SyncTable { inner, _entity: PhantomData }
+    }
+
+    /// The untyped view of the same table.
+    pub fn json(&self) -> &JsonTable {
+        &self.inner
+    }
+
+    /// Inserts an entity (giving it a UUID when its id is empty) and returns it as stored.
+    pub async fn insert(&self, mut item: T) -> Result<T, SyncError> {
+        if item.id().is_empty() {
+            item.set_id(uuid::Uuid::new_v4().to_string());
+        }
+        let stored = self.inner.insert(item.to_record()?).await?;
+        Ok(T::from_record(&stored)?)
+    }
+
+    /// Inserts many entities in one transaction (ids given where empty).
+    pub async fn insert_batch(&self, items: impl IntoIterator<Item = T>) -> Result<Vec<T>, SyncError> {
+        let records = items
+            .into_iter()
+            .map(|mut item| {
+                if item.id().is_empty() {
+                    item.set_id(uuid::Uuid::new_v4().to_string());
+                }
+                item.to_record()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stored = self.inner.insert_batch(records).await?;
+        Ok(stored.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Updates an entity and returns it as stored (system fields from the store).
+    pub async fn update(&self, item: &T) -> Result<T, SyncError> {
+        let stored = self.inner.update(item.to_record()?).await?;
+        Ok(T::from_record(&stored)?)
+    }
+
+    /// Deletes an entity by id.
+    pub async fn delete(&self, id: &str) -> Result<(), SyncError> {
+        self.inner.delete(id).await
+    }
+
+    /// One entity by id.
+    pub async fn get(&self, id: &str) -> Result<Option<T>, SyncError> {
+        self.inner.get(id).await?.map(|r| T::from_record(&r)).transpose().map_err(Into::into)
+    }
+
+    /// The entities matching a query.
+    pub async fn query(&self, query: &Query) -> Result<Vec<T>, SyncError> {
+        let result = self.inner.query(query).await?;
+        Ok(result.items.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The entities matching a query, with the total count when the query asks for it.
+    pub async fn query_with_count(&self, query: &Query) -> Result<(Vec<T>, Option<u64>), SyncError> {
+        let result = self.inner.query(query).await?;
+        let items = result.items.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, result.total_count))
+    }
+
+    /// Counts the entities matching a query's filter.
+    pub async fn count(&self, query: &Query) -> Result<u64, SyncError> {
+        self.inner.count(query).await
+    }
+
+    /// Pulls from the server; see [`JsonTable::pull`].
+    pub async fn pull(&self, query: &Query, query_id: Option<&str>) -> Result<PullSummary, SyncError> {
+        self.inner.pull(query, query_id).await
+    }
+
+    /// Purges local rows; see [`JsonTable::purge`].
+    pub async fn purge(&self, query: &Query, query_id: Option<&str>, force: bool) -> Result<u64, SyncError> {
+        self.inner.purge(query, query_id, force).await
+    }
+
+    /// Pushes this table's queued operations.
+    pub async fn push(&self) -> Result<PushSummary, SyncError> {
+        self.inner.push().await
+    }
+
+    /// This table's queued operations.
+    pub async fn pending_operations(&self) -> Result<Vec<Operation>, SyncError> {
+        self.inner.pending_operations().await
+    }
+}
