@@ -1,1 +1,56 @@
-//! backend-azure-rest (work in progress).
+//! # backend-azure-rest
+//!
+//! The [`Remote`](sync_core::Remote) of sync-core for Azure Mobile Apps backends, spoken over
+//! their REST table API (ZUMO-API-VERSION 2.0.0) with reqwest and rustls.
+//!
+//! Map of the crate:
+//! - [`AzureRestRemote`] and its [`AzureRestRemoteBuilder`] (`builder`): base URL, injectable
+//!   `reqwest::Client`, auth, extra headers, timeouts, body limit;
+//! - auth ([`TokenProvider`], [`StaticToken`], [`AuthToken`], [`AuthScheme`]): a token asked for
+//!   before every request, sent as `X-ZUMO-AUTH` or `Authorization: Bearer`, never printed;
+//! - request URLs (`urls`), response reading (`response`), error mapping ([`error`]);
+//! - [`test_server`] (feature `test-server`): starts the official Node server for tests.
+//!
+//! ```no_run
+//! use backend_azure_rest::AzureRestRemote;
+//! use sync_core::{column, Remote};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net").token("…").build()?;
+//! let page = remote.query_page("TodoItem", Some(&column("complete").eq(false)), None, 100).await?;
+//! println!("{} rows, more announced: {}", page.items.len(), page.has_next_link);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Errors
+//!
+//! Every failure is a [`RemoteError`](sync_core::RemoteError), classified by HTTP status, never
+//! by message text (PROTOCOL.md §1.4):
+//!
+//! | what happened | kind | notes |
+//! |---|---|---|
+//! | 409, 412 | `Conflict { status, server_item }` | `server_item` = the body when it is a valid record (its `version` from a strong `ETag` if absent); on an **insert** 409 the Node server echoes the request, so the body is ignored and the item is read with a GET (`None` if soft-deleted or that GET fails; see [`AzureRestRemoteBuilder::fetch_server_item_on_insert_conflict`]) |
+//! | 404 | `NotFound` | also a soft-deleted item |
+//! | 401 | `Unauthorized` | after one repeat if [`TokenProvider::token_rejected`] returns `true` |
+//! | 429, 5xx | `Transient { status: Some(_) }` | |
+//! | other 4xx | `BadRequest { status }` | message = the server's `{"error": …}` |
+//! | connect failure, timeout, reset, body cut short | `Transient { status: None }` | source: [`TransportError`]; see [`is_timeout`], [`is_connect`] |
+//! | 1xx/3xx, not JSON, wrong types, invalid id, body over the limit, too many rows | `Protocol` | |
+//! | invalid table name, id, version or token (nothing sent) | `BadRequest { status: 400 }` | message starts with `request not sent:` |
+
+mod auth;
+mod builder;
+pub mod error;
+mod remote;
+mod response;
+mod urls;
+
+#[cfg(feature = "test-server")]
+pub mod test_server;
+
+pub use auth::{AuthScheme, AuthToken, StaticToken, TokenProvider};
+pub use builder::{
+    AzureRestRemoteBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT,
+};
+pub use error::{is_connect, is_timeout, BuildError, TransportError, TransportErrorKind};
+pub use remote::AzureRestRemote;

@@ -1,0 +1,208 @@
+//! [`AzureRestRemoteBuilder`]: where the server is, how to reach it, and the limits.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, IF_MATCH};
+use url::Url;
+
+use crate::auth::{AuthScheme, StaticToken, TokenProvider, X_ZUMO_AUTH};
+use crate::error::BuildError;
+use crate::remote::{AzureRestRemote, Config};
+use crate::urls::Endpoint;
+
+/// The default largest response body: 32 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The default page size, used when `query_page` is asked for 0 rows: the Node server's `maxTop`.
+pub const DEFAULT_PAGE_SIZE: u64 = 1000;
+/// The default per-request timeout (sending the request and reading the whole response).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The connect timeout of the default HTTP client.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The protocol headers the remote sets itself; extra headers may not replace them.
+const RESERVED: [&str; 7] =
+    ["zumo-api-version", "accept", "content-type", "if-match", "x-zumo-auth", "authorization", "host"];
+
+/// Builds an [`AzureRestRemote`].
+///
+/// ```
+/// use std::time::Duration;
+/// use backend_azure_rest::{AuthScheme, AzureRestRemote, StaticToken};
+///
+/// let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net")
+///     .token_provider(StaticToken::new("token"))
+///     .auth_scheme(AuthScheme::Bearer)
+///     .header("X-ZUMO-INSTALLATION-ID", "4a5b…")
+///     .timeout(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// assert!(!format!("{remote:?}").contains("token\""));
+/// ```
+pub struct AzureRestRemoteBuilder {
+    base_url: Result<Url, BuildError>,
+    client: Option<reqwest::Client>,
+    auth: Option<Arc<dyn TokenProvider>>,
+    auth_scheme: AuthScheme,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    max_body_bytes: usize,
+    default_page_size: u64,
+    fetch_on_insert_conflict: bool,
+}
+
+impl AzureRestRemoteBuilder {
+    pub(crate) fn new(base_url: impl AsRef<str>) -> Self {
+        let base_url = Url::parse(base_url.as_ref()).map_err(|_| BuildError::InvalidBaseUrl("not a URL"));
+        AzureRestRemoteBuilder {
+            base_url,
+            client: None,
+            auth: None,
+            auth_scheme: AuthScheme::default(),
+            headers: Vec::new(),
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            default_page_size: DEFAULT_PAGE_SIZE,
+            fetch_on_insert_conflict: true,
+        }
+    }
+
+    /// Replaces the base URL: the app's root (`https://host/` or `https://host/prefix/`); tables
+    /// are under `tables/{table}` below it. It may not hold credentials, a query or a fragment.
+    pub fn base_url(mut self, url: Url) -> Self {
+        self.base_url = Ok(url);
+        self
+    }
+
+    /// Uses this HTTP client (shared connection pool, proxies, TLS roots, …). Its own timeouts and
+    /// redirect policy apply; the per-request [`timeout`](Self::timeout) is added on top.
+    /// Beware: a client that follows redirects may send the auth header to the redirect target.
+    /// Without this, a client with rustls, a connect timeout and no redirects is built.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Asks `provider` for a token before every request.
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.auth = Some(Arc::new(provider));
+        self
+    }
+
+    /// Like [`token_provider`](Self::token_provider) for a shared provider.
+    pub fn token_provider_arc(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.auth = Some(provider);
+        self
+    }
+
+    /// Sends this fixed token (shorthand for a [`StaticToken`]).
+    pub fn token(self, token: impl Into<crate::AuthToken>) -> Self {
+        self.token_provider(StaticToken::new(token))
+    }
+
+    /// The header that carries the token (default `X-ZUMO-AUTH`).
+    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.auth_scheme = scheme;
+        self
+    }
+
+    /// Adds a header sent with every request (e.g. `X-ZUMO-INSTALLATION-ID`). Values are treated
+    /// as secrets: never printed. The protocol's own headers cannot be replaced.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The limit for one request, from sending it to the end of the response body
+    /// (default [`DEFAULT_TIMEOUT`]); `None` leaves only the client's own timeouts.
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
+    /// The connect timeout of the default client (ignored with [`client`](Self::client)).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest response body accepted (default [`DEFAULT_MAX_BODY_BYTES`]), enforced while
+    /// reading: a larger response fails with a protocol error without being buffered.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The page size used when `query_page` is called with `page_size == 0`
+    /// (default [`DEFAULT_PAGE_SIZE`]). Larger sizes are sent as asked, never clamped: the Node
+    /// server answers 400 above 1000.
+    pub fn default_page_size(mut self, rows: u64) -> Self {
+        self.default_page_size = rows.max(1);
+        self
+    }
+
+    /// On a 409 to an insert, read the existing item with a GET and attach it as the conflict's
+    /// server item (default `true`). The Node server's 409 body is the *request* item, never the
+    /// server's, so without this the conflict carries no item. A soft-deleted item reads as 404,
+    /// and then, as on any failure of that GET, the conflict carries no item.
+    pub fn fetch_server_item_on_insert_conflict(mut self, fetch: bool) -> Self {
+        self.fetch_on_insert_conflict = fetch;
+        self
+    }
+
+    /// Builds the remote.
+    pub fn build(self) -> Result<AzureRestRemote, BuildError> {
+        let endpoint = Endpoint::new(self.base_url?).map_err(BuildError::InvalidBaseUrl)?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.headers {
+            let lower = name.to_ascii_lowercase();
+            if RESERVED.contains(&lower.as_str()) {
+                return Err(BuildError::ReservedHeader(name));
+            }
+            let invalid = || BuildError::InvalidHeader { name: name.clone() };
+            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let mut header_value = HeaderValue::from_str(&value).map_err(|_| invalid())?;
+            header_value.set_sensitive(true);
+            headers.append(header_name, header_value);
+        }
+        debug_assert!([ACCEPT, CONTENT_TYPE, IF_MATCH, AUTHORIZATION, X_ZUMO_AUTH]
+            .iter()
+            .all(|h| RESERVED.contains(&h.as_str())));
+        let client = match self.client {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .use_rustls_tls()
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(BuildError::Client)?,
+        };
+        Ok(AzureRestRemote::from_config(Config {
+            client,
+            endpoint,
+            auth: self.auth,
+            auth_scheme: self.auth_scheme,
+            headers,
+            timeout: self.timeout,
+            max_body_bytes: self.max_body_bytes,
+            default_page_size: self.default_page_size,
+            fetch_on_insert_conflict: self.fetch_on_insert_conflict,
+        }))
+    }
+}
+
+impl fmt::Debug for AzureRestRemoteBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureRestRemoteBuilder")
+            .field("base_url", &self.base_url.as_ref().map(|u| u.origin().ascii_serialization()).ok())
+            .field("auth", &self.auth.as_ref().map(|_| "***"))
+            .field("auth_scheme", &self.auth_scheme)
+            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("timeout", &self.timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}

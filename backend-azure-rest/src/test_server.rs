@@ -1,0 +1,386 @@
+//! Starts the official Azure Mobile Apps Node server (`tests/server/` of this repository) for
+//! tests (feature `test-server`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), backend_azure_rest::test_server::TestServerError> {
+//! use backend_azure_rest::test_server::NodeServer;
+//! let server = NodeServer::start().await?;      // install.sh (once), node server.js
+//! server.seed("Item", 10, "2024-01-01T00:00:00.000Z", "k-").await?;
+//! let remote = server.remote();
+//! # Ok(()) }
+//! ```
+//!
+//! - The folder is `$SYNC_TEST_SERVER_DIR`, else `tests/server` at the workspace root.
+//! - `install.sh` runs once per process, under an exclusive `flock(1)` lock in the temp directory,
+//!   so parallel test binaries do not install at the same time. Any failure is an error: tests
+//!   that need the server fail loudly, they never skip.
+//! - Each server gets a fresh SQLite file in its own temp directory, port 0 (a free port), and
+//!   optionally `AUTH_TOKEN`. It is killed when the [`NodeServer`] is dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::OnceCell;
+
+use crate::{AzureRestRemote, AzureRestRemoteBuilder};
+
+/// The environment variable that overrides the server folder.
+pub const SERVER_DIR_ENV: &str = "SYNC_TEST_SERVER_DIR";
+/// How long the server may take to print its `listening` line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `install.sh` may take (the first run builds sqlite3: ~2 minutes on 2 cores).
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// How long a seeding script may take.
+const SEED_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The test server could not be installed, started or seeded.
+#[derive(Debug, thiserror::Error)]
+#[error("test server: {0}")]
+pub struct TestServerError(String);
+
+impl TestServerError {
+    fn new(message: impl Into<String>) -> Self {
+        TestServerError(message.into())
+    }
+}
+
+/// Options for [`NodeServer`].
+#[derive(Debug, Clone, Default)]
+pub struct NodeServerBuilder {
+    auth_token: Option<String>,
+    dir: Option<PathBuf>,
+    extra_tables: Option<String>,
+}
+
+impl NodeServerBuilder {
+    /// Require this token (`X-ZUMO-AUTH` or `Authorization: Bearer`) on every request.
+    pub fn auth_token(mut self, token: impl Into<String>) -> Self {
+        self.auth_token = Some(token.into());
+        self
+    }
+
+    /// The server folder (default: `$SYNC_TEST_SERVER_DIR`, else `tests/server`).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
+    /// Extra tables, as server.js's `EXTRA_TABLES` JSON (`{"Name":{"col":"string|number|boolean|date"}}`).
+    pub fn extra_tables(mut self, json: impl Into<String>) -> Self {
+        self.extra_tables = Some(json.into());
+        self
+    }
+
+    /// Installs (once per process) and starts the server.
+    pub async fn start(self) -> Result<NodeServer, TestServerError> {
+        let dir = self.dir.unwrap_or_else(server_dir);
+        if !dir.join("server.js").is_file() {
+            return Err(TestServerError::new(format!("no server.js in {}", dir.display())));
+        }
+        install(&dir).await?;
+        let temp = tempfile::Builder::new()
+            .prefix("ama-test-server-")
+            .tempdir()
+            .map_err(|e| TestServerError::new(format!("cannot make a temp dir: {e}")))?;
+        let db = temp.path().join("ama.db");
+        let mut server = NodeServer {
+            dir,
+            db,
+            _temp: temp,
+            port: 0,
+            auth_token: self.auth_token,
+            extra_tables: self.extra_tables,
+            child: None,
+            stderr: Arc::new(Mutex::new(String::new())),
+        };
+        server.spawn(0).await?;
+        Ok(server)
+    }
+}
+
+/// A running official Node server on 127.0.0.1 with its own SQLite file.
+#[derive(Debug)]
+pub struct NodeServer {
+    dir: PathBuf,
+    db: PathBuf,
+    _temp: tempfile::TempDir,
+    port: u16,
+    auth_token: Option<String>,
+    extra_tables: Option<String>,
+    child: Option<Child>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl NodeServer {
+    /// Installs (once per process) and starts a server without auth.
+    pub async fn start() -> Result<NodeServer, TestServerError> {
+        NodeServerBuilder::default().start().await
+    }
+
+    /// Options: auth token, folder, extra tables.
+    pub fn builder() -> NodeServerBuilder {
+        NodeServerBuilder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port (kept across [`restart`](Self::restart)).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's SQLite file.
+    pub fn db_path(&self) -> &Path {
+        &self.db
+    }
+
+    /// The server folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The token the server requires, if any.
+    pub fn auth_token(&self) -> Option<&str> {
+        self.auth_token.as_deref()
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// A remote builder for this server, with its token if it requires one.
+    pub fn remote_builder(&self) -> AzureRestRemoteBuilder {
+        let builder = AzureRestRemote::builder(self.url());
+        match &self.auth_token {
+            Some(t) => builder.token(t.as_str()),
+            None => builder,
+        }
+    }
+
+    /// A remote for this server with default options.
+    ///
+    /// # Panics
+    /// Never in practice: the URL is always valid.
+    pub fn remote(&self) -> AzureRestRemote {
+        match self.remote_builder().build() {
+            Ok(r) => r,
+            Err(e) => panic!("cannot build a remote for {}: {e}", self.url()),
+        }
+    }
+
+    /// Whether the server process is running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+    }
+
+    /// Kills the server (SIGKILL, like a crash) and waits for it to exit. The DB file stays.
+    pub async fn kill(&mut self) -> Result<(), TestServerError> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.map_err(|e| TestServerError::new(format!("cannot kill the server: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Kills the server if it runs, then starts it again on the same DB file and port.
+    pub async fn restart(&mut self) -> Result<(), TestServerError> {
+        self.kill().await?;
+        let port = self.port;
+        // The port is free again once the process is gone; retry briefly in case it lingers.
+        let mut last = None;
+        for _ in 0..20 {
+            match self.spawn(port).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Err(last.unwrap_or_else(|| TestServerError::new("restart failed")))
+    }
+
+    /// Seeds `count` rows with `seed.js` (ids `<prefix><6-digit index>`, all with `updated_at`);
+    /// returns its JSON summary.
+    pub async fn seed(
+        &self,
+        table: &str,
+        count: u64,
+        updated_at: &str,
+        prefix: &str,
+    ) -> Result<Value, TestServerError> {
+        let db = self.db.to_string_lossy().into_owned();
+        let count = count.to_string();
+        let args = ["--db", &db, "--table", table, "--count", &count, "--updated-at", updated_at, "--prefix", prefix];
+        self.node_script("seed.js", &args, None).await
+    }
+
+    /// Seeds the given rows (JSON objects with an `id`; `"deleted": true` for soft-deleted ones),
+    /// all with `updatedAt = createdAt = updated_at` and version `"MQ=="`, with `seed-rows.js`.
+    pub async fn seed_rows(&self, table: &str, rows: &[Value], updated_at: &str) -> Result<Value, TestServerError> {
+        let db = self.db.to_string_lossy().into_owned();
+        let stdin = serde_json::to_vec(rows).map_err(|e| TestServerError::new(e.to_string()))?;
+        self.node_script("seed-rows.js", &["--db", &db, "--table", table, "--updated-at", updated_at], Some(stdin))
+            .await
+    }
+
+    async fn node_script(&self, script: &str, args: &[&str], stdin: Option<Vec<u8>>) -> Result<Value, TestServerError> {
+        let mut cmd = Command::new("node");
+        cmd.arg(script)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| TestServerError::new(format!("cannot run node {script}: {e}")))?;
+        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(&data).await.map_err(|e| TestServerError::new(format!("{script} stdin: {e}")))?;
+            drop(pipe);
+        }
+        let out = tokio::time::timeout(SEED_TIMEOUT, child.wait_with_output())
+            .await
+            .map_err(|_| TestServerError::new(format!("{script} timed out")))?
+            .map_err(|e| TestServerError::new(format!("{script}: {e}")))?;
+        if !out.status.success() {
+            return Err(TestServerError::new(format!(
+                "{script} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.trim())
+            .map_err(|e| TestServerError::new(format!("{script} printed no JSON summary ({e}): {stdout}")))
+    }
+
+    /// Starts `node server.js` on `port` (0 = any) and waits for its `listening` line.
+    async fn spawn(&mut self, port: u16) -> Result<(), TestServerError> {
+        let mut cmd = Command::new("node");
+        cmd.arg("server.js")
+            .current_dir(&self.dir)
+            .env("PORT", port.to_string())
+            .env("DB_FILE", &self.db)
+            .env_remove("AUTH_TOKEN")
+            .env_remove("EXTRA_TABLES")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(t) = &self.auth_token {
+            cmd.env("AUTH_TOKEN", t);
+        }
+        if let Some(t) = &self.extra_tables {
+            cmd.env("EXTRA_TABLES", t);
+        }
+        let mut child = cmd.spawn().map_err(|e| TestServerError::new(format!("cannot run node server.js: {e}")))?;
+        let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(TestServerError::new("no stdout/stderr pipes"));
+        };
+        let sink = Arc::clone(&self.stderr);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        let waited = tokio::time::timeout(START_TIMEOUT, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(p) = line.trim().strip_prefix("listening http://127.0.0.1:") {
+                    return p.parse::<u16>().ok();
+                }
+            }
+            None
+        })
+        .await;
+        let found = match waited {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
+                tokio::time::sleep(Duration::from_millis(100)).await; // let stderr drain
+                return Err(TestServerError::new(format!(
+                    "server.js exited ({status}) before listening; stderr:\n{}",
+                    self.stderr()
+                )));
+            }
+            Err(_) => {
+                let _ = child.kill().await;
+                return Err(TestServerError::new(format!(
+                    "server.js did not print its listening line within {START_TIMEOUT:?}; stderr:\n{}",
+                    self.stderr()
+                )));
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.port = found;
+        self.child = Some(child);
+        Ok(())
+    }
+}
+
+/// `$SYNC_TEST_SERVER_DIR`, else `tests/server` at the workspace root.
+pub fn server_dir() -> PathBuf {
+    match std::env::var_os(SERVER_DIR_ENV) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/server")),
+    }
+}
+
+/// Runs `install.sh` once per process and folder, under an exclusive lock shared by every
+/// process on the machine (`flock(1)` on a file in the temp dir named after the folder).
+pub async fn install(dir: &Path) -> Result<(), TestServerError> {
+    static DONE: OnceCell<Result<PathBuf, String>> = OnceCell::const_new();
+    let canonical = dir.canonicalize().map_err(|e| TestServerError::new(format!("{}: {e}", dir.display())))?;
+    let result = DONE.get_or_init(|| async { run_install(&canonical).await.map(|()| canonical.clone()) }).await;
+    match result {
+        Ok(done) if *done == canonical => Ok(()),
+        Ok(_) => run_install(&canonical).await.map_err(TestServerError),
+        Err(e) => Err(TestServerError::new(e.clone())),
+    }
+}
+
+async fn run_install(dir: &Path) -> Result<(), String> {
+    let lock = std::env::temp_dir().join(format!("ama-test-server-install-{:016x}.lock", fnv1a(dir)));
+    let mut cmd = Command::new("flock");
+    cmd.arg(&lock)
+        .arg("bash")
+        .arg(dir.join("install.sh"))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child =
+        cmd.spawn().map_err(|e| format!("cannot run `flock … bash install.sh` (is util-linux installed?): {e}"))?;
+    let out = tokio::time::timeout(INSTALL_TIMEOUT, child.wait_with_output())
+        .await
+        .map_err(|_| format!("install.sh did not finish within {INSTALL_TIMEOUT:?}"))?
+        .map_err(|e| format!("install.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{}/install.sh failed ({}):\n{}{}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+fn fnv1a(path: &Path) -> u64 {
+    path.to_string_lossy().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
