@@ -206,7 +206,12 @@ pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool
             Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
             _ => Err(wrong(&v)),
         },
-        ColumnType::Real if v.is_number() => Ok(v),
+        // One representation per value, whatever the JSON spelling (5 and 5.0), so every store
+        // reads back the same record.
+        ColumnType::Real => match v.as_f64().and_then(serde_json::Number::from_f64) {
+            Some(n) => Ok(Value::Number(n)),
+            None => Err(wrong(&v)),
+        },
         ColumnType::DateTime => match &v {
             Value::String(s) => canonical_datetime(s).map(Value::String).ok_or_else(|| RecordError::WrongType {
                 column: column.to_owned(),
