@@ -94,7 +94,18 @@ for (const [name, columns] of Object.entries(tables)) {
 app.use(mobile);
 
 // Create every table (and the SDK's __types metadata) now, not lazily.
+// Keyset pulls filter and order by (updatedAt, id); without an index every page scans the table.
+// Production Mobile Apps databases want the same index.
+function indexKeyset() {
+    const db = require('sqlite3').cached.Database(dbFile);
+    return Promise.all(Object.keys(tables).map((name) => new Promise((resolve, reject) => {
+        db.run('CREATE INDEX IF NOT EXISTS [ix_' + name + '_updatedAt_id] ON [' + name + '] (updatedAt, id)',
+            (e) => (e ? reject(e) : resolve()));
+    })));
+}
+
 mobile.tables.initialize()
+    .then(indexKeyset)
     .then(() => {
         const server = app.listen(port, '127.0.0.1', () => {
             const line = 'listening http://127.0.0.1:' + server.address().port + '\n';
