@@ -46,7 +46,7 @@ pub enum TransportErrorKind {
 }
 
 /// A transport failure, kept as the `source` of a [`RemoteError::Transient`]. Use
-/// [`is_timeout`](crate::is_timeout) / [`is_connect`](crate::is_connect) on a `RemoteError`, or
+/// [`is_timeout`] / [`is_connect`] on a `RemoteError`, or
 /// downcast its source to this type. Its text and source never hold the request URL.
 #[derive(Debug)]
 pub struct TransportError {
@@ -108,15 +108,16 @@ fn transport(err: &RemoteError) -> Option<&TransportError> {
     None
 }
 
-/// Maps a reqwest failure: connects, timeouts and broken connections are transient; a request
-/// reqwest refused to build is a bad request; redirect loops and decoding failures are protocol
-/// errors. The URL is stripped from the kept error.
+/// Maps a reqwest failure: connects, timeouts and broken connections are transient (reqwest
+/// reports a body cut short while streaming as a "decode" error: this crate never lets reqwest
+/// decode anything, so those are broken connections too); a request reqwest refused to build is a
+/// bad request; a redirect loop is a protocol error. The URL is stripped from the kept error.
 pub(crate) fn from_reqwest(err: reqwest::Error) -> RemoteError {
     let err = err.without_url();
     if err.is_builder() {
         return crate::urls::invalid_request(format!("cannot build the request: {err}"));
     }
-    if err.is_redirect() || err.is_decode() {
+    if err.is_redirect() {
         return RemoteError::Protocol { message: err.to_string(), source: Some(Box::new(err)) };
     }
     let kind = if err.is_timeout() {

@@ -9,7 +9,7 @@
 //! - auth ([`TokenProvider`], [`StaticToken`], [`AuthToken`], [`AuthScheme`]): a token asked for
 //!   before every request, sent as `X-ZUMO-AUTH` or `Authorization: Bearer`, never printed;
 //! - request URLs (`urls`), response reading (`response`), error mapping ([`error`]);
-//! - [`test_server`] (feature `test-server`): starts the official Node server for tests.
+//! - `test_server` (feature `test-server`): starts the official Node server for tests.
 //!
 //! ```no_run
 //! use backend_azure_rest::AzureRestRemote;

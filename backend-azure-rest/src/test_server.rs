@@ -23,8 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use std::io::{BufRead, Read, Write};
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
 use tokio::sync::OnceCell;
 
 use crate::{AzureRestRemote, AzureRestRemoteBuilder};
@@ -95,7 +97,7 @@ impl NodeServerBuilder {
             port: 0,
             auth_token: self.auth_token,
             extra_tables: self.extra_tables,
-            child: None,
+            process: None,
             stderr: Arc::new(Mutex::new(String::new())),
         };
         server.spawn(0).await?;
@@ -103,7 +105,37 @@ impl NodeServerBuilder {
     }
 }
 
+/// The watchdog between the test process and `server.js`: it runs the server, forwards its output,
+/// obeys `stop`/`cont`/`kill` lines on stdin (acknowledged with `ack <cmd>` on stdout), and kills
+/// the server with SIGKILL when its stdin closes, i.e. when the test process ends in any way.
+const WATCHDOG: &str = r#"'use strict';
+const child = require('child_process').spawn(process.execPath, ['server.js'], { stdio: ['ignore', 'inherit', 'inherit'] });
+const kill = () => { try { child.kill('SIGKILL'); } catch (e) {} };
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+        const cmd = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (cmd === 'stop') child.kill('SIGSTOP');
+        else if (cmd === 'cont') child.kill('SIGCONT');
+        else if (cmd === 'kill') kill();
+        process.stdout.write('ack ' + cmd + '\n');
+    }
+});
+process.stdin.on('end', kill);
+process.stdin.on('error', kill);
+process.on('SIGTERM', kill);
+child.on('exit', (code) => process.exit(code === null ? 137 : code));
+"#;
+
 /// A running official Node server on 127.0.0.1 with its own SQLite file.
+///
+/// Its I/O is served by plain threads, so one server may outlive the tokio runtime that started
+/// it (e.g. a `static` shared by the tests of one binary); it is killed when this value is dropped
+/// or, at the latest, when the test process exits.
 #[derive(Debug)]
 pub struct NodeServer {
     dir: PathBuf,
@@ -112,8 +144,16 @@ pub struct NodeServer {
     port: u16,
     auth_token: Option<String>,
     extra_tables: Option<String>,
-    child: Option<Child>,
+    process: Option<Process>,
     stderr: Arc<Mutex<String>>,
+}
+
+/// The watchdog process and its pipes.
+#[derive(Debug)]
+struct Process {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
 }
 
 impl NodeServer {
@@ -179,22 +219,40 @@ impl NodeServer {
 
     /// Whether the server process is running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+        matches!(self.process.as_mut().map(|p| p.child.try_wait()), Some(Ok(None)))
     }
 
-    /// Kills the server (SIGKILL, like a crash) and waits for it to exit. The DB file stays.
+    /// Freezes the server (SIGSTOP): connections are still accepted by the kernel but never
+    /// answered, so requests hang until their timeout, a [`resume`](Self::resume) or a kill.
+    pub async fn suspend(&mut self) -> Result<(), TestServerError> {
+        self.command("stop").await
+    }
+
+    /// Thaws a [`suspend`](Self::suspend)ed server (SIGCONT).
+    pub async fn resume(&mut self) -> Result<(), TestServerError> {
+        self.command("cont").await
+    }
+
+    /// Kills the server (SIGKILL, like a crash, also when suspended) and waits until it is gone.
+    /// The DB file stays.
     pub async fn kill(&mut self) -> Result<(), TestServerError> {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.map_err(|e| TestServerError::new(format!("cannot kill the server: {e}")))?;
+        let Some(mut p) = self.process.take() else { return Ok(()) };
+        drop(p.stdin.take()); // the watchdog kills the server on EOF, then exits
+        for _ in 0..500 {
+            match p.child.try_wait() {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(e) => return Err(TestServerError::new(format!("cannot wait for the server: {e}"))),
+            }
         }
-        Ok(())
+        let _ = p.child.kill();
+        Err(TestServerError::new("the server did not exit within 10 s of being killed"))
     }
 
     /// Kills the server if it runs, then starts it again on the same DB file and port.
     pub async fn restart(&mut self) -> Result<(), TestServerError> {
         self.kill().await?;
         let port = self.port;
-        // The port is free again once the process is gone; retry briefly in case it lingers.
         let mut last = None;
         for _ in 0..20 {
             match self.spawn(port).await {
@@ -260,33 +318,59 @@ impl NodeServer {
             .map_err(|e| TestServerError::new(format!("{script} printed no JSON summary ({e}): {stdout}")))
     }
 
-    /// Starts `node server.js` on `port` (0 = any) and waits for its `listening` line.
+    /// Sends a watchdog command and waits for its acknowledgement.
+    async fn command(&mut self, cmd: &str) -> Result<(), TestServerError> {
+        let p = self.process.as_mut().ok_or_else(|| TestServerError::new("the server is not running"))?;
+        let stdin = p.stdin.as_mut().ok_or_else(|| TestServerError::new("the server is not running"))?;
+        stdin
+            .write_all(format!("{cmd}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| TestServerError::new(format!("cannot send {cmd:?} to the watchdog: {e}")))?;
+        let ack = format!("ack {cmd}");
+        let wait = async {
+            while let Some(line) = p.lines.recv().await {
+                if line.trim() == ack {
+                    return true;
+                }
+            }
+            false
+        };
+        match tokio::time::timeout(Duration::from_secs(10), wait).await {
+            Ok(true) => Ok(()),
+            _ => Err(TestServerError::new(format!("the watchdog did not acknowledge {cmd:?}"))),
+        }
+    }
+
+    /// Starts the watchdog with `server.js` on `port` (0 = any) and waits for the `listening` line.
     async fn spawn(&mut self, port: u16) -> Result<(), TestServerError> {
-        let mut cmd = Command::new("node");
-        cmd.arg("server.js")
+        let mut cmd = std::process::Command::new("node");
+        cmd.arg("-e")
+            .arg(WATCHDOG)
             .current_dir(&self.dir)
             .env("PORT", port.to_string())
             .env("DB_FILE", &self.db)
             .env_remove("AUTH_TOKEN")
             .env_remove("EXTRA_TABLES")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stderr(Stdio::piped());
         if let Some(t) = &self.auth_token {
             cmd.env("AUTH_TOKEN", t);
         }
         if let Some(t) = &self.extra_tables {
             cmd.env("EXTRA_TABLES", t);
         }
-        let mut child = cmd.spawn().map_err(|e| TestServerError::new(format!("cannot run node server.js: {e}")))?;
-        let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(TestServerError::new("no stdout/stderr pipes"));
+        let mut child = cmd.spawn().map_err(|e| TestServerError::new(format!("cannot run node: {e}")))?;
+        let (Some(stdin), Some(stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            return Err(TestServerError::new("no pipes to the server process"));
         };
         let sink = Arc::clone(&self.stderr);
-        tokio::spawn(async move {
+        std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf).await {
+            while let Ok(n) = stderr.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
@@ -295,9 +379,18 @@ impl NodeServer {
                 }
             }
         });
-        let mut lines = BufReader::new(stdout).lines();
+        let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more: keep draining so the server never blocks.
+                    continue;
+                }
+            }
+        });
         let waited = tokio::time::timeout(START_TIMEOUT, async {
-            while let Ok(Some(line)) = lines.next_line().await {
+            while let Some(line) = lines.recv().await {
                 if let Some(p) = line.trim().strip_prefix("listening http://127.0.0.1:") {
                     return p.parse::<u16>().ok();
                 }
@@ -308,7 +401,7 @@ impl NodeServer {
         let found = match waited {
             Ok(Some(p)) => p,
             Ok(None) => {
-                let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
                 tokio::time::sleep(Duration::from_millis(100)).await; // let stderr drain
                 return Err(TestServerError::new(format!(
                     "server.js exited ({status}) before listening; stderr:\n{}",
@@ -316,18 +409,35 @@ impl NodeServer {
                 )));
             }
             Err(_) => {
-                let _ = child.kill().await;
+                drop(stdin);
+                let _ = child.kill();
+                let _ = child.wait();
                 return Err(TestServerError::new(format!(
                     "server.js did not print its listening line within {START_TIMEOUT:?}; stderr:\n{}",
                     self.stderr()
                 )));
             }
         };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.port = found;
-        self.child = Some(child);
+        self.process = Some(Process { child, stdin: Some(stdin), lines });
         Ok(())
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            drop(p.stdin.take());
+            // The watchdog SIGKILLs the server on EOF and exits; give it a moment, then force it.
+            for _ in 0..250 {
+                if !matches!(p.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
     }
 }
 
