@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backend_azure_rest::{is_timeout, AuthScheme, AuthToken, AzureRestRemote, BuildError, TokenProvider};
 use serde_json::json;
-use sync_core::{column, Cursor, Record, Remote, RemoteError, RemoteErrorKind as K};
+use sync_core::{column, odata_filter, Cursor, Record, Remote, RemoteError, RemoteErrorKind as K};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -105,9 +105,20 @@ async fn query_string_is_fully_encoded() {
     r.query_page("Item", Some(&filter), Some(&cursor), 50).await.unwrap();
     let req = seen.lock().unwrap()[0].clone();
     let line = req.lines().next().unwrap();
+    let target = line.strip_prefix("GET /tables/Item?").and_then(|l| l.strip_suffix(" HTTP/1.1")).unwrap();
+    // Nothing but unreserved characters, `$`, `=`, `&` and escapes goes out raw.
+    assert!(target.chars().all(|c| c.is_ascii_alphanumeric() || "-._~$=&%".contains(c)), "{target}");
+    assert!(target.contains("it%27%27s%20a%2Bb%26c%3Dd%20%231%20%C3%A9"), "{target}");
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(target.as_bytes()).into_owned().collect();
+    let expected_filter = format!("{} and {}", odata_filter(&filter), odata_filter(&cursor.filter()));
     assert_eq!(
-        line,
-        "GET /tables/Item?$filter=%28%28name%20eq%20%27it%27%27s%20a%2Bb%26c%3Dd%20%231%20%C3%A9%27%29%20and%20%28n%20gt%202%29%29%20and%20%28%28updatedAt%20gt%20datetimeoffset%272024-01-01T00%3A00%3A00.000Z%27%29%20or%20%28%28updatedAt%20eq%20datetimeoffset%272024-01-01T00%3A00%3A00.000Z%27%29%20and%20%28id%20gt%20%27x%27%27y%20z%27%29%29%29&$orderby=updatedAt%2Cid&$top=50&__includeDeleted=true HTTP/1.1"
+        pairs,
+        [
+            ("$filter".to_owned(), expected_filter),
+            ("$orderby".to_owned(), "updatedAt,id".to_owned()),
+            ("$top".to_owned(), "50".to_owned()),
+            ("__includeDeleted".to_owned(), "true".to_owned()),
+        ]
     );
     let lower = req.to_ascii_lowercase();
     assert!(lower.contains("\r\nzumo-api-version: 2.0.0\r\n"), "{req}");
