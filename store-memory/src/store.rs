@@ -1,1 +1,171 @@
-//! MemoryStore (in progress).
+//! [`MemoryStore`]: a [`Store`] kept in memory.
+
+mod state;
+mod tx;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sync_core::query::eval::run_query;
+use sync_core::{resolve_query, Query, QueryResult, Record, Store, StoreError, TableSchema, TxWork};
+
+use state::{incompatibility, State, Table};
+use tx::MemoryTransaction;
+
+/// A [`Store`] that keeps everything in memory: fast, thread-safe, and gone when the last handle
+/// is dropped. Made for tests, prototypes and apps that sync without keeping data across runs.
+///
+/// It behaves exactly as the contract of [`Store`] says (it passes the conformance suite in
+/// `sync_core::conformance::store`):
+/// - tables are created by [`ensure_table`](Store::ensure_table); opening an existing table with
+///   a schema that only adds nullable columns upgrades it (existing rows get `null` there); any
+///   other difference (a changed type or nullability, a removed column, a new non-null column)
+///   is [`StoreError::IncompatibleSchema`];
+/// - rows are kept by id, always in canonical form: a written record is checked with
+///   [`TableSchema::conform_local`], so a value of the wrong type is a [`StoreError::Record`]
+///   and absent nullable columns read back as `null`;
+/// - [`transaction`](Store::transaction)s run one at a time under one lock, with an undo log:
+///   when the work fails (or panics), every write it made is put back;
+/// - queries are checked with [`resolve_query`] and answered by
+///   [`run_query`](sync_core::query::eval::run_query), the reference semantics;
+/// - the queue is indexed by item, so per-item lookups stay O(log n) with many pending
+///   operations, and operation ids are never reused.
+///
+/// Cloning is cheap and gives another handle on the **same** data (like an `Arc`).
+///
+/// Work passed to [`transaction`](Store::transaction) runs while the store is locked: it must
+/// not call back into the store (that would wait for itself).
+///
+/// ```
+/// use serde_json::json;
+/// use sync_core::queue::{apply_local_change, LocalChange};
+/// use sync_core::{Column, ColumnType, Query, Record, Store, StoreExt, TableSchema};
+/// use store_memory::MemoryStore;
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// let schema = TableSchema::new("TodoItem", vec![Column::new("text", ColumnType::String)])?;
+/// store.ensure_table(&schema).await?;
+///
+/// let item = schema.conform_local(Record::from_json(json!({"id": "1", "text": "milk"}))?)?;
+/// let s = schema.clone();
+/// store.transact(move |tx| apply_local_change(tx, &s, LocalChange::Insert(item))).await?;
+///
+/// assert_eq!(store.query("TodoItem", &Query::new()).await?.items.len(), 1);
+/// assert_eq!(store.transact(|tx| tx.count_operations(&Default::default())).await?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryStore {
+    /// An empty store: no tables, an empty queue, no errors, no config.
+    ///
+    /// ```
+    /// use sync_core::{Store, StoreError};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = store_memory::MemoryStore::new();
+    /// assert!(matches!(store.get("TodoItem", "1").await, Err(StoreError::UnknownTable(_))));
+    /// # });
+    /// ```
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state.lock().map_err(|_| StoreError::Backend {
+            message: "the memory store's lock is poisoned (a thread panicked while writing)".into(),
+            source: None,
+        })
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("MemoryStore");
+        match self.state.try_lock() {
+            Ok(state) => {
+                let rows: BTreeMap<&str, usize> =
+                    state.tables.iter().map(|(name, t)| (name.as_str(), t.rows.len())).collect();
+                s.field("tables", &rows).field("operations", &state.op_count()).field("errors", &state.errors.len())
+            }
+            Err(_) => s.field("state", &"<locked>"),
+        };
+        s.finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let Some(table) = state.tables.get_mut(schema.name()) else {
+            let table = Table { schema: schema.clone(), rows: BTreeMap::new() };
+            state.tables.insert(schema.name().to_owned(), table);
+            return Ok(());
+        };
+        if table.schema == *schema {
+            return Ok(());
+        }
+        if let Some(message) = incompatibility(&table.schema, schema) {
+            return Err(StoreError::IncompatibleSchema { table: schema.name().to_owned(), message });
+        }
+        let added: Vec<&str> = schema
+            .columns()
+            .iter()
+            .filter(|c| table.schema.column(&c.name).is_none())
+            .map(|c| c.name.as_str())
+            .collect();
+        for row in table.rows.values_mut() {
+            for col in &added {
+                // Only non-id columns are added, which cannot fail.
+                row.set(*col, Value::Null).map_err(|e| StoreError::record(schema.name(), e))?;
+            }
+        }
+        table.schema = schema.clone();
+        Ok(())
+    }
+
+    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.lock()?.table(table)?.rows.get(id).cloned())
+    }
+
+    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
+        let state = self.lock()?;
+        let table = state.table(table)?;
+        let resolved = resolve_query(query, &table.schema)?;
+        Ok(run_query(table.rows.values(), &resolved))
+    }
+
+    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let mut tx = MemoryTransaction::new(&mut state);
+        match panic::catch_unwind(AssertUnwindSafe(|| work(&mut tx))) {
+            Ok(Ok(())) => {
+                tx.commit();
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                tx.roll_back();
+                Err(e)
+            }
+            Err(panic) => {
+                // Put the state back and release the lock before the panic goes on, so the store
+                // stays usable (and unpoisoned) for everyone else.
+                tx.roll_back();
+                drop(state);
+                panic::resume_unwind(panic)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,276 @@
+//! Cases about the system tables and the atomic units built on them: the errors and config
+//! tables, pulled pages ([`apply_pull_page`]) and completed pushes ([`complete_operation`]).
+
+use serde_json::json;
+
+use super::records::error_row;
+use super::support::{
+    all_ops, config, conformed, errors, fresh, get, item_ops, local_ok, ok, pull, rec, server_todo, set_state,
+    snapshot, todo, todo_schema,
+};
+use super::StoreFactory;
+use crate::error::StoreError;
+use crate::operation::{FailureKind, OperationError, OperationKind, OperationState};
+use crate::queue::{apply_pull_page, complete_operation, LocalChange, PageOutcome};
+use crate::record::Record;
+use crate::store::StoreExt;
+
+/// Error rows are stored whole, listed oldest operation first (optionally by table), replaced
+/// by operation id, and removed.
+pub async fn errors_table_round_trip<F: StoreFactory>(factory: &F) {
+    let store = fresh(factory, &[todo_schema()]).await;
+    let failures = [
+        FailureKind::Conflict,
+        FailureKind::NotFound,
+        FailureKind::Rejected,
+        FailureKind::Transient,
+        FailureKind::Protocol,
+        FailureKind::MissingLocalItem,
+    ];
+    let kinds = [OperationKind::Insert, OperationKind::Update, OperationKind::Delete];
+    let mut rows: Vec<OperationError> = failures
+        .iter()
+        .enumerate()
+        .map(|(i, failure)| OperationError {
+            operation_id: 100 - i as u64 * 10,
+            operation_version: i as u64 + 1,
+            kind: kinds[i % 3],
+            table: if i % 2 == 0 { "Todo".into() } else { "Other".into() },
+            item_id: format!("item-{i}-'; DROP TABLE x; --"),
+            failure: *failure,
+            status: if i % 3 == 0 { None } else { Some(400 + i as u16) },
+            message: format!("it's \"bad\" 🦀 #{i}"),
+            item: (i % 2 == 0).then(|| todo("1", "local 'quoted'")),
+            server_item: (i % 3 == 1).then(|| server_todo("1", "server", "v\"9\"")),
+        })
+        .collect();
+    let put = rows.clone();
+    ok(store.transact(move |tx| put.iter().try_for_each(|e| tx.put_error(e))).await, "put_error");
+    rows.sort_by_key(|e| e.operation_id);
+    assert_eq!(errors(&store, None).await, rows, "errors() lists every row whole, oldest operation first");
+    for table in ["Todo", "Other", "Nope"] {
+        let expected: Vec<_> = rows.iter().filter(|e| e.table == table).cloned().collect();
+        assert_eq!(errors(&store, Some(table)).await, expected, "errors(Some({table:?}))");
+    }
+
+    let mut replaced = rows[2].clone();
+    replaced.message = "replaced".into();
+    replaced.operation_version = 42;
+    replaced.failure = FailureKind::Rejected;
+    replaced.status = Some(422);
+    replaced.server_item = None;
+    replaced.item = Some(todo("2", "other"));
+    let r = replaced.clone();
+    ok(store.transact(move |tx| tx.put_error(&r)).await, "replacing an error row");
+    rows[2] = replaced;
+    assert_eq!(errors(&store, None).await, rows, "put_error with the same operation id replaces the row");
+
+    let id = rows[0].operation_id;
+    let removed = ok(store.transact(move |tx| Ok((tx.remove_error(id)?, tx.remove_error(id)?))).await, "remove_error");
+    assert_eq!(removed, (true, false), "remove_error reports whether the row existed");
+    rows.remove(0);
+    assert_eq!(errors(&store, None).await, rows, "a removed error row is gone, the others stay");
+    let err = error_row(7, "Todo", "7");
+    ok(store.transact(move |tx| tx.put_error(&err)).await, "putting another error row");
+    assert_eq!(errors(&store, None).await.first().map(|e| e.operation_id), Some(7), "order is by operation id");
+}
+
+/// Config values round trip (empty and hostile ones too); `remove_config` removes exactly the
+/// keys starting with the prefix, literally and case-sensitively, and counts them.
+pub async fn config_round_trip_and_prefix_removal<F: StoreFactory>(factory: &F) {
+    let store = fresh(factory, &[]).await;
+    assert_eq!(config(&store, "missing").await, None, "an unset key has no value");
+    let big = "cursor 'value' 🦀 ".repeat(6_000);
+    let pairs = [
+        ("cursor|T|q1", "{\"updatedAt\":\"2024-01-01T00:00:00.000Z\",\"id\":\"it's\"}"),
+        ("cursor|T|q2", "2"),
+        ("cursor|T2|q1", "3"),
+        ("cursor|U|q1", "4"),
+        ("cursorX", "5"),
+        ("a%", "6"),
+        ("ab", "7"),
+        ("a_b", "8"),
+        ("aXb", "9"),
+        ("A%", "10"),
+        ("k'; DROP TABLE config; --", "'; DROP TABLE config; --"),
+        ("empty", ""),
+        ("big", big.as_str()),
+        ("ünï 🦀", "ünï 🦀"),
+    ];
+    let owned: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    ok(store.transact(move |tx| owned.iter().try_for_each(|(k, v)| tx.set_config(k, v))).await, "set_config");
+    for (k, v) in pairs {
+        assert_eq!(config(&store, k).await.as_deref(), Some(v), "config {k:?} did not read back");
+    }
+    ok(store.transact(|tx| tx.set_config("cursor|T|q2", "22")).await, "overwriting a value");
+    assert_eq!(config(&store, "cursor|T|q2").await.as_deref(), Some("22"), "set_config overwrites");
+
+    let removals: [(&str, u64, &[&str]); 7] = [
+        ("cursor|T|", 2, &["cursor|T|q1", "cursor|T|q2"]),
+        ("a%", 1, &["a%"]),
+        ("a_", 1, &["a_b"]),
+        ("A", 1, &["A%"]),
+        ("nope", 0, &[]),
+        ("k'", 1, &["k'; DROP TABLE config; --"]),
+        ("cursor", 3, &["cursor|T2|q1", "cursor|U|q1", "cursorX"]),
+    ];
+    let mut left: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+    for (prefix, count, gone) in removals {
+        let p = prefix.to_owned();
+        let n = ok(store.transact(move |tx| tx.remove_config(&p)).await, "remove_config");
+        assert_eq!(n, count, "remove_config({prefix:?}) removes {count} key(s)");
+        left.retain(|k| !gone.contains(k));
+        for k in &left {
+            assert!(config(&store, k).await.is_some(), "remove_config({prefix:?}) removed {k:?} too");
+        }
+        for k in gone {
+            assert_eq!(config(&store, k).await, None, "remove_config({prefix:?}) left {k:?}");
+        }
+    }
+    let n = ok(store.transact(|tx| tx.remove_config("")).await, "remove_config(\"\")");
+    assert_eq!(n, left.len() as u64, "remove_config(\"\") removes every key");
+    assert_eq!(config(&store, "ab").await, None, "nothing is left");
+}
+
+/// A pulled page upserts its rows, deletes the rows the server deleted, skips items with a queued
+/// local operation, and saves the cursor — all in the transaction it runs in, so a transaction
+/// that fails after writing rows leaves neither rows nor cursor.
+pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let store = fresh(factory, std::slice::from_ref(&schema)).await;
+    pull(
+        &store,
+        "Todo",
+        &[server_todo("p1", "old", "v1"), server_todo("p2", "old", "v1"), server_todo("p3", "old", "v1")],
+    )
+    .await;
+    local_ok(&store, &schema, LocalChange::Update(todo("p1", "local edit"))).await;
+    let local_p1 = get(&store, "Todo", "p1").await;
+    let ops = all_ops(&store).await;
+
+    let deleted = |id: &str| conformed(&schema, json!({"id": id, "text": "gone", "deleted": true, "version": "v2"}));
+    let page = vec![
+        server_todo("p1", "server", "v2"),
+        server_todo("p2", "server", "v2"),
+        deleted("p3"),
+        server_todo("p4", "new", "v1"),
+        deleted("p5"),
+    ];
+    let cursor = "{\"updatedAt\":\"2024-01-02T00:00:00.000Z\",\"id\":\"p5\"}";
+    let rows = page.clone();
+    let out = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", cursor)))).await;
+    let out = ok(out, "apply_pull_page");
+    assert_eq!(out, PageOutcome { upserted: 2, deleted: 2, skipped: 1 }, "the page's outcome");
+    assert_eq!(get(&store, "Todo", "p1").await, local_p1, "an item with a queued operation is not overwritten");
+    assert_eq!(get(&store, "Todo", "p2").await.as_ref(), Some(&page[1]), "a pulled row replaces the stored one");
+    assert_eq!(get(&store, "Todo", "p3").await, None, "a row the server deleted is deleted");
+    assert_eq!(get(&store, "Todo", "p4").await.as_ref(), Some(&page[3]), "a new pulled row is stored");
+    assert_eq!(get(&store, "Todo", "p5").await, None, "a deleted row that was never stored stays absent");
+    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "the cursor is saved");
+    assert_eq!(all_ops(&store).await, ops, "a pulled page queues nothing");
+
+    let before = snapshot(&store, &["Todo"]).await;
+    let rows = vec![server_todo("p6", "new", "v1"), deleted("p2")];
+    let res = store
+        .transact(move |tx| {
+            apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", "next")))?;
+            Err::<(), _>(StoreError::Backend { message: "the connection dropped".into(), source: None })
+        })
+        .await;
+    assert!(matches!(res, Err(StoreError::Backend { .. })), "the failing work's error comes back, got {res:?}");
+    assert_eq!(snapshot(&store, &["Todo"]).await, before, "a failed page transaction left rows behind");
+    assert_eq!(
+        config(&store, "cursor|Todo|q").await.as_deref(),
+        Some(cursor),
+        "a failed page transaction saved its cursor"
+    );
+
+    let bad: Record = rec(json!({"id": "p9", "text": 5}));
+    let rows = vec![server_todo("p8", "new", "v1"), bad];
+    let res =
+        store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", "next"))).map(drop)).await;
+    assert!(matches!(res, Err(StoreError::Record { .. })), "a page with a wrong-typed row fails, got {res:?}");
+    assert_eq!(snapshot(&store, &["Todo"]).await, before, "a page that failed half-way left rows behind");
+    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "a page that failed saved its cursor");
+
+    let rows = vec![deleted("p1"), server_todo("p7", "full pull", "v1")];
+    let out = ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "a page without cursor");
+    assert_eq!(
+        out,
+        PageOutcome { upserted: 1, deleted: 0, skipped: 1 },
+        "a deleted row with a queued operation is skipped"
+    );
+    assert_eq!(get(&store, "Todo", "p1").await, local_p1, "the locally edited item survives its server delete");
+    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "a page without cursor saves none");
+}
+
+/// A completed push removes the operation and its error row and stores the server's item (for
+/// inserts and updates); a completed delete stores nothing; an unknown id is a no-op.
+pub async fn complete_operation_stores_the_server_item<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let store = fresh(factory, std::slice::from_ref(&schema)).await;
+    pull(&store, "Todo", &[server_todo("s1", "old", "v1"), server_todo("s2", "old", "v1")]).await;
+    let ins = local_ok(&store, &schema, LocalChange::Insert(todo("1", "milk"))).await.operation;
+    let upd = local_ok(&store, &schema, LocalChange::Update(todo("s1", "edited"))).await.operation;
+    let del = local_ok(&store, &schema, LocalChange::Delete("s2".into())).await.operation;
+    let (Some(ins), Some(upd), Some(del)) = (ins, upd, del) else { panic!("a local change queued nothing") };
+    let err = error_row(ins.id, "Todo", "1");
+    ok(store.transact(move |tx| tx.put_error(&err)).await, "putting an error row");
+
+    let complete =
+        |id: u64, server: Option<Record>| store.transact(move |tx| complete_operation(tx, id, server.as_ref()));
+    let server1 = server_todo("1", "milk", "v1");
+    ok(complete(ins.id, Some(server1.clone())).await, "completing the insert");
+    assert_eq!(get(&store, "Todo", "1").await, Some(server1), "the server's item is stored after an insert");
+    assert!(errors(&store, None).await.is_empty(), "completing an operation removes its error row");
+    let server_s1 = server_todo("s1", "edited", "v2");
+    ok(complete(upd.id, Some(server_s1.clone())).await, "completing the update");
+    assert_eq!(get(&store, "Todo", "s1").await, Some(server_s1), "the server's item is stored after an update");
+    ok(complete(del.id, Some(server_todo("s2", "ghost", "v9"))).await, "completing the delete");
+    assert_eq!(get(&store, "Todo", "s2").await, None, "a completed delete stores nothing");
+    assert!(all_ops(&store).await.is_empty(), "completed operations are removed");
+
+    let before = snapshot(&store, &["Todo"]).await;
+    ok(complete(u64::MAX, Some(server_todo("1", "other", "v5"))).await, "completing an unknown operation");
+    assert_eq!(snapshot(&store, &["Todo"]).await, before, "completing an unknown operation changes nothing");
+}
+
+/// When a newer local change was queued while an operation was being pushed, completing it keeps
+/// the local fields and takes only the server's `createdAt`/`updatedAt`/`version`; a queued
+/// delete's snapshot takes the new version too (so its `If-Match` is right).
+pub async fn complete_operation_keeps_newer_local_changes<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let store = fresh(factory, std::slice::from_ref(&schema)).await;
+    let ins = local_ok(&store, &schema, LocalChange::Insert(todo("1", "milk"))).await.operation;
+    let ins = ins.unwrap_or_else(|| panic!("the insert queued nothing"));
+    set_state(&store, ins.id, OperationState::InFlight).await;
+    let newer = local_ok(&store, &schema, LocalChange::Update(todo("1", "local edit"))).await.operation;
+    let server = conformed(
+        &schema,
+        json!({"id": "1", "text": "milk", "n": 5, "version": "v1",
+               "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-02T00:00:00.000Z"}),
+    );
+    let s = server.clone();
+    ok(store.transact(move |tx| complete_operation(tx, ins.id, Some(&s))).await, "completing the in-flight insert");
+    let mut expected = todo("1", "local edit");
+    for col in ["version", "createdAt", "updatedAt"] {
+        ok(expected.set(col, server.get(col).cloned().unwrap_or_default()), "building the expected row");
+    }
+    assert_eq!(get(&store, "Todo", "1").await, Some(expected), "local fields stay; server columns are adopted");
+    assert_eq!(item_ops(&store, "Todo", "1").await, newer.into_iter().collect::<Vec<_>>(), "the newer operation stays");
+
+    pull(&store, "Todo", &[server_todo("s1", "server", "v0")]).await;
+    let upd = local_ok(&store, &schema, LocalChange::Update(todo("s1", "edited"))).await.operation;
+    let upd = upd.unwrap_or_else(|| panic!("the update queued nothing"));
+    set_state(&store, upd.id, OperationState::InFlight).await;
+    local_ok(&store, &schema, LocalChange::Delete("s1".into())).await;
+    let server = server_todo("s1", "edited", "v1");
+    let s = server.clone();
+    ok(store.transact(move |tx| complete_operation(tx, upd.id, Some(&s))).await, "completing the in-flight update");
+    let left = item_ops(&store, "Todo", "s1").await;
+    assert_eq!(left.len(), 1, "only the queued delete is left");
+    let snapshot = left[0].item.as_ref().unwrap_or_else(|| panic!("the queued delete lost its snapshot"));
+    assert_eq!(snapshot.version(), Some("v1"), "the queued delete's snapshot takes the server's new version");
+    assert_eq!(snapshot.get("text"), Some(&json!("edited")), "the snapshot keeps the local fields");
+    assert_eq!(get(&store, "Todo", "s1").await, None, "the locally deleted item stays deleted");
+}
