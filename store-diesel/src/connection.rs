@@ -1,0 +1,327 @@
+//! SQLite connections: opening them with the right pragmas, running statements through Diesel's
+//! prepared-statement cache (with a bound on how many distinct statements it keeps), explicit
+//! transactions, and the pool of read-only connections.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use diesel::connection::{CacheSize, SimpleConnection};
+use diesel::{Connection, QueryResult, RunQueryDsl, SqliteConnection};
+use sync_core::StoreError;
+use tokio::sync::Semaphore;
+
+use crate::error;
+use crate::options::OpenOptions;
+use crate::statement::{SqlRow, Stmt};
+
+/// Distinct statements one connection keeps prepared before its cache is emptied and refilled.
+/// Table statements are a handful per table; ad-hoc queries (filters with varying shapes, `IN`
+/// lists of varying lengths) would otherwise grow the cache without bound.
+const MAX_CACHED_STATEMENTS: usize = 256;
+
+/// Where a connection points.
+#[derive(Debug, Clone)]
+pub(crate) enum Location {
+    /// A database file.
+    File(String),
+    /// A private in-memory database (one connection only).
+    Memory,
+}
+
+impl Location {
+    /// The location of a file path, written so SQLite never reads it as a URI.
+    pub(crate) fn file(path: &Path) -> Result<Self, StoreError> {
+        let s = path.to_str().ok_or_else(|| StoreError::Backend {
+            message: format!("the database path {} is not valid UTF-8", path.display()),
+            source: None,
+        })?;
+        if s.is_empty() || s == ":memory:" {
+            return Err(StoreError::Backend {
+                message: "the database path is empty; use DieselStore::open_in_memory for a memory store".into(),
+                source: None,
+            });
+        }
+        // Diesel opens with SQLITE_OPEN_URI and rewrites `sqlite://`: keep plain paths plain.
+        let plain = if s.starts_with("file:") || s.starts_with("sqlite://") { format!("./{s}") } else { s.to_owned() };
+        Ok(Location::File(plain))
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Location::File(path) => path,
+            Location::Memory => ":memory:",
+        }
+    }
+}
+
+/// What a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The one connection that writes.
+    Writer,
+    /// A read-only connection.
+    Reader,
+}
+
+/// A connection with its own bookkeeping: which statements its cache holds, and whether this
+/// crate opened a transaction on it.
+pub(crate) struct Db {
+    conn: SqliteConnection,
+    cached: HashSet<u64>,
+    in_transaction: bool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("cached", &self.cached.len()).field("in_transaction", &self.in_transaction).finish()
+    }
+}
+
+impl Db {
+    /// Opens a connection and applies the pragmas of its role.
+    pub(crate) fn open(location: &Location, role: Role, options: &OpenOptions) -> Result<Db, StoreError> {
+        let conn = SqliteConnection::establish(location.url())
+            .map_err(|e| StoreError::backend(format!("sqlite: cannot open {:?}", location.url()), e))?;
+        let mut db = Db { conn, cached: HashSet::new(), in_transaction: false };
+        let mut setup = format!("PRAGMA busy_timeout = {};", options.busy_timeout_ms());
+        match role {
+            Role::Writer => {
+                setup.push_str(&format!("PRAGMA synchronous = {};", options.synchronous_mode().pragma()));
+                setup.push_str("PRAGMA foreign_keys = OFF;");
+            }
+            Role::Reader => setup.push_str("PRAGMA query_only = ON;"),
+        }
+        db.conn.batch_execute(&setup).map_err(|e| error::db("setting connection pragmas", e))?;
+        if role == Role::Writer {
+            if let Location::File(_) = location {
+                let mode = db.pragma_text("PRAGMA journal_mode = WAL")?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(journal_mode = %mode, "SQLite refused WAL mode; readers will wait for writers");
+                }
+            }
+        }
+        Ok(db)
+    }
+
+    fn pragma_text(&mut self, sql: &'static str) -> Result<String, StoreError> {
+        let rows = self.load(Stmt::new(sql, vec![])).map_err(|e| error::db(sql, e))?;
+        Ok(rows.into_iter().next().and_then(|r| r.0.into_iter().next()).and_then(|c| c.into_text()).unwrap_or_default())
+    }
+
+    /// The Diesel connection, for Diesel's own APIs (migrations, and the benchmark's baseline).
+    pub(crate) fn diesel(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Runs a statement that returns no rows; returns the number of rows changed.
+    pub(crate) fn execute(&mut self, stmt: Stmt<'_>) -> QueryResult<usize> {
+        self.note(stmt.sql());
+        stmt.execute(&mut self.conn)
+    }
+
+    /// Runs a statement and collects its rows.
+    pub(crate) fn load(&mut self, stmt: Stmt<'_>) -> QueryResult<Vec<SqlRow>> {
+        self.note(stmt.sql());
+        stmt.load(&mut self.conn)
+    }
+
+    /// Runs SQL without preparing it for reuse (DDL).
+    pub(crate) fn batch(&mut self, sql: &str) -> QueryResult<()> {
+        self.conn.batch_execute(sql)
+    }
+
+    /// Keeps the statement cache bounded: when a new statement would exceed the bound, the cache
+    /// is emptied (Diesel has no LRU) and fills again with what is used from then on.
+    fn note(&mut self, sql: &str) {
+        let mut h = DefaultHasher::new();
+        sql.hash(&mut h);
+        let key = h.finish();
+        if self.cached.contains(&key) {
+            return;
+        }
+        if self.cached.len() >= MAX_CACHED_STATEMENTS {
+            tracing::debug!("statement cache full; emptying it");
+            self.conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+            self.conn.set_prepared_statement_cache_size(CacheSize::Unbounded);
+            self.cached.clear();
+        }
+        self.cached.insert(key);
+    }
+
+    /// How many distinct statements the cache holds (for tests).
+    #[cfg(test)]
+    pub(crate) fn cached_statements(&self) -> usize {
+        self.cached.len()
+    }
+
+    /// Runs `work` in a transaction (`BEGIN IMMEDIATE` takes the write lock up front, so the work
+    /// never fails half-way on a lock upgrade). An error from the work — or a panic — rolls back.
+    pub(crate) fn immediate<T>(
+        &mut self,
+        work: impl FnOnce(&mut Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction("BEGIN IMMEDIATE", work)
+    }
+
+    /// Runs `work` in a deferred (read) transaction: one consistent snapshot for several reads.
+    pub(crate) fn read<T>(&mut self, work: impl FnOnce(&mut Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.transaction("BEGIN", work)
+    }
+
+    fn transaction<T>(
+        &mut self,
+        begin: &'static str,
+        work: impl FnOnce(&mut Db) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.recover();
+        self.execute(Stmt::new(begin, vec![])).map_err(|e| error::db("beginning a transaction", e))?;
+        self.in_transaction = true;
+        let outcome = match catch_unwind(AssertUnwindSafe(|| work(self))) {
+            Ok(outcome) => outcome,
+            Err(panic) => Err(StoreError::Backend {
+                message: format!("the transaction's work panicked: {}", panic_message(&*panic)),
+                source: None,
+            }),
+        };
+        match outcome {
+            Ok(value) => match self.execute(Stmt::new("COMMIT", vec![])) {
+                Ok(_) => {
+                    self.in_transaction = false;
+                    Ok(value)
+                }
+                Err(e) => {
+                    self.recover();
+                    Err(error::db("committing", e))
+                }
+            },
+            Err(e) => {
+                self.recover();
+                Err(e)
+            }
+        }
+    }
+
+    /// Rolls back a transaction this crate left open (after an error or a panic). SQLite may have
+    /// rolled back already (e.g. after `SQLITE_FULL`); that error is ignored.
+    pub(crate) fn recover(&mut self) {
+        if self.in_transaction {
+            if let Err(e) = self.execute(Stmt::new("ROLLBACK", vec![])) {
+                tracing::debug!(error = %e, "rollback after a failed transaction");
+            }
+            self.in_transaction = false;
+        }
+    }
+}
+
+/// Runs blocking work on a connection, turning a panic into an error and leaving no transaction
+/// open behind it.
+pub(crate) fn guarded<T>(db: &mut Db, work: impl FnOnce(&mut Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    db.recover();
+    let outcome = catch_unwind(AssertUnwindSafe(|| work(db)));
+    db.recover();
+    outcome.unwrap_or_else(|panic| {
+        Err(StoreError::Backend { message: format!("store task panicked: {}", panic_message(&*panic)), source: None })
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_owned()
+    }
+}
+
+/// Read-only connections handed out one per task; a semaphore makes tasks wait (asynchronously)
+/// when all are busy.
+#[derive(Debug)]
+pub(crate) struct ReaderPool {
+    idle: Mutex<Vec<Db>>,
+    permits: Arc<Semaphore>,
+    location: Location,
+    options: OpenOptions,
+}
+
+impl ReaderPool {
+    /// Opens `options.reader_count()` readers.
+    pub(crate) fn open(location: &Location, options: &OpenOptions) -> Result<Self, StoreError> {
+        let n = options.reader_count();
+        let idle = (0..n).map(|_| Db::open(location, Role::Reader, options)).collect::<Result<Vec<_>, _>>()?;
+        Ok(ReaderPool {
+            idle: Mutex::new(idle),
+            permits: Arc::new(Semaphore::new(n)),
+            location: location.clone(),
+            options: options.clone(),
+        })
+    }
+
+    /// Runs `work` on a free reader inside `spawn_blocking`.
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::backend("sqlite: the reader pool is closed", e))?;
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let taken = pool.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            // A connection is only missing if a task died holding it: open a replacement.
+            let mut db = match taken {
+                Some(db) => db,
+                None => Db::open(&pool.location, Role::Reader, &pool.options)?,
+            };
+            let out = guarded(&mut db, work);
+            pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(db);
+            out
+        })
+        .await
+        .map_err(error::join)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::{Cell, Param};
+
+    #[test]
+    fn the_statement_cache_is_bounded() {
+        let mut db = Db::open(&Location::Memory, Role::Writer, &OpenOptions::new()).unwrap();
+        for i in 0..(MAX_CACHED_STATEMENTS + 10) {
+            let sql = format!("SELECT ? + {i}");
+            let rows = db.load(Stmt::new(sql, vec![Param::Integer(1)])).unwrap();
+            assert_eq!(rows[0].0[0], Cell::Integer(1 + i as i64));
+        }
+        assert!(db.cached_statements() <= MAX_CACHED_STATEMENTS);
+    }
+
+    #[test]
+    fn an_error_or_a_panic_rolls_back() {
+        let mut db = Db::open(&Location::Memory, Role::Writer, &OpenOptions::new()).unwrap();
+        db.batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let insert = |db: &mut Db| db.execute(Stmt::new("INSERT INTO t VALUES (1)", vec![])).map(|_| ());
+        let failed: Result<(), StoreError> = db.immediate(|db| {
+            insert(db).unwrap();
+            Err(StoreError::Backend { message: "no".into(), source: None })
+        });
+        assert!(failed.is_err());
+        let panicked: Result<(), StoreError> = db.immediate(|db| {
+            insert(db).unwrap();
+            panic!("boom")
+        });
+        assert!(matches!(panicked, Err(StoreError::Backend { message, .. }) if message.contains("boom")));
+        db.immediate(|db| insert(db).map_err(|e| error::db("insert", e))).unwrap();
+        let rows = db.load(Stmt::new("SELECT count(*) FROM t", vec![])).unwrap();
+        assert_eq!(rows[0].0[0], Cell::Integer(1));
+    }
+}

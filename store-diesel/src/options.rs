@@ -1,0 +1,88 @@
+//! [`OpenOptions`]: how a file-backed [`DieselStore`](crate::DieselStore) is opened.
+
+use std::time::Duration;
+
+/// When SQLite waits for the disk (`PRAGMA synchronous`). Both keep the database consistent after
+/// any crash; they differ in what a *power loss* (or OS crash) may undo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `FULL` (the default): every commit syncs the write-ahead log before it returns, so a
+    /// committed transaction survives a process kill, an OS crash and a power loss. This is what
+    /// the [`Store`](sync_core::Store) contract promises.
+    #[default]
+    Full,
+    /// `NORMAL`: in WAL mode a commit survives a process kill but the last commits before a power
+    /// loss or OS crash may roll back (the database stays consistent). Faster for many small
+    /// transactions; choose it only when losing the last moments of local edits is acceptable.
+    Normal,
+}
+
+impl Synchronous {
+    pub(crate) fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Options for [`DieselStore::open_with`](crate::DieselStore::open_with).
+///
+/// ```
+/// use std::time::Duration;
+/// use store_diesel::{OpenOptions, Synchronous};
+/// let options = OpenOptions::new().readers(2).busy_timeout(Duration::from_secs(10)).synchronous(Synchronous::Full);
+/// assert_eq!(options.reader_count(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOptions {
+    readers: usize,
+    busy_timeout: Duration,
+    synchronous: Synchronous,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { readers: 4, busy_timeout: Duration::from_secs(5), synchronous: Synchronous::Full }
+    }
+}
+
+impl OpenOptions {
+    /// The defaults: 4 reader connections, a 5 s busy timeout, `synchronous = FULL`.
+    pub fn new() -> Self {
+        OpenOptions::default()
+    }
+
+    /// How many read-only connections serve `get` and `query` concurrently (at least 1).
+    pub fn readers(mut self, n: usize) -> Self {
+        self.readers = n.max(1);
+        self
+    }
+
+    /// How long a statement waits for a lock held by another connection (or process) before it
+    /// fails with `SQLITE_BUSY` (reported as [`StoreError::Backend`](sync_core::StoreError::Backend)).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// The durability setting (see [`Synchronous`]).
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// The number of reader connections.
+    pub fn reader_count(&self) -> usize {
+        self.readers
+    }
+
+    pub(crate) fn busy_timeout_ms(&self) -> u64 {
+        u64::try_from(self.busy_timeout.as_millis()).unwrap_or(u64::MAX).min(i32::MAX as u64)
+    }
+
+    pub(crate) fn synchronous_mode(&self) -> Synchronous {
+        self.synchronous
+    }
+}

@@ -1,0 +1,178 @@
+//! Records to typed column values and back, by the table's schema.
+//!
+//! One SQLite column per field: String and DateTime as TEXT (date-times in the canonical
+//! fixed-width form, so text order is time order), Bool as INTEGER 0/1, Integer as INTEGER, Real
+//! as REAL, Json as TEXT holding the JSON. Rows are read with SQLite's own type of each value and
+//! rebuilt into the canonical record: booleans as `true`/`false`, JSON parsed, integers as
+//! integers, reals as floats (a REAL holding 5 reads back as `5.0`).
+
+use serde_json::{Map, Number, Value};
+use sync_core::schema::system;
+use sync_core::{Column, ColumnType, Record, RecordError, StoreError, TableSchema};
+
+use crate::error::corrupt;
+use crate::statement::{Cell, Param, SqlRow};
+
+/// The values of `record` for every column of `schema`, in schema order.
+///
+/// Values are checked against the column types (a store never silently stores the wrong thing);
+/// an absent or null `deleted` is `false`, like [`TableSchema::conform_local`]; a field the
+/// schema does not have is an error rather than being dropped.
+pub(crate) fn record_params<'a>(schema: &TableSchema, record: &'a Record) -> Result<Vec<Param<'a>>, StoreError> {
+    let table = schema.name();
+    let map = record.as_map();
+    let mut params = Vec::with_capacity(schema.columns().len());
+    let mut seen = 0;
+    for col in schema.columns() {
+        let value = map.get(&col.name);
+        if value.is_some() {
+            seen += 1;
+        }
+        params.push(value_param(col, value.unwrap_or(&Value::Null)).map_err(|e| StoreError::record(table, e))?);
+    }
+    if seen < map.len() {
+        if let Some(unknown) = map.keys().find(|k| schema.column(k).is_none()) {
+            let e = RecordError::UnknownColumn { table: table.to_owned(), column: unknown.clone() };
+            return Err(StoreError::record(table, e));
+        }
+    }
+    Ok(params)
+}
+
+fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {
+    let wrong = || RecordError::WrongType {
+        column: col.name.clone(),
+        expected: col.ty.name(),
+        found: json_type(value).to_owned(),
+    };
+    if value.is_null() {
+        return match col.ty {
+            ColumnType::Bool if col.name == system::DELETED => Ok(Param::Integer(0)),
+            _ if !col.nullable => Err(RecordError::NullValue { column: col.name.clone() }),
+            ColumnType::Bool | ColumnType::Integer => Ok(Param::NullInteger),
+            ColumnType::Real => Ok(Param::NullReal),
+            ColumnType::String | ColumnType::DateTime | ColumnType::Json => Ok(Param::NullText),
+        };
+    }
+    match col.ty {
+        ColumnType::String | ColumnType::DateTime => value.as_str().map(Param::text).ok_or_else(wrong),
+        ColumnType::Bool => value.as_bool().map(|b| Param::Integer(i64::from(b))).ok_or_else(wrong),
+        ColumnType::Integer => value.as_i64().map(Param::Integer).ok_or_else(wrong),
+        ColumnType::Real => value.as_f64().map(Param::Real).ok_or_else(wrong),
+        ColumnType::Json => Ok(Param::Text(value.to_string().into())),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Rebuilds a record from a row whose cells are `columns`, in order.
+pub(crate) fn read_record<'c>(
+    table: &str,
+    columns: impl IntoIterator<Item = &'c Column>,
+    row: SqlRow,
+) -> Result<Record, StoreError> {
+    let mut map = Map::new();
+    let mut cells = row.0.into_iter();
+    for col in columns {
+        let cell = cells.next().ok_or_else(|| corrupt(table, "a row has fewer cells than columns"))?;
+        map.insert(col.name.clone(), cell_value(table, col, cell)?);
+    }
+    Record::new(map).map_err(|e| corrupt(table, format!("stored id is invalid: {e}")))
+}
+
+fn cell_value(table: &str, col: &Column, cell: Cell) -> Result<Value, StoreError> {
+    let bad =
+        |cell: &Cell| corrupt(table, format!("column {:?} ({}) holds {}", col.name, col.ty.name(), cell.type_name()));
+    Ok(match (col.ty, cell) {
+        (_, Cell::Null) => Value::Null,
+        (ColumnType::String | ColumnType::DateTime, Cell::Text(s)) => Value::String(s),
+        (ColumnType::Bool, Cell::Integer(0)) => Value::Bool(false),
+        (ColumnType::Bool, Cell::Integer(1)) => Value::Bool(true),
+        (ColumnType::Integer, Cell::Integer(i)) => Value::from(i),
+        (ColumnType::Real, Cell::Real(f)) => real(f).ok_or_else(|| bad(&Cell::Real(f)))?,
+        (ColumnType::Real, Cell::Integer(i)) => real(i as f64).ok_or_else(|| bad(&Cell::Integer(i)))?,
+        (ColumnType::Json, Cell::Text(s)) => serde_json::from_str(&s)
+            .map_err(|e| corrupt(table, format!("column {:?} holds text that is not JSON: {e}", col.name)))?,
+        (_, cell) => return Err(bad(&cell)),
+    })
+}
+
+fn real(f: f64) -> Option<Value> {
+    Number::from_f64(f).map(Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn schema() -> TableSchema {
+        TableSchema::new(
+            "T",
+            vec![
+                Column::new("s", ColumnType::String),
+                Column::new("b", ColumnType::Bool),
+                Column::nullable("i", ColumnType::Integer),
+                Column::nullable("r", ColumnType::Real),
+                Column::nullable("j", ColumnType::Json),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let s = schema();
+        let ok = Record::from_json(json!({"id": "a", "s": "x", "b": true, "i": 3, "r": 5.0, "j": {"k": [1]}})).unwrap();
+        let params = record_params(&s, &ok).unwrap();
+        assert_eq!(params.len(), s.columns().len());
+        let wrong = Record::from_json(json!({"id": "a", "s": 1, "b": true})).unwrap();
+        assert!(matches!(record_params(&s, &wrong), Err(StoreError::Record { .. })));
+        let null = Record::from_json(json!({"id": "a", "s": null, "b": true})).unwrap();
+        assert!(matches!(
+            record_params(&s, &null),
+            Err(StoreError::Record { source: RecordError::NullValue { .. }, .. })
+        ));
+        let extra = Record::from_json(json!({"id": "a", "s": "x", "b": true, "zz": 1})).unwrap();
+        assert!(matches!(
+            record_params(&s, &extra),
+            Err(StoreError::Record { source: RecordError::UnknownColumn { .. }, .. })
+        ));
+    }
+
+    #[test]
+    fn cells_become_canonical_json() {
+        let s = schema();
+        let row = SqlRow(vec![
+            Cell::Text("a".into()),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Integer(0),
+            Cell::Text("x".into()),
+            Cell::Integer(1),
+            Cell::Integer(7),
+            Cell::Real(5.0),
+            Cell::Text("[1,{\"a\":null}]".into()),
+        ]);
+        let r = read_record("T", s.columns(), row).unwrap();
+        assert_eq!(r.get("b"), Some(&json!(true)));
+        assert_eq!(r.get("r"), Some(&json!(5.0)));
+        assert_eq!(r.get("i"), Some(&json!(7)));
+        assert_eq!(r.get("j"), Some(&json!([1, {"a": null}])));
+        assert_eq!(r.get("deleted"), Some(&json!(false)));
+        let bad = SqlRow(vec![Cell::Text("a".into()), Cell::Null, Cell::Null, Cell::Null, Cell::Integer(7)]);
+        assert!(matches!(read_record("T", s.columns(), bad), Err(StoreError::Corrupt { .. })));
+    }
+}

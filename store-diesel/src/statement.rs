@@ -1,0 +1,242 @@
+//! [`Stmt`]: one SQL statement with bound parameters that Diesel's prepared-statement cache keeps.
+//!
+//! Diesel never caches [`diesel::sql_query`]: `SqlQuery` marks itself unsafe to cache, so each call
+//! prepares its statement again. `Stmt` is a query fragment that *is* safe to cache: Diesel keys
+//! it by its SQL text and bind types. Every statement this crate runs has a stable text per table
+//! and shape (values only ever go through `?` parameters), so the cache hits on every repeat.
+//!
+//! Rows come back as [`SqlRow`]s of dynamically typed [`Cell`]s, read with SQLite's own type of
+//! each value; [`crate::rows`] turns them into records by schema.
+
+use std::borrow::Cow;
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, QueryableByName};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::row::{Field, NamedRow, Row};
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
+use diesel::sqlite::{Sqlite, SqliteType};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// A parameter value. Nulls keep the kind of their column so the bind types (part of the cache
+/// key) do not depend on whether a value is null.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Param<'a> {
+    /// `NULL` bound as an integer.
+    NullInteger,
+    /// `NULL` bound as a real.
+    NullReal,
+    /// `NULL` bound as text.
+    NullText,
+    /// A 64-bit integer.
+    Integer(i64),
+    /// A double.
+    Real(f64),
+    /// UTF-8 text.
+    Text(Cow<'a, str>),
+}
+
+impl<'a> Param<'a> {
+    /// Borrowed text.
+    pub(crate) fn text(s: &'a str) -> Self {
+        Param::Text(Cow::Borrowed(s))
+    }
+
+    /// Text or a text-typed null.
+    pub(crate) fn opt_text(s: Option<&'a str>) -> Self {
+        s.map_or(Param::NullText, Param::text)
+    }
+}
+
+static NULL_I64: Option<i64> = None;
+static NULL_F64: Option<f64> = None;
+static NULL_TEXT: Option<&'static str> = None;
+
+/// One statement: SQL text with `?` placeholders and the values for them, in order.
+///
+/// The SQL text must hold exactly one `?` per parameter and no other `?` (identifiers are validated
+/// names, and this crate writes no string literals containing `?`).
+#[derive(Debug, Clone)]
+pub(crate) struct Stmt<'a> {
+    sql: Cow<'a, str>,
+    params: Vec<Param<'a>>,
+}
+
+impl<'a> Stmt<'a> {
+    /// A statement.
+    pub(crate) fn new(sql: impl Into<Cow<'a, str>>, params: Vec<Param<'a>>) -> Self {
+        Stmt { sql: sql.into(), params }
+    }
+
+    /// The SQL text.
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+impl QueryId for Stmt<'_> {
+    type QueryId = ();
+    // The SQL is only known at run time: Diesel then caches by SQL text + bind types.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Stmt<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Stmt<'_> {}
+
+impl QueryFragment<Sqlite> for Stmt<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        let mut pieces = self.sql.split('?');
+        let mut params = self.params.iter();
+        if let Some(first) = pieces.next() {
+            out.push_sql(first);
+        }
+        for piece in pieces {
+            let Some(param) = params.next() else {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!("statement has more placeholders than parameters: {}", self.sql).into(),
+                ));
+            };
+            match param {
+                Param::NullInteger => out.push_bind_param::<Nullable<BigInt>, _>(&NULL_I64)?,
+                Param::NullReal => out.push_bind_param::<Nullable<Double>, _>(&NULL_F64)?,
+                Param::NullText => out.push_bind_param::<Nullable<Text>, _>(&NULL_TEXT)?,
+                Param::Integer(i) => out.push_bind_param::<BigInt, _>(i)?,
+                Param::Real(f) => out.push_bind_param::<Double, _>(f)?,
+                Param::Text(s) => out.push_bind_param::<Text, str>(s.as_ref())?,
+            }
+            out.push_sql(piece);
+        }
+        if params.next().is_some() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!("statement has more parameters than placeholders: {}", self.sql).into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One value read back, with the type SQLite reports for it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    /// `NULL`.
+    Null,
+    /// An integer.
+    Integer(i64),
+    /// A real.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// A blob (never written by this crate; reported as corrupt data).
+    Blob(Vec<u8>),
+}
+
+impl Cell {
+    /// The integer, if this is one.
+    pub(crate) fn as_i64(&self) -> Option<i64> {
+        match self {
+            Cell::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The text, if this is text.
+    pub(crate) fn into_text(self) -> Option<String> {
+        match self {
+            Cell::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The text, `None` for `NULL`, an error description for anything else.
+    pub(crate) fn into_opt_text(self) -> Result<Option<String>, &'static str> {
+        match self {
+            Cell::Null => Ok(None),
+            Cell::Text(s) => Ok(Some(s)),
+            _ => Err("expected text"),
+        }
+    }
+
+    /// The name of its type, for messages.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Cell::Null => "NULL",
+            Cell::Integer(_) => "INTEGER",
+            Cell::Real(_) => "REAL",
+            Cell::Text(_) => "TEXT",
+            Cell::Blob(_) => "BLOB",
+        }
+    }
+}
+
+/// A row of any width, its cells in the order of the `SELECT` list.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SqlRow(pub(crate) Vec<Cell>);
+
+impl QueryableByName<Sqlite> for SqlRow {
+    fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
+        let count = Row::<Sqlite>::field_count(row);
+        let mut cells = Vec::with_capacity(count);
+        for i in 0..count {
+            let field = Row::<Sqlite>::get(row, i).ok_or("row is shorter than its field count")?;
+            cells.push(read_cell(field.value()));
+        }
+        Ok(SqlRow(cells))
+    }
+}
+
+fn read_cell(value: Option<<Sqlite as Backend>::RawValue<'_>>) -> Cell {
+    let Some(mut value) = value else { return Cell::Null };
+    match value.value_type() {
+        None => Cell::Null,
+        Some(SqliteType::Double | SqliteType::Float) => Cell::Real(value.read_double()),
+        Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => Cell::Integer(value.read_long()),
+        Some(SqliteType::Binary) => Cell::Blob(value.read_blob().to_vec()),
+        // Text (and anything SQLite may add): read as text.
+        Some(_) => Cell::Text(value.read_text().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, SqliteConnection};
+
+    use super::*;
+
+    #[test]
+    fn binds_and_reads_every_type() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let stmt = Stmt::new(
+            "SELECT ?, ?, ?, ?, ?, ?",
+            vec![
+                Param::Integer(-7),
+                Param::Real(5.0),
+                Param::text("a'b?"),
+                Param::NullText,
+                Param::NullInteger,
+                Param::NullReal,
+            ],
+        );
+        let rows: Vec<SqlRow> = stmt.load(&mut conn).unwrap();
+        assert_eq!(
+            rows,
+            vec![SqlRow(vec![
+                Cell::Integer(-7),
+                Cell::Real(5.0),
+                Cell::Text("a'b?".into()),
+                Cell::Null,
+                Cell::Null,
+                Cell::Null
+            ])]
+        );
+    }
+
+    #[test]
+    fn placeholder_mismatch_is_an_error_not_a_panic() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        assert!(Stmt::new("SELECT ?, ?", vec![Param::Integer(1)]).load::<SqlRow>(&mut conn).is_err());
+        assert!(Stmt::new("SELECT 1", vec![Param::Integer(1)]).load::<SqlRow>(&mut conn).is_err());
+    }
+}

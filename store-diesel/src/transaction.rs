@@ -1,0 +1,138 @@
+//! [`DieselTransaction`]: the [`Transaction`] a store's work runs against — the writer connection
+//! inside an open `BEGIN IMMEDIATE` transaction, plus the table catalogue as of its start.
+
+use std::sync::Arc;
+
+use sync_core::query::expr::{Expr, Query};
+use sync_core::{
+    resolve_query, NewOperation, Operation, OperationError, OperationFilter, Record, StoreError, Transaction,
+};
+
+use crate::catalogue::{Catalogue, TableInfo};
+use crate::connection::Db;
+use crate::error::db;
+use crate::statement::{Param, Stmt};
+use crate::{query_sql, rows, system_tables};
+
+/// A transaction in progress on the writer connection. Everything it does commits together when
+/// the work returns `Ok` and rolls back otherwise.
+pub(crate) struct DieselTransaction<'c> {
+    db: &'c mut Db,
+    catalogue: Arc<Catalogue>,
+}
+
+impl std::fmt::Debug for DieselTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DieselTransaction").field("tables", &self.catalogue.len()).finish_non_exhaustive()
+    }
+}
+
+impl<'c> DieselTransaction<'c> {
+    pub(crate) fn new(db: &'c mut Db, catalogue: Arc<Catalogue>) -> Self {
+        DieselTransaction { db, catalogue }
+    }
+
+    fn table(&self, name: &str) -> Result<Arc<TableInfo>, StoreError> {
+        self.catalogue.get(name).cloned().ok_or_else(|| StoreError::UnknownTable(name.to_owned()))
+    }
+}
+
+/// Reads one item with its table's fixed statement.
+pub(crate) fn get_item(db: &mut Db, info: &TableInfo, id: &str) -> Result<Option<Record>, StoreError> {
+    let rows = db
+        .load(Stmt::new(info.get_sql.as_str(), vec![Param::text(id)]))
+        .map_err(|e| crate::error::db(&format!("reading from {:?}", info.schema.name()), e))?;
+    rows.into_iter().next().map(|row| rows::read_record(info.schema.name(), info.schema.columns(), row)).transpose()
+}
+
+impl Transaction for DieselTransaction<'_> {
+    fn get(&mut self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
+        let info = self.table(table)?;
+        get_item(self.db, &info, id)
+    }
+
+    fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError> {
+        let info = self.table(table)?;
+        // The same checks (and canonical form) as the reference store: wrong types, nulls in
+        // non-null columns and unknown fields are errors; date-times are stored canonical.
+        let row = info.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?;
+        let params = rows::record_params(&info.schema, &row)?;
+        self.db
+            .execute(Stmt::new(info.upsert_sql.as_str(), params))
+            .map_err(|e| db(&format!("writing to {table:?}"), e))?;
+        Ok(())
+    }
+
+    fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError> {
+        let info = self.table(table)?;
+        let changed = self
+            .db
+            .execute(Stmt::new(info.delete_sql.as_str(), vec![Param::text(id)]))
+            .map_err(|e| db(&format!("deleting from {table:?}"), e))?;
+        Ok(changed > 0)
+    }
+
+    fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError> {
+        let info = self.table(table)?;
+        let changed = match filter {
+            None => self.db.execute(Stmt::new(format!("DELETE FROM {}", info.table_sql), vec![])),
+            Some(filter) => {
+                let query = Query { filter: Some(filter.clone()), ..Query::default() };
+                let resolved = resolve_query(&query, &info.schema)?;
+                let Some(expr) = &resolved.filter else { return Ok(0) };
+                let (where_sql, params) = query_sql::filter_sql(&info, expr)?;
+                self.db.execute(Stmt::new(format!("DELETE FROM {} WHERE {where_sql}", info.table_sql), params))
+            }
+        }
+        .map_err(|e| db(&format!("deleting from {table:?}"), e))?;
+        Ok(changed as u64)
+    }
+
+    fn enqueue(&mut self, op: NewOperation) -> Result<Operation, StoreError> {
+        system_tables::enqueue(self.db, op)
+    }
+
+    fn update_operation(&mut self, op: &Operation) -> Result<(), StoreError> {
+        system_tables::update_operation(self.db, op)
+    }
+
+    fn remove_operation(&mut self, id: u64) -> Result<bool, StoreError> {
+        system_tables::remove_operation(self.db, id)
+    }
+
+    fn operation(&mut self, id: u64) -> Result<Option<Operation>, StoreError> {
+        system_tables::operation(self.db, id)
+    }
+
+    fn operations(&mut self, filter: &OperationFilter) -> Result<Vec<Operation>, StoreError> {
+        system_tables::operations(self.db, filter)
+    }
+
+    fn count_operations(&mut self, filter: &OperationFilter) -> Result<u64, StoreError> {
+        system_tables::count_operations(self.db, filter)
+    }
+
+    fn put_error(&mut self, error: &OperationError) -> Result<(), StoreError> {
+        system_tables::put_error(self.db, error)
+    }
+
+    fn remove_error(&mut self, operation_id: u64) -> Result<bool, StoreError> {
+        system_tables::remove_error(self.db, operation_id)
+    }
+
+    fn errors(&mut self, table: Option<&str>) -> Result<Vec<OperationError>, StoreError> {
+        system_tables::errors(self.db, table)
+    }
+
+    fn config(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        system_tables::config(self.db, key)
+    }
+
+    fn set_config(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        system_tables::set_config(self.db, key, value)
+    }
+
+    fn remove_config(&mut self, prefix: &str) -> Result<u64, StoreError> {
+        system_tables::remove_config(self.db, prefix)
+    }
+}
