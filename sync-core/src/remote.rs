@@ -75,6 +75,10 @@ pub trait Remote: Send + Sync {
 
     /// One page of the keyset query of DESIGN §5: rows matching `filter` and after `cursor`,
     /// soft-deleted rows included, ordered by `(updatedAt, id)`, at most `page_size`.
+    ///
+    /// The server evaluates `filter` with its own null semantics: SQL servers use three-valued
+    /// logic, so `ne`/`not` over a nullable column skip rows where it is null there, while local
+    /// stores use two-valued logic. Pull filters should avoid `ne`/`not` on nullable columns.
     async fn query_page(
         &self,
         table: &str,

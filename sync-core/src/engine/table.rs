@@ -106,6 +106,12 @@ impl JsonTable {
     /// without one it downloads every matching row. Queued local operations of the table are
     /// pushed first (see [`SyncOptions::push_before_pull`](crate::SyncOptions)); rows whose item
     /// still has a queued operation are not overwritten.
+    ///
+    /// Paging is by a keyset cursor on `(updatedAt, id)`: rows sharing a timestamp are neither
+    /// skipped nor fetched twice, and a pull with nothing new costs one request. The one blind
+    /// spot of any timestamp cursor remains: the server stamps `updatedAt` in milliseconds, so a
+    /// row written in the very millisecond of the cursor, with an id not after the cursor's,
+    /// after the page was read, is seen at its next change (or after a purge of the query id).
     pub async fn pull(&self, query: &Query, query_id: Option<&str>) -> Result<PullSummary, SyncError> {
         super::pull::pull(&self.ctx.inner, &self.schema, query, query_id).await
     }

@@ -4,18 +4,11 @@
 use serde_json::json;
 
 use super::{item, marker, new_id, server_rows, test_options, view, Device, ScenarioFactory};
-use crate::{
-    ClientWins, Conflict, ConflictHandler, DeferConflicts, FailureKind, Record, Resolution, ServerWins,
-};
+use crate::{ClientWins, Conflict, ConflictHandler, DeferConflicts, FailureKind, Record, Resolution, ServerWins};
 
 /// Device A and B share an item; A changes `n` to 1 and pushes; B, still holding the old
 /// version, changes `n` to 2. Returns B with its update queued (it conflicts when pushed).
-async fn conflicting_edit<F: ScenarioFactory>(
-    f: &F,
-    mark: &str,
-    index: usize,
-    b: &Device,
-) -> String {
+async fn conflicting_edit<F: ScenarioFactory>(f: &F, mark: &str, index: usize, b: &Device) -> String {
     let a = Device::simple(f).await;
     let id = new_id(mark, index);
     a.items.insert(item(&id, mark, 0.0)).await.unwrap();

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use crate::{
-    column, Column, ColumnType, ConflictHandler, Cursor, DeferConflicts, JsonTable, Query, Record, Remote,
-    RetryPolicy, Store, SyncContext, SyncOptions, TableSchema,
+    column, Column, ColumnType, ConflictHandler, Cursor, DeferConflicts, JsonTable, Query, Record, Remote, RetryPolicy,
+    Store, SyncContext, SyncOptions, TableSchema,
 };
 
 /// Hands the scenarios their parts.
@@ -107,7 +107,11 @@ pub fn item(id: &str, name: &str, n: f64) -> Record {
 /// Options for tests: quick retries, small pages.
 pub fn test_options() -> SyncOptions {
     SyncOptions {
-        retry: RetryPolicy { max_retries: 2, initial_backoff: Duration::from_millis(5), max_backoff: Duration::from_millis(20) },
+        retry: RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+        },
         page_size: 50,
         ..SyncOptions::default()
     }
@@ -148,8 +152,14 @@ impl Device {
     }
 
     /// Pulls this case's rows incrementally.
+    ///
+    /// Then waits 2 ms: the server stamps `updatedAt` in milliseconds, and a row changed within
+    /// the same millisecond as the cursor, with an id not after the cursor's, is only seen at its
+    /// next change (see [`JsonTable::pull`]). Real devices are never that quick; tests are.
     pub async fn pull(&self, mark: &str) -> crate::PullSummary {
-        self.items.pull(&by_marker(mark), Some(&format!("q-{mark}"))).await.expect("pull succeeds")
+        let summary = self.items.pull(&by_marker(mark), Some(&format!("q-{mark}"))).await.expect("pull succeeds");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        summary
     }
 
     /// This case's local rows, by id.

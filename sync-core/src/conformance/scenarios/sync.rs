@@ -117,12 +117,7 @@ pub async fn push_keeps_queue_order_across_tables<F: ScenarioFactory>(f: &F) {
         }
     }
     d.ctx.push().await.unwrap();
-    let sent: Vec<_> = recorder
-        .calls()
-        .into_iter()
-        .filter(|c| c.kind == "insert")
-        .map(|c| (c.table, c.id))
-        .collect();
+    let sent: Vec<_> = recorder.calls().into_iter().filter(|c| c.kind == "insert").map(|c| (c.table, c.id)).collect();
     assert_eq!(sent, expected);
     assert_eq!(d.ctx.pending_count().await.unwrap(), 0);
 }

@@ -164,7 +164,10 @@ impl FlakyRemote {
         self.write_faults.lock().ok().and_then(|mut q| q.pop_front())
     }
 
-    async fn write<T>(&self, call: impl std::future::Future<Output = Result<T, RemoteError>>) -> Result<T, RemoteError> {
+    async fn write<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, RemoteError>>,
+    ) -> Result<T, RemoteError> {
         match self.next_fault() {
             None => call.await,
             Some(Fault::Unreachable) => Err(RemoteError::transient("injected: connection refused")),
