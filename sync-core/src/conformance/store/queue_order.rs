@@ -152,10 +152,10 @@ pub async fn operation_ids_are_never_reused<F: StoreFactory>(factory: &F) {
 /// the collapse rules imply; no orphan operations; counts match).
 pub async fn concurrent_local_changes_keep_the_queue_consistent<F: StoreFactory>(factory: &F) {
     let schema = todo_schema();
-    let seeds: Vec<Record> = (0..6).map(|i| server_todo(&format!("s{i}"), "seed", "v0")).collect();
+    let seeds: Vec<Record> = (0..4).map(|i| server_todo(&format!("s{i}"), "seed", "v0")).collect();
     let store = Arc::new(fresh(factory, std::slice::from_ref(&schema)).await);
     pull(&*store, "Todo", &seeds).await;
-    let pool: Vec<String> = (0..6).map(|i| format!("s{i}")).chain((0..10).map(|i| format!("c{i}"))).collect();
+    let pool: Vec<String> = (0..4).map(|i| format!("s{i}")).chain((0..12).map(|i| format!("c{i}"))).collect();
     let log: Arc<Mutex<Vec<LocalChange>>> = Arc::default();
 
     let mut tasks = Vec::new();
@@ -165,9 +165,9 @@ pub async fn concurrent_local_changes_keep_the_queue_consistent<F: StoreFactory>
             let mut rejected = 0u32;
             for i in 0..50usize {
                 let id = &pool[(t * 5 + i * 7) % pool.len()];
-                let change = match (t + i + i / 4) % 3 {
-                    0 => LocalChange::Insert(todo(id, &format!("task {t} step {i}"))),
-                    1 => LocalChange::Update(todo(id, &format!("task {t} step {i}"))),
+                let change = match (t * 3 + i * 7 + i / 5) % 8 {
+                    0..=2 => LocalChange::Insert(todo(id, &format!("task {t} step {i}"))),
+                    3..=5 => LocalChange::Update(todo(id, &format!("task {t} step {i}"))),
                     _ => LocalChange::Delete(id.clone()),
                 };
                 let (schema, log) = (schema.clone(), Arc::clone(&log));
