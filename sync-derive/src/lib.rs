@@ -1,8 +1,241 @@
-//! `#[derive(SyncEntity)]` (work in progress).
-use proc_macro::TokenStream;
+//! `#[derive(SyncEntity)]` for [`sync-core`](https://docs.rs/sync-core): maps a struct to a synced
+//! table. Use it through `sync_core::SyncEntity`, which re-exports it.
+//!
+//! The derive is a pipeline, one module per stage:
+//! - `ast`: the struct's shape and its field types, parsed from the token stream;
+//! - `attr`: the `#[sync(...)]` attributes;
+//! - `valid`: the rules (one id, system field types, column names…), every violation reported at once;
+//! - `expand`: the generated code, or a stub impl and the errors.
 
-/// Derives `sync_core::SyncEntity`.
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+/// Derives `sync_core::SyncEntity` for a struct with named fields, and adds a typed column handle
+/// for each stored field (`TodoItem::TEXT`), for queries.
+///
+/// ```
+/// use chrono::{DateTime, Utc};
+/// use sync_core::{Query, SyncEntity};
+///
+/// #[derive(SyncEntity, Debug, Clone, PartialEq)]
+/// #[sync(table = "TodoItem")]
+/// struct TodoItem {
+///     id: String,
+///     text: String,
+///     complete: bool,
+///     due: Option<DateTime<Utc>>,
+///     #[sync(rename = "prio")]
+///     priority: i32,
+///     #[sync(skip)]
+///     selected: bool,
+///     #[sync(updated_at)]
+///     updated_at: Option<DateTime<Utc>>,
+///     #[sync(version)]
+///     version: Option<String>,
+///     #[sync(deleted)]
+///     deleted: bool,
+/// }
+///
+/// let q = Query::new().filter(TodoItem::COMPLETE.eq(false)).order_by(TodoItem::PRIORITY.desc());
+/// assert_eq!(q.order_by[0].column, "prio");
+/// assert_eq!(TodoItem::UPDATED_AT.name(), "updatedAt");
+/// assert_eq!(TodoItem::schema().column("due").map(|c| c.nullable), Some(true));
+/// ```
+///
+/// # Fields and columns
+///
+/// Every field is a column unless it is marked `#[sync(skip)]`. The column is named after the
+/// field **exactly as written** (`due_date` stays `due_date`; nothing is camel-cased), or after
+/// `#[sync(rename = "dueDate")]`. Names follow the table rules: ASCII letters, digits and `_`,
+/// starting with a letter or `_`, at most 128 bytes, never starting with `__`. Two fields cannot map
+/// to the same column; names are compared ignoring ASCII case, as SQLite and SQL Server do.
+///
+/// | field type | column | nullable |
+/// |---|---|---|
+/// | `String` | string | no |
+/// | `bool` | boolean | no |
+/// | `i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32` | integer (64-bit) | no |
+/// | `f32`, `f64` | real | no |
+/// | `DateTime<Utc>` (chrono) | date-time | no |
+/// | `serde_json::Value` | JSON | **yes**: `Value::Null` is a value |
+/// | `Option<T>`, `T` one of the above | as `T` | yes |
+///
+/// Types are recognised by name, as written: `chrono::DateTime<chrono::Utc>` and `Value` both
+/// work, a type alias does not, and a name that turns out to be another type (your own `Value`)
+/// is a type mismatch reported on the field. `chrono` and `serde_json` are the versions sync-core
+/// uses. Anything else (`u64`, `usize`, `Vec<T>`, maps, references,
+/// tuples, your own types…) is a compile error: store it as a `serde_json::Value`, or mark the
+/// field `#[sync(skip)]`.
+///
+/// # The id
+///
+/// Exactly one field holds the id: the field named `id`, or the field marked `#[sync(id)]`. It
+/// must be a `String` and its column is always `id`. It may be empty until the item is inserted:
+/// the engine then gives it a new UUID (`to_record` fails on an empty or otherwise invalid id).
+///
+/// # System fields
+///
+/// The server owns four columns. A struct may hold any of them in a field marked with the role's
+/// attribute; the column name is fixed, so such fields cannot be renamed:
+///
+/// | attribute | column | field type |
+/// |---|---|---|
+/// | `#[sync(created_at)]` | `createdAt` | `Option<DateTime<Utc>>` (`None` until the first sync) |
+/// | `#[sync(updated_at)]` | `updatedAt` | `Option<DateTime<Utc>>` (`None` until the first sync) |
+/// | `#[sync(version)]` | `version` | `Option<String>` (`None` until the first sync) |
+/// | `#[sync(deleted)]` | `deleted` | `bool` (an absent or null `deleted` reads as `false`) |
+///
+/// A field that would map to a system column without its attribute (a plain `version: String`,
+/// or `created_at` without `#[sync(created_at)]`) is an error, since it is almost always a
+/// forgotten attribute. To keep a column of your own called `created_at`, say so with
+/// `#[sync(rename = "created_at")]`.
+///
+/// # Attributes
+///
+/// On the struct:
+/// - `#[sync(table = "TodoItem")]`: the table name (default: the struct's name).
+///
+/// On a field:
+/// - `#[sync(id)]`: this field is the id (needed only when it is not named `id`);
+/// - `#[sync(created_at)]`, `#[sync(updated_at)]`, `#[sync(version)]`, `#[sync(deleted)]`: a system
+///   field (see above);
+/// - `#[sync(rename = "name")]`: the column name;
+/// - `#[sync(skip)]`: not stored; `from_record` sets it to `Default::default()`, so its type
+///   must implement `Default`.
+///
+/// Several keys can share one attribute, separated by commas, or be spread over several
+/// attributes; a key appears at most once per field. A field has at most one role (id or system
+/// field), such fields take no `rename`, and `skip` goes with no other key.
+///
+/// # Column handles
+///
+/// For every stored field, system fields and the id included, an associated constant named as the
+/// field in `SCREAMING_SNAKE_CASE` holds a [`Col<T>`](https://docs.rs/sync-core) for queries, where
+/// `T` is the field's type without `Option`. A field named `table` gets a handle `TABLE`, which
+/// then hides the trait's `TABLE` constant in `TodoItem::TABLE` paths; write
+/// `<TodoItem as SyncEntity>::TABLE` for the table name.
+///
+/// # Records
+///
+/// `to_record` writes every column, `null` for `None`; date-times are written by chrono's serde
+/// (RFC 3339, full precision; stores keep milliseconds). `from_record` reads every column: an absent
+/// or `null` value is `None` for an `Option`, `Value::Null` for a `serde_json::Value`, `false` for
+/// the `#[sync(deleted)]` field, and an error ([`RecordError::NullValue`]) otherwise; a value of the
+/// wrong type is an error too ([`RecordError::Field`]), never a panic. Columns the struct does not
+/// map are ignored. `f32`/`f64` NaN and infinities are written as `null`, which a store rejects for
+/// a non-`Option` column.
+///
+/// [`RecordError::NullValue`]: https://docs.rs/sync-core
+/// [`RecordError::Field`]: https://docs.rs/sync-core
+///
+/// # Errors
+///
+/// Misuse is a compile error pointing at the field, the type or the attribute at fault, all of
+/// them at once: a missing or second id, a system field of the wrong type, a bad or duplicate
+/// column name, an unsupported field type, a generic struct, a tuple struct or an enum, an
+/// unknown `#[sync(...)]` key.
+///
+/// # What it expands to
+///
+/// For the struct below the derive writes the code that follows it (modulo full paths): the trait
+/// impl and the handles, inside a `const _: () = { ... };` block, using only
+/// `::sync_core::__private` (a hidden module, not a public API).
+///
+/// ```
+/// # use chrono::{DateTime, Utc};
+/// # use sync_core::SyncEntity;
+/// // #[derive(SyncEntity)]
+/// // #[sync(table = "TodoItem")]
+/// struct TodoItem {
+///     id: String,
+///     text: String,
+///     // #[sync(updated_at)]
+///     updated_at: Option<DateTime<Utc>>,
+/// }
+///
+/// const _: () = {
+///     use ::sync_core::__private as p;
+///
+///     #[automatically_derived]
+///     impl p::SyncEntity for TodoItem {
+///         const TABLE: &'static str = "TodoItem";
+///
+///         fn schema() -> p::TableSchema {
+///             p::schema(<Self as p::SyncEntity>::TABLE, vec![p::Column::new("text", p::ColumnType::String)])
+///         }
+///
+///         fn to_record(&self) -> Result<p::Record, p::RecordError> {
+///             let mut record = p::record_with_id(&self.id)?;
+///             record.set("text", p::to_value::<String>("text", &self.text)?)?;
+///             record.set("updatedAt", p::to_value::<Option<p::chrono::DateTime<p::chrono::Utc>>>("updatedAt", &self.updated_at)?)?;
+///             Ok(record)
+///         }
+///
+///         fn from_record(record: &p::Record) -> Result<Self, p::RecordError> {
+///             Ok(TodoItem {
+///                 id: String::from(record.id()),
+///                 text: p::from_value::<String>(record, "text")?,
+///                 updated_at: p::from_value::<Option<p::chrono::DateTime<p::chrono::Utc>>>(record, "updatedAt")?,
+///             })
+///         }
+///
+///         fn id(&self) -> &str {
+///             &self.id
+///         }
+///
+///         fn set_id(&mut self, id: String) {
+///             self.id = id;
+///         }
+///     }
+///
+///     #[allow(dead_code)]
+///     impl TodoItem {
+///         /// Column `id` of table `TodoItem` (string).
+///         pub const ID: p::Col<String> = p::Col::new("id");
+///         /// Column `text` of table `TodoItem` (string).
+///         pub const TEXT: p::Col<String> = p::Col::new("text");
+///         /// Column `updatedAt` of table `TodoItem` (date-time, nullable).
+///         pub const UPDATED_AT: p::Col<p::chrono::DateTime<p::chrono::Utc>> = p::Col::new("updatedAt");
+///     }
+/// };
+/// # assert_eq!(TodoItem::schema().column("text").map(|c| c.nullable), Some(false));
+/// ```
+///
+/// System columns are left out of the `schema` call: [`TableSchema::new`] adds all five with their
+/// fixed types. A `#[sync(deleted)]` field is read as `Option<bool>` and defaults to `false`.
+///
+/// [`TableSchema::new`]: https://docs.rs/sync-core
 #[proc_macro_derive(SyncEntity, attributes(sync))]
-pub fn derive_sync_entity(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_sync_entity(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}
+
+/// Errors collected across the pipeline, reported together.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    /// Adds an error spanning `tokens`.
+    pub(crate) fn spanned(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
+    /// Adds an error.
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// The combined error, if any.
+    pub(crate) fn finish(self) -> Option<syn::Error> {
+        self.0
+    }
 }

@@ -1,0 +1,252 @@
+//! Expand: the generated code. Everything lives in `const _: () = { ... };` and names only
+//! `::sync_core::__private` paths (and `::core`/`::std` for the prelude), so nothing in the user's
+//! scope can change its meaning.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::DeriveInput;
+
+use crate::ast::{self, FieldType, Scalar};
+use crate::attr::Role;
+use crate::valid::{self, Column, Entity};
+use crate::Errors;
+
+/// Runs the pipeline: the impl, or the errors and a stub impl.
+pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
+    let mut errors = Errors::default();
+    let entity = ast::Input::from_syn(node, &mut errors).map(|input| valid::check(&input, &mut errors));
+    match (errors.finish(), entity) {
+        (None, Some(entity)) => entity_impl(&entity),
+        (error, entity) => {
+            let error = error.unwrap_or_else(|| syn::Error::new(Span::call_site(), "#[derive(SyncEntity)] failed"));
+            stub(node, entity.as_ref(), error)
+        }
+    }
+}
+
+/// The full impl of a valid entity.
+fn entity_impl(entity: &Entity) -> TokenStream {
+    let ident = entity.ident;
+    let table = &entity.table;
+    let Some(id) = entity.id else {
+        // `valid` reports a missing id, so this is not reached.
+        return syn::Error::new_spanned(ident, "#[derive(SyncEntity)]: no id field").to_compile_error();
+    };
+    let user: Vec<&Column> = entity.columns.iter().filter(|c| c.role.is_none()).collect();
+    let system: Vec<&Column> = entity.columns.iter().filter(|c| !matches!(c.role, None | Some(Role::Id))).collect();
+
+    let schema_columns = user.iter().map(|c| {
+        let name = &c.name;
+        let ctor = if nullable(c.kind) { quote!(nullable) } else { quote!(new) };
+        let ty = column_type(c.kind.scalar);
+        quote!(::sync_core::__private::Column::#ctor(#name, ::sync_core::__private::ColumnType::#ty))
+    });
+
+    let set_fields = user.iter().chain(&system).map(|c| {
+        let (field, name) = (c.field, &c.name);
+        let ty = rust_type(c.kind);
+        // Spanned at the field's type: if a name we recognised (`Value`, `DateTime`…) is not the
+        // type we assumed, the mismatch is reported on that type.
+        quote_spanned! {c.ty.span()=>
+            let __value: &#ty = &self.#field;
+            ::sync_core::__private::Record::set(
+                &mut __record,
+                #name,
+                ::sync_core::__private::to_value(#name, __value)?,
+            )?;
+        }
+    });
+
+    let read_fields = user.iter().chain(&system).map(|c| {
+        let (field, name) = (c.field, &c.name);
+        if c.role == Some(Role::Deleted) {
+            // Like the schema: an absent or null `deleted` is `false`.
+            quote! {
+                #field: ::core::option::Option::unwrap_or(
+                    ::sync_core::__private::from_value::<::core::option::Option<::core::primitive::bool>>(__record, #name)?,
+                    false,
+                )
+            }
+        } else {
+            quote!(#field: ::sync_core::__private::from_value(__record, #name)?)
+        }
+    });
+    let skipped = &entity.skipped;
+    let handles = handles(entity);
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl ::sync_core::__private::SyncEntity for #ident {
+                const TABLE: &'static ::core::primitive::str = #table;
+
+                fn schema() -> ::sync_core::__private::TableSchema {
+                    ::sync_core::__private::schema(
+                        <Self as ::sync_core::__private::SyncEntity>::TABLE,
+                        ::std::vec![#(#schema_columns),*],
+                    )
+                }
+
+                fn to_record(
+                    &self,
+                ) -> ::core::result::Result<::sync_core::__private::Record, ::sync_core::__private::RecordError> {
+                    let mut __record = ::sync_core::__private::record_with_id(&self.#id)?;
+                    #(#set_fields)*
+                    ::core::result::Result::Ok(__record)
+                }
+
+                fn from_record(
+                    __record: &::sync_core::__private::Record,
+                ) -> ::core::result::Result<Self, ::sync_core::__private::RecordError> {
+                    ::core::result::Result::Ok(#ident {
+                        #id: ::std::string::String::from(::sync_core::__private::Record::id(__record)),
+                        #(#read_fields,)*
+                        #(#skipped: ::core::default::Default::default(),)*
+                    })
+                }
+
+                fn id(&self) -> &::core::primitive::str {
+                    &self.#id
+                }
+
+                fn set_id(&mut self, id: ::std::string::String) {
+                    self.#id = id;
+                }
+            }
+
+            #handles
+        };
+    }
+}
+
+/// The typed column handles, as inherent associated consts.
+fn handles(entity: &Entity) -> TokenStream {
+    let ident = entity.ident;
+    let consts = entity.columns.iter().map(|c| {
+        let mut handle = c.handle.clone();
+        handle.set_span(c.field.span());
+        let ty = scalar_type(c.kind.scalar);
+        let name = &c.name;
+        let null = if nullable(c.kind) { ", nullable" } else { "" };
+        let doc = format!("Column `{name}` of table `{}` ({}{null}).", entity.table, describe(c.kind.scalar));
+        quote! {
+            #[doc = #doc]
+            pub const #handle: ::sync_core::__private::Col<#ty> = ::sync_core::__private::Col::new(#name);
+        }
+    });
+    quote! {
+        #[allow(dead_code)]
+        impl #ident {
+            #(#consts)*
+        }
+    }
+}
+
+/// On error: the errors, plus an impl whose only job is to keep the user's other code from
+/// failing with "`SyncEntity` is not implemented" (and the handles that could be checked).
+fn stub(node: &DeriveInput, entity: Option<&Entity>, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    let table = entity.map_or_else(|| node.ident.to_string(), |e| e.table.clone());
+    let imp = stub_impl(&node.ident, &node.generics, &table);
+    let handles = match entity {
+        Some(entity) if node.generics.params.is_empty() => handles(entity),
+        _ => TokenStream::new(),
+    };
+    quote! {
+        #errors
+        const _: () = {
+            #imp
+            #handles
+        };
+    }
+}
+
+fn stub_impl(ident: &syn::Ident, generics: &syn::Generics, table: &str) -> TokenStream {
+    let mut generics = generics.clone();
+    if !generics.params.is_empty() {
+        // Keeps the stub from adding its own errors about the trait's supertraits.
+        generics.make_where_clause().predicates.push(syn::parse_quote!(
+            Self: ::core::marker::Send + ::core::marker::Sync + 'static
+        ));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let fail = quote!(::core::panic!("#[derive(SyncEntity)] failed: see the compile errors"));
+    quote! {
+        impl #impl_generics ::sync_core::__private::SyncEntity for #ident #ty_generics #where_clause {
+            const TABLE: &'static ::core::primitive::str = #table;
+            fn schema() -> ::sync_core::__private::TableSchema {
+                #fail
+            }
+            fn to_record(
+                &self,
+            ) -> ::core::result::Result<::sync_core::__private::Record, ::sync_core::__private::RecordError> {
+                #fail
+            }
+            fn from_record(
+                _: &::sync_core::__private::Record,
+            ) -> ::core::result::Result<Self, ::sync_core::__private::RecordError> {
+                #fail
+            }
+            fn id(&self) -> &::core::primitive::str {
+                #fail
+            }
+            fn set_id(&mut self, _: ::std::string::String) {
+                #fail
+            }
+        }
+    }
+}
+
+/// A JSON column holds `null` as a value, so it is nullable even when not an `Option`.
+fn nullable(kind: FieldType) -> bool {
+    kind.optional || kind.scalar == Scalar::Json
+}
+
+fn column_type(scalar: Scalar) -> TokenStream {
+    match scalar {
+        Scalar::String => quote!(String),
+        Scalar::Bool => quote!(Bool),
+        Scalar::Int(_) => quote!(Integer),
+        Scalar::Float(_) => quote!(Real),
+        Scalar::DateTime => quote!(DateTime),
+        Scalar::Json => quote!(Json),
+    }
+}
+
+fn describe(scalar: Scalar) -> &'static str {
+    match scalar {
+        Scalar::String => "string",
+        Scalar::Bool => "boolean",
+        Scalar::Int(_) => "integer",
+        Scalar::Float(_) => "real",
+        Scalar::DateTime => "date-time",
+        Scalar::Json => "JSON",
+    }
+}
+
+/// The value type, by full path.
+fn scalar_type(scalar: Scalar) -> TokenStream {
+    match scalar {
+        Scalar::String => quote!(::std::string::String),
+        Scalar::Bool => quote!(::core::primitive::bool),
+        Scalar::Int(name) | Scalar::Float(name) => {
+            let name = format_ident!("{}", name);
+            quote!(::core::primitive::#name)
+        }
+        Scalar::DateTime => {
+            quote!(::sync_core::__private::chrono::DateTime<::sync_core::__private::chrono::Utc>)
+        }
+        Scalar::Json => quote!(::sync_core::__private::serde_json::Value),
+    }
+}
+
+/// The field's type, by full path.
+fn rust_type(kind: FieldType) -> TokenStream {
+    let scalar = scalar_type(kind.scalar);
+    if kind.optional {
+        quote!(::core::option::Option<#scalar>)
+    } else {
+        scalar
+    }
+}

@@ -1,0 +1,10 @@
+use sync_core::SyncEntity;
+
+#[derive(SyncEntity)]
+struct TodoItem {
+    id: String,
+    #[sync(updated_at)]
+    updated_at: Option<String>,
+}
+
+fn main() {}
