@@ -71,3 +71,8 @@ pub use store::{Store, StoreExt, Transaction, TxWork};
 
 #[cfg(feature = "derive")]
 pub use sync_derive::SyncEntity;
+
+/// The date-time crate of entity fields (`DateTime<Utc>`), re-exported so apps use the same version.
+pub use chrono;
+/// The JSON crate of records, re-exported so apps use the same version.
+pub use serde_json;

@@ -125,7 +125,8 @@ impl TableSchema {
             if system::ALL.contains(&c.name.as_str()) {
                 continue;
             }
-            if all.iter().any(|a| a.name == c.name) {
+            // SQL databases treat column names case-insensitively, so `Text` and `text` clash.
+            if all.iter().any(|a| a.name.eq_ignore_ascii_case(&c.name)) {
                 return Err(SchemaError::DuplicateColumn(c.name));
             }
             all.push(c);
