@@ -93,7 +93,7 @@ impl NodeServerBuilder {
         let mut server = NodeServer {
             dir,
             db,
-            _temp: temp,
+            temp,
             port: 0,
             auth_token: self.auth_token,
             extra_tables: self.extra_tables,
@@ -106,8 +106,10 @@ impl NodeServerBuilder {
 }
 
 /// The watchdog between the test process and `server.js`: it runs the server, forwards its output,
-/// obeys `stop`/`cont`/`kill` lines on stdin (acknowledged with `ack <cmd>` on stdout), and kills
-/// the server with SIGKILL when its stdin closes, i.e. when the test process ends in any way.
+/// obeys `stop`/`cont`/`kill` lines on stdin (acknowledged with `ack <cmd>` on stdout), and when
+/// its stdin closes, i.e. when the `NodeServer` is dropped or the test process ends in any way,
+/// kills the server with SIGKILL and removes `$WATCHDOG_CLEANUP` (the DB's temp dir, which a
+/// server in a `static` would otherwise leave behind).
 const WATCHDOG: &str = r#"'use strict';
 const child = require('child_process').spawn(process.execPath, ['server.js'], { stdio: ['ignore', 'inherit', 'inherit'] });
 const kill = () => { try { child.kill('SIGKILL'); } catch (e) {} };
@@ -125,10 +127,17 @@ process.stdin.on('data', (d) => {
         process.stdout.write('ack ' + cmd + '\n');
     }
 });
-process.stdin.on('end', kill);
-process.stdin.on('error', kill);
-process.on('SIGTERM', kill);
-child.on('exit', (code) => process.exit(code === null ? 137 : code));
+let cleanup = false;
+const last = () => { cleanup = true; kill(); };
+process.stdin.on('end', last);
+process.stdin.on('error', last);
+process.on('SIGTERM', last);
+child.on('exit', (code) => {
+    if (cleanup && process.env.WATCHDOG_CLEANUP) {
+        try { require('fs').rmSync(process.env.WATCHDOG_CLEANUP, { recursive: true, force: true }); } catch (e) {}
+    }
+    process.exit(code === null ? 137 : code);
+});
 "#;
 
 /// A running official Node server on 127.0.0.1 with its own SQLite file.
@@ -140,7 +149,7 @@ child.on('exit', (code) => process.exit(code === null ? 137 : code));
 pub struct NodeServer {
     dir: PathBuf,
     db: PathBuf,
-    _temp: tempfile::TempDir,
+    temp: tempfile::TempDir,
     port: u16,
     auth_token: Option<String>,
     extra_tables: Option<String>,
@@ -237,7 +246,10 @@ impl NodeServer {
     /// The DB file stays.
     pub async fn kill(&mut self) -> Result<(), TestServerError> {
         let Some(mut p) = self.process.take() else { return Ok(()) };
-        drop(p.stdin.take()); // the watchdog kills the server on EOF, then exits
+        // `kill`, not EOF: EOF would also remove the DB that a restart reuses.
+        if let Some(stdin) = p.stdin.as_mut() {
+            let _ = stdin.write_all(b"kill\n").and_then(|()| stdin.flush());
+        }
         for _ in 0..500 {
             match p.child.try_wait() {
                 Ok(Some(_)) => return Ok(()),
@@ -349,6 +361,7 @@ impl NodeServer {
             .current_dir(&self.dir)
             .env("PORT", port.to_string())
             .env("DB_FILE", &self.db)
+            .env("WATCHDOG_CLEANUP", self.temp.path())
             .env_remove("AUTH_TOKEN")
             .env_remove("EXTRA_TABLES")
             .stdin(Stdio::piped())
