@@ -1,2 +1,44 @@
-//! The todo example (work in progress).
-fn main() {}
+//! # todo: the offline todo app
+//!
+//! The official "enable offline sync" quickstart as a command-line program: items live in a
+//! local SQLite file (store-diesel) and every command works with no network; `todo sync` pushes
+//! local changes to an Azure Mobile Apps backend and pulls the server's (backend-azure-rest).
+//!
+//! ```text
+//! cargo run -p todo -- add "Buy milk"          # prints the new id
+//! cargo run -p todo -- list
+//! cargo run -p todo -- --remote http://127.0.0.1:3000 sync
+//! ```
+//!
+//! Exit status: 0 on success, 2 when `sync` leaves conflicts or failed changes to resolve
+//! (`todo conflicts`, `todo resolve`), 1 on any other error.
+
+mod app;
+mod cli;
+mod failure;
+mod item;
+mod progress;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("todo: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        let app = app::App::open(&cli).await?;
+        app.run(&cli.command).await
+    });
+    match code {
+        Ok(code) => std::process::exit(code),
+        Err(failure) => {
+            eprintln!("todo: {failure}");
+            std::process::exit(1);
+        }
+    }
+}

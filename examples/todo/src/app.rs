@@ -1,0 +1,191 @@
+//! The commands, over a [`SyncContext`] with store-diesel and (when given) the REST remote.
+
+use std::sync::Arc;
+
+use backend_azure_rest::AzureRestRemote;
+use store_diesel::DieselStore;
+use sync_core::{OperationKind, Query, Resolution, SyncContext, SyncEntity, SyncOptions, SyncTable};
+
+use crate::cli::{Cli, Command, ListArgs, ResolveArgs, SyncArgs};
+use crate::failure::Failure;
+use crate::item::TodoItem;
+use crate::progress::Progress;
+
+/// The incremental pull's query id.
+pub const QUERY_ID: &str = "all-todo-items";
+
+/// The open app: the context and the todo table.
+pub struct App {
+    ctx: SyncContext,
+    todos: SyncTable<TodoItem>,
+    remote_url: Option<String>,
+}
+
+impl App {
+    /// Opens the database (creating it) and, if given, the remote.
+    pub async fn open(cli: &Cli) -> Result<App, Failure> {
+        let store = DieselStore::open(&cli.db).await.map_err(|e| Failure::store(&cli.db, e))?;
+        let progress = Arc::new(Progress::new());
+        // The app pushes explicitly before pulling, so the pull itself never pushes.
+        let options = SyncOptions { push_before_pull: false, ..SyncOptions::default() };
+        let mut builder = SyncContext::builder(store).options(options).on_event(move |e| progress.on_event(e));
+        if let Some(url) = &cli.remote {
+            let remote = AzureRestRemote::builder(url)
+                .build()
+                .map_err(|e| Failure::usage(format!("invalid --remote {url:?}: {e}")))?;
+            builder = builder.remote(remote);
+        }
+        let ctx = builder.build().await?;
+        let todos = ctx.table::<TodoItem>().await?;
+        Ok(App { ctx, todos, remote_url: cli.remote.clone() })
+    }
+
+    /// Runs one command; returns the process exit code.
+    pub async fn run(&self, command: &Command) -> Result<i32, Failure> {
+        match command {
+            Command::Add { text } => {
+                let item = self.todos.insert(TodoItem::new(non_empty(text)?)).await?;
+                println!("{}", item.id);
+            }
+            Command::List(args) => self.list(args).await?,
+            Command::Done { id } => self.modify(id, |item| item.complete = true).await?,
+            Command::Undone { id } => self.modify(id, |item| item.complete = false).await?,
+            Command::Edit { id, text } => {
+                let text = non_empty(text)?.to_owned();
+                self.modify(id, move |item| item.text = text).await?
+            }
+            Command::Rm { id } => {
+                self.existing(id).await?;
+                self.todos.delete(id).await?;
+            }
+            Command::Sync(args) => return self.sync(args).await,
+            Command::Status => {
+                println!("pending operations: {}", self.ctx.pending_count().await?);
+                println!("errors: {}", self.ctx.errors().await?.len());
+            }
+            Command::Conflicts => self.conflicts().await?,
+            Command::Resolve(args) => self.resolve(args).await?,
+            Command::Purge { force } => {
+                let purged = self.todos.purge(&Query::new(), Some(QUERY_ID), *force).await?;
+                println!("purged {purged} item(s)");
+            }
+        }
+        Ok(0)
+    }
+
+    async fn list(&self, args: &ListArgs) -> Result<(), Failure> {
+        let mut query = Query::new().order_by(TodoItem::TEXT.asc());
+        if args.filter.done {
+            query = query.filter(TodoItem::COMPLETE.eq(true));
+        } else if args.filter.open {
+            query = query.filter(TodoItem::COMPLETE.eq(false));
+        }
+        let items = self.todos.query(&query).await?;
+        if args.json {
+            let array: Vec<_> = items.iter().map(TodoItem::to_json).collect();
+            println!("{}", serde_json::Value::Array(array));
+        } else if items.is_empty() {
+            println!("no items");
+        } else {
+            for item in items {
+                println!("[{}] {}  ({})", if item.complete { "x" } else { " " }, item.text, item.id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn existing(&self, id: &str) -> Result<TodoItem, Failure> {
+        let found = match sync_core::validate_id(id) {
+            Ok(()) => self.todos.get(id).await?,
+            Err(_) => None,
+        };
+        found.ok_or_else(|| Failure::usage(format!("no item with id {id:?}: run `todo list` to see the ids")))
+    }
+
+    async fn modify(&self, id: &str, change: impl FnOnce(&mut TodoItem)) -> Result<(), Failure> {
+        let mut item = self.existing(id).await?;
+        change(&mut item);
+        self.todos.update(&item).await?;
+        Ok(())
+    }
+
+    async fn sync(&self, args: &SyncArgs) -> Result<i32, Failure> {
+        let url = self.remote_url.clone().unwrap_or_default();
+        let mut pushed = None;
+        if !args.pull_only {
+            pushed = Some(self.ctx.push().await.map_err(|e| Failure::sync(&url, e))?);
+        }
+        let mut pulled = None;
+        if !args.push_only {
+            pulled = Some(self.todos.pull(&Query::new(), Some(QUERY_ID)).await.map_err(|e| Failure::sync(&url, e))?);
+        }
+        let mut line = String::from("synced:");
+        if let Some(p) = pushed {
+            line.push_str(&format!(" pushed {}", p.succeeded + p.resolved));
+        }
+        if let Some(p) = pulled {
+            line.push_str(&format!(" pulled {} ({} changed, {} deleted)", p.rows, p.upserted, p.deleted));
+        }
+        println!("{line}");
+        let errors = self.ctx.errors().await?;
+        if !errors.is_empty() {
+            eprintln!(
+                "{} change(s) need a decision: run `todo conflicts`, then `todo resolve <id> --keep-mine|--keep-server|--discard`",
+                errors.len()
+            );
+            return Ok(2);
+        }
+        Ok(0)
+    }
+
+    async fn conflicts(&self) -> Result<(), Failure> {
+        let errors = self.ctx.errors().await?;
+        if errors.is_empty() {
+            println!("no conflicts");
+        }
+        let describe = |r: Option<&sync_core::Record>| match r {
+            Some(r) => match TodoItem::from_record(r) {
+                Ok(t) => format!("{:?} ({})", t.text, if t.complete { "done" } else { "open" }),
+                Err(_) => "unreadable".to_owned(),
+            },
+            None => "none".to_owned(),
+        };
+        for e in errors {
+            let status = e.status.map(|s| format!(" HTTP {s}")).unwrap_or_default();
+            let mine = if e.kind == OperationKind::Delete { "deleted".to_owned() } else { describe(e.item.as_ref()) };
+            println!(
+                "{}  {} {:?}{status}: mine {mine}, server {}",
+                e.item_id,
+                e.kind,
+                e.failure,
+                describe(e.server_item.as_ref())
+            );
+        }
+        Ok(())
+    }
+
+    async fn resolve(&self, args: &ResolveArgs) -> Result<(), Failure> {
+        let errors = self.ctx.errors().await?;
+        let error = errors.iter().find(|e| e.item_id == args.id).ok_or_else(|| {
+            Failure::usage(format!("no conflict or failed change for item {:?}: run `todo conflicts`", args.id))
+        })?;
+        let resolution = if args.choice.keep_mine {
+            Resolution::KeepLocal
+        } else if args.choice.keep_server {
+            Resolution::KeepServer
+        } else {
+            Resolution::Discard
+        };
+        self.ctx.resolve(error.operation_id, resolution).await?;
+        println!("resolved {}; run `todo sync` to send it", args.id);
+        Ok(())
+    }
+}
+
+fn non_empty(text: &str) -> Result<&str, Failure> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(Failure::usage("the text is empty: write what the item is about"));
+    }
+    Ok(trimmed)
+}

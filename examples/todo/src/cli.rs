@@ -1,0 +1,132 @@
+//! The command line: `todo [--db PATH] [--remote URL] <command>`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// An offline-first todo list that syncs with an Azure Mobile Apps backend.
+#[derive(Debug, Parser)]
+#[command(name = "todo", version)]
+pub struct Cli {
+    /// The local SQLite database.
+    #[arg(long, env = "TODO_DB", default_value = "todo.db", global = true)]
+    pub db: PathBuf,
+    /// The Mobile Apps backend to sync with (e.g. http://127.0.0.1:3000). Without it every
+    /// command works offline.
+    #[arg(long, env = "TODO_REMOTE", global = true)]
+    pub remote: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add an item; prints its id.
+    Add {
+        /// What to do.
+        text: String,
+    },
+    /// List items.
+    List(ListArgs),
+    /// Mark an item done.
+    Done {
+        /// The item's id.
+        id: String,
+    },
+    /// Mark an item not done.
+    Undone {
+        /// The item's id.
+        id: String,
+    },
+    /// Change an item's text.
+    Edit {
+        /// The item's id.
+        id: String,
+        /// The new text.
+        text: String,
+    },
+    /// Remove an item.
+    Rm {
+        /// The item's id.
+        id: String,
+    },
+    /// Push local changes, then pull the server's (incrementally).
+    Sync(SyncArgs),
+    /// Count pending operations and errors.
+    Status,
+    /// List the conflicts and failed operations waiting for a decision.
+    Conflicts,
+    /// Settle a conflict or failed operation of an item.
+    Resolve(ResolveArgs),
+    /// Delete the local copy of the items (not on the server).
+    Purge {
+        /// Also drop local changes that were not pushed.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `list` options.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct ListFilter {
+    /// Every item (the default).
+    #[arg(long)]
+    pub all: bool,
+    /// Only done items.
+    #[arg(long)]
+    pub done: bool,
+    /// Only open items.
+    #[arg(long)]
+    pub open: bool,
+}
+
+/// `list` arguments.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Which items.
+    #[command(flatten)]
+    pub filter: ListFilter,
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sync` arguments.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct SyncArgs {
+    /// Only pull.
+    #[arg(long)]
+    pub pull_only: bool,
+    /// Only push.
+    #[arg(long)]
+    pub push_only: bool,
+}
+
+/// `resolve` arguments.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The item's id.
+    pub id: String,
+    /// How to settle it.
+    #[command(flatten)]
+    pub choice: ResolveChoice,
+}
+
+/// The resolution.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ResolveChoice {
+    /// Keep my version and send it over the server's.
+    #[arg(long)]
+    pub keep_mine: bool,
+    /// Take the server's version and drop my change.
+    #[arg(long)]
+    pub keep_server: bool,
+    /// Drop my change and my copy of the item.
+    #[arg(long)]
+    pub discard: bool,
+}
