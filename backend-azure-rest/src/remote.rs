@@ -174,13 +174,13 @@ impl AzureRestRemote {
             read_limited(response, cfg.max_body_bytes).await
         }
         .await;
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(raw) => {
-                tracing::debug!(?op, %method, status = raw.status.as_u16(), bytes = raw.body.len(), elapsed_ms = started.elapsed().as_millis() as u64, "azure rest request")
+                let (status, bytes) = (raw.status.as_u16(), raw.body.len());
+                tracing::debug!(?op, %method, status, bytes, elapsed_ms, "azure rest request");
             }
-            Err(e) => {
-                tracing::debug!(?op, %method, kind = ?e.kind(), elapsed_ms = started.elapsed().as_millis() as u64, "azure rest request failed")
-            }
+            Err(e) => tracing::debug!(?op, %method, kind = ?e.kind(), elapsed_ms, "azure rest request failed"),
         }
         result
     }
