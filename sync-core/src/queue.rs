@@ -103,36 +103,36 @@ pub fn apply_local_change(
     let id = change.id().to_owned();
     let kind = change.kind();
     let existing = tx.get(table, &id)?;
+    // The item's own state explains a refusal best, so it is checked before the queue's.
+    let stored = match (&change, existing) {
+        (LocalChange::Insert(_), Some(_)) => return Err(StoreError::DuplicateId { table: table.to_owned(), id }),
+        (LocalChange::Update(_) | LocalChange::Delete(_), None) => {
+            return Err(StoreError::NotFound { table: table.to_owned(), id })
+        }
+        (_, stored) => stored,
+    };
     let queued = newest_operation(tx, table, &id)?;
     let rule = collapse_rule(queued.as_ref().map(|op| (op.kind, op.state)), kind).map_err(|existing| {
         StoreError::Collapse(CollapseError { table: table.to_owned(), item_id: id.clone(), existing, new: kind })
     })?;
 
     let (record, snapshot) = match change {
-        LocalChange::Insert(mut record) => {
-            if existing.is_some() {
-                return Err(StoreError::DuplicateId { table: table.to_owned(), id });
-            }
+        LocalChange::Insert(mut record) | LocalChange::Update(mut record) => {
+            // An insert starts with the server's columns empty; an update keeps the stored ones.
             for col in system::SERVER_OWNED {
-                let reset = if col == system::DELETED { Value::Bool(false) } else { Value::Null };
-                record.set(col, reset).map_err(|e| StoreError::record(table, e))?;
-            }
-            tx.upsert(table, &record)?;
-            (Some(record), None)
-        }
-        LocalChange::Update(mut record) => {
-            let stored = existing.ok_or_else(|| StoreError::NotFound { table: table.to_owned(), id: id.clone() })?;
-            for col in system::SERVER_OWNED {
-                let keep = stored.get(col).cloned().unwrap_or(Value::Null);
-                record.set(col, keep).map_err(|e| StoreError::record(table, e))?;
+                let value = match &stored {
+                    Some(stored) => stored.get(col).cloned().unwrap_or(Value::Null),
+                    None if col == system::DELETED => Value::Bool(false),
+                    None => Value::Null,
+                };
+                record.set(col, value).map_err(|e| StoreError::record(table, e))?;
             }
             tx.upsert(table, &record)?;
             (Some(record), None)
         }
         LocalChange::Delete(_) => {
-            let stored = existing.ok_or_else(|| StoreError::NotFound { table: table.to_owned(), id: id.clone() })?;
             tx.delete(table, &id)?;
-            (None, Some(stored))
+            (None, stored)
         }
     };
 

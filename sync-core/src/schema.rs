@@ -291,6 +291,10 @@ mod tests {
             TableSchema::new("T", vec![Column::new("a", ColumnType::String), Column::new("a", ColumnType::Bool)]),
             Err(SchemaError::DuplicateColumn(_))
         ));
+        assert!(matches!(
+            TableSchema::new("T", vec![Column::new("a", ColumnType::String), Column::new("A", ColumnType::Bool)]),
+            Err(SchemaError::DuplicateColumn(_))
+        ));
     }
 
     #[test]

@@ -200,17 +200,24 @@ pub async fn collapse_rejects_impossible_combinations<F: StoreFactory>(factory: 
         set_state(&store, op.id, OperationState::InFlight).await;
     }
     let before = snapshot(&store, &["Todo"]).await;
-    let cases = [
-        (Insert(todo("s1", "again")), K::Delete),
-        (Update(todo("s1", "again")), K::Delete),
-        (Delete("s1".into()), K::Delete),
-        (Insert(todo("s2", "again")), K::Delete),
-        (Update(todo("s2", "again")), K::Delete),
-        (Delete("s2".into()), K::Delete),
-        (Insert(todo("4", "again")), K::Insert),
-        (Insert(todo("5", "again")), K::Insert),
-        (Insert(todo("s3", "again")), K::Update),
-    ];
+    // After a queued delete the item is gone locally: an update or delete of it is NotFound (the
+    // item's own state explains it best); an insert of it meets the queued delete.
+    for id in ["s1", "s2"] {
+        for change in [Update(todo(id, "again")), Delete(id.into())] {
+            let kind = change.kind();
+            let got = local(&store, &schema, change).await;
+            assert!(matches!(got, Err(StoreError::NotFound { .. })), "{kind} after a queued delete of {id}: {got:?}");
+            assert_eq!(snapshot(&store, &["Todo"]).await, before, "a rejected {kind} after delete changed the store");
+        }
+    }
+    // An insert of an item that exists locally (queued insert, in flight or not, or update) is a
+    // duplicate id before it is a queue question.
+    for id in ["4", "5", "s3"] {
+        let got = local(&store, &schema, Insert(todo(id, "again"))).await;
+        assert!(matches!(got, Err(StoreError::DuplicateId { .. })), "insert of existing {id}: {got:?}");
+        assert_eq!(snapshot(&store, &["Todo"]).await, before, "a rejected insert of {id} changed the store");
+    }
+    let cases = [(Insert(todo("s1", "again")), K::Delete), (Insert(todo("s2", "again")), K::Delete)];
     for (change, existing) in cases {
         let (id, new) = (change_id(&change), change.kind());
         match local(&store, &schema, change).await {

@@ -127,7 +127,8 @@ pub async fn unknown_table_is_an_error<F: StoreFactory>(factory: &F) {
 }
 
 /// Table and column names are identifiers of the protocol, not of the backend: SQL keywords,
-/// names differing only in case, and names a database reserves for itself all work.
+/// table names differing only in case, and names a database reserves for itself all work.
+/// (Column names differing only in case are refused by `TableSchema::new`.)
 pub async fn awkward_names_work<F: StoreFactory>(factory: &F) {
     let keywords = schema(
         "order",
@@ -137,7 +138,6 @@ pub async fn awkward_names_work<F: StoreFactory>(factory: &F) {
             Column::nullable("where", ColumnType::Bool),
             Column::nullable("group", ColumnType::DateTime),
             Column::nullable("a", ColumnType::Integer),
-            Column::nullable("A", ColumnType::String),
         ],
     );
     let upper = schema("Todo", vec![Column::new("text", ColumnType::String)]);
@@ -149,18 +149,17 @@ pub async fn awkward_names_work<F: StoreFactory>(factory: &F) {
     }
 
     let rows = [
-        conformed(&keywords, json!({"id": "k1", "select": "x", "from": 2, "where": true, "a": 1, "A": "one"})),
+        conformed(&keywords, json!({"id": "k1", "select": "x", "from": 2, "where": true, "a": 1})),
         conformed(&keywords, json!({"id": "k2", "select": "y", "from": 1, "group": "2024-01-01T00:00:00Z"})),
     ];
     put(&store, "order", &rows).await;
     let q = Query::new().filter(column("from").ge(1) & column("where").ne(false)).order_by(column("from").desc());
     let res = ok(store.query("order", &q).await, "querying keyword columns");
     assert_eq!(res.items, rows.to_vec(), "filter and order on keyword-named columns");
-    let q = Query::new().filter(column("A").eq("one")).select(["a", "A"]);
-    let res = ok(store.query("order", &q).await, "querying columns a and A");
-    assert_eq!(res.items.len(), 1, "columns `a` and `A` are distinct");
+    let q = Query::new().filter(column("a").eq(1)).select(["a"]);
+    let res = ok(store.query("order", &q).await, "querying column a");
+    assert_eq!(res.items.len(), 1);
     assert_eq!(res.items[0].get("a"), Some(&json!(1)), "column `a` keeps its own value");
-    assert_eq!(res.items[0].get("A"), Some(&json!("one")), "column `A` keeps its own value");
 
     let u = conformed(&upper, json!({"id": "1", "text": "upper"}));
     let l = conformed(&lower, json!({"id": "1", "n": 7}));

@@ -1,0 +1,255 @@
+//! The engine's own behaviour on the in-memory pair: the typed table API, validation, events,
+//! retries and cancellation. (The end-to-end scenarios run from store-memory and against the real
+//! server; this file covers what they do not.)
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use store_memory::{Fault, MemoryRemote, MemoryStore};
+use sync_core::{
+    column, Query, RecordError, Resolution, RetryPolicy, StoreError, SyncContext, SyncEntity, SyncError, SyncEvent,
+    SyncOptions,
+};
+
+#[derive(SyncEntity, Debug, Clone, PartialEq)]
+#[sync(table = "TodoItem")]
+struct TodoItem {
+    id: String,
+    text: String,
+    complete: bool,
+    #[sync(updated_at)]
+    updated_at: Option<DateTime<Utc>>,
+    #[sync(version)]
+    version: Option<String>,
+}
+
+fn todo(text: &str) -> TodoItem {
+    TodoItem { id: String::new(), text: text.into(), complete: false, updated_at: None, version: None }
+}
+
+fn quick() -> SyncOptions {
+    SyncOptions {
+        retry: RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        },
+        ..SyncOptions::default()
+    }
+}
+
+async fn context(remote: Option<&MemoryRemote>) -> SyncContext {
+    let mut b = SyncContext::builder(MemoryStore::new()).options(quick());
+    if let Some(r) = remote {
+        b = b.remote(r.clone());
+    }
+    b.build().await.unwrap()
+}
+
+#[tokio::test]
+async fn typed_crud_and_queries() {
+    let ctx = context(None).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let milk = todos.insert(todo("milk")).await.unwrap();
+    assert_eq!(milk.id.len(), 36, "an empty id becomes a UUID");
+    let mut eggs = todos.insert(todo("eggs")).await.unwrap();
+    eggs.complete = true;
+    // The app cannot set server-owned columns: the stored (null) version is kept.
+    eggs.version = Some("forged".into());
+    let stored = todos.update(&eggs).await.unwrap();
+    assert_eq!(stored.version, None);
+    assert!(stored.complete);
+
+    let done = todos.query(&Query::new().filter(TodoItem::COMPLETE.eq(true))).await.unwrap();
+    assert_eq!(done.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), vec!["eggs"]);
+    let ordered = todos.query(&Query::new().order_by(TodoItem::TEXT.desc())).await.unwrap();
+    assert_eq!(ordered.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), vec!["milk", "eggs"]);
+    let (page, total) = todos.query_with_count(&Query::new().top(1).with_total_count()).await.unwrap();
+    assert_eq!((page.len(), total), (1, Some(2)));
+    assert_eq!(todos.count(&Query::new().filter(TodoItem::TEXT.starts_with("mi"))).await.unwrap(), 1);
+
+    // Inserting then updating collapses into one queued insert; deleting it cancels both.
+    assert_eq!(ctx.pending_count().await.unwrap(), 2);
+    todos.delete(&milk.id).await.unwrap();
+    assert_eq!(ctx.pending_count().await.unwrap(), 1);
+    assert_eq!(todos.get(&milk.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_typed_error_and_changes_nothing() {
+    let ctx = context(None).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let item = todos.insert(todo("a")).await.unwrap();
+
+    let dup = todos.insert(item.clone()).await.unwrap_err();
+    assert!(matches!(dup, SyncError::Store(StoreError::DuplicateId { .. })), "{dup:?}");
+    let missing = todos.update(&TodoItem { id: "nope".into(), ..item.clone() }).await.unwrap_err();
+    assert!(matches!(missing, SyncError::Store(StoreError::NotFound { .. })), "{missing:?}");
+    assert!(matches!(todos.delete("nope").await, Err(SyncError::Store(StoreError::NotFound { .. }))));
+    for bad_id in ["a/b", "", "x\u{7}y", &"z".repeat(256)] {
+        assert!(matches!(todos.get(bad_id).await, Err(SyncError::Record(RecordError::InvalidId { .. }))));
+        let err = todos.insert(TodoItem { id: bad_id.to_owned(), ..todo("x") }).await;
+        assert!(bad_id.is_empty() || matches!(err, Err(SyncError::Record(_))), "{bad_id:?}: {err:?}");
+    }
+    let unknown = todos.query(&Query::new().filter(column("nope").eq(1))).await.unwrap_err();
+    assert!(matches!(unknown, SyncError::Store(StoreError::Query(_))), "{unknown:?}");
+
+    // A batch with one bad record stores nothing.
+    let json = todos.json();
+    let good = sync_core::Record::from_json(json!({"id": "b1", "text": "ok", "complete": false})).unwrap();
+    let bad = sync_core::Record::from_json(json!({"id": "b2", "text": 5, "complete": false})).unwrap();
+    assert!(json.insert_batch(vec![good.clone(), bad]).await.is_err());
+    let dup_in_batch = sync_core::Record::from_json(json!({"id": item.id, "text": "x", "complete": false})).unwrap();
+    assert!(json.insert_batch(vec![good, dup_in_batch]).await.is_err());
+    assert_eq!(todos.get("b1").await.unwrap(), None);
+    assert_eq!(ctx.pending_count().await.unwrap(), 2, "only the two good inserts of the test are queued");
+}
+
+#[tokio::test]
+async fn batch_inserts_are_queued_one_by_one() {
+    let ctx = context(None).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let stored = todos.insert_batch((0..100).map(|i| todo(&format!("item {i}")))).await.unwrap();
+    assert_eq!(stored.len(), 100);
+    assert_eq!(ctx.pending_count().await.unwrap(), 100);
+}
+
+#[tokio::test]
+async fn push_and_pull_need_a_remote_and_valid_arguments() {
+    let ctx = context(None).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    todos.insert(todo("offline")).await.unwrap();
+    assert!(matches!(ctx.push().await, Err(SyncError::NoRemote)));
+    assert!(matches!(todos.pull(&Query::new(), Some("all")).await, Err(SyncError::NoRemote)));
+
+    let remote = MemoryRemote::new();
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    for q in [Query::new().top(5), Query::new().order_by(TodoItem::TEXT.asc()), Query::new().select(["text"])] {
+        assert!(matches!(todos.pull(&q, Some("q")).await, Err(SyncError::Query(_))));
+    }
+    for id in ["", "a|b", &"q".repeat(256)] {
+        assert!(matches!(todos.pull(&Query::new(), Some(id)).await, Err(SyncError::InvalidQueryId(_))));
+    }
+    assert_eq!(remote.request_count(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_server_row_that_does_not_fit_is_an_error_and_stores_nothing() {
+    let remote = MemoryRemote::new();
+    let good = sync_core::Record::from_json(json!({"id": "g", "text": "fine", "complete": false})).unwrap();
+    let bad = sync_core::Record::from_json(json!({"id": "h", "text": "bad", "complete": "yes"})).unwrap();
+    remote.seed("TodoItem", [good, bad], "2024-01-01T00:00:00.000Z");
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let err = todos.pull(&Query::new(), Some("all")).await.unwrap_err();
+    assert!(matches!(err, SyncError::InvalidServerRow { .. }), "{err:?}");
+    assert_eq!(todos.count(&Query::new()).await.unwrap(), 0, "the page is all or nothing");
+}
+
+#[tokio::test]
+async fn events_report_push_and_pull_progress() {
+    let remote = MemoryRemote::new();
+    let ctx = context(Some(&remote)).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    ctx.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    for i in 0..3 {
+        todos.insert(todo(&format!("t{i}"))).await.unwrap();
+    }
+    todos.pull(&Query::new(), Some("all")).await.unwrap();
+    let events = seen.lock().unwrap().clone();
+    assert!(matches!(events.first(), Some(SyncEvent::PushStarted { total: 3 })), "{events:?}");
+    let pushed: Vec<u64> = events
+        .iter()
+        .filter_map(|e| if let SyncEvent::ItemPushed { done, .. } = e { Some(*done) } else { None })
+        .collect();
+    assert_eq!(pushed, vec![1, 2, 3]);
+    assert!(events.iter().any(|e| matches!(e, SyncEvent::PushFinished(s) if s.succeeded == 3)));
+    assert!(events.iter().any(|e| matches!(e, SyncEvent::PagePulled { total_rows: 3, .. })));
+    assert!(matches!(events.last(), Some(SyncEvent::PullFinished(s)) if s.rows == 3 && s.upserted == 3));
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried() {
+    let remote = MemoryRemote::new();
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    todos.insert(todo("retry me")).await.unwrap();
+    remote.fail_next(2, Fault::unavailable());
+    let summary = ctx.push().await.unwrap();
+    assert_eq!(summary.succeeded, 1);
+    remote.fail_next(3, Fault::unavailable());
+    todos.pull(&Query::new(), Some("all")).await.unwrap();
+    assert!(ctx.errors().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_push_leaves_the_store_consistent() {
+    let remote = MemoryRemote::new();
+    remote.set_latency(Duration::from_millis(40));
+    let store = Arc::new(MemoryStore::new());
+    let ctx = SyncContext::builder_arc(store.clone()).remote(remote.clone()).options(quick()).build().await.unwrap();
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    for i in 0..10 {
+        todos.insert(todo(&format!("t{i}"))).await.unwrap();
+    }
+    let pushing = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { ctx.push().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    pushing.abort();
+    let _ = pushing.await;
+    drop((ctx, todos));
+
+    // A restart over the same store: nothing lost, nothing sent twice.
+    remote.set_latency(Duration::ZERO);
+    let ctx = SyncContext::builder_arc(store).remote(remote.clone()).options(quick()).build().await.unwrap();
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    assert!(ctx.pending_count().await.unwrap() > 0, "the cancelled push left work queued");
+    ctx.push().await.unwrap();
+    assert_eq!(ctx.pending_count().await.unwrap(), 0);
+    assert!(ctx.errors().await.unwrap().is_empty());
+    assert_eq!(remote.rows("TodoItem").len(), 10);
+    assert_eq!(todos.count(&Query::new()).await.unwrap(), 10);
+    assert!(todos.query(&Query::new()).await.unwrap().iter().all(|t| t.version.is_some()));
+}
+
+#[tokio::test]
+async fn resolving_checks_the_error_and_the_merged_item() {
+    let remote = MemoryRemote::new();
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let item = todos.insert(todo("x")).await.unwrap();
+    ctx.push().await.unwrap();
+    // Someone else changes it on the server; our stale edit conflicts and waits (default handler).
+    let mut theirs = remote.row("TodoItem", &item.id).unwrap();
+    theirs.set("text", json!("theirs")).unwrap();
+    remote.seed("TodoItem", [theirs], "2030-01-01T00:00:00.000Z");
+    todos.update(&TodoItem { text: "mine".into(), ..todos.get(&item.id).await.unwrap().unwrap() }).await.unwrap();
+    assert_eq!(ctx.push().await.unwrap().failed, 1);
+    let error = ctx.errors().await.unwrap().remove(0);
+    assert_eq!(error.server_item.as_ref().unwrap().get("text"), Some(&json!("theirs")));
+
+    let wrong = sync_core::Record::from_json(json!({"id": "other", "text": "m", "complete": false})).unwrap();
+    assert!(matches!(
+        ctx.resolve(error.operation_id, Resolution::Merge(wrong)).await,
+        Err(SyncError::MergeIdMismatch { .. })
+    ));
+    assert!(matches!(ctx.resolve(9999, Resolution::KeepServer).await, Err(SyncError::NoSuchError(9999))));
+    // A newer local edit replaces the recorded failure: the next push decides again.
+    todos
+        .update(&TodoItem { text: "mine, again".into(), ..todos.get(&item.id).await.unwrap().unwrap() })
+        .await
+        .unwrap();
+    assert!(ctx.errors().await.unwrap().is_empty());
+    assert_eq!(ctx.push().await.unwrap().failed, 1);
+    let error = ctx.errors().await.unwrap().remove(0);
+    ctx.resolve(error.operation_id, Resolution::KeepLocal).await.unwrap();
+    ctx.push().await.unwrap();
+    assert_eq!(remote.row("TodoItem", &item.id).unwrap().get("text"), Some(&json!("mine, again")));
+}
