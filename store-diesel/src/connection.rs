@@ -2,9 +2,7 @@
 //! prepared-statement cache (with a bound on how many distinct statements it keeps), explicit
 //! transactions, and the pool of read-only connections.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,7 +14,7 @@ use tokio::sync::Semaphore;
 
 use crate::error;
 use crate::options::OpenOptions;
-use crate::statement::{SqlRow, Stmt};
+use crate::statement::{fixed_sql, Key, SqlRow, Stmt};
 
 /// Distinct statements one connection keeps prepared before its cache is emptied and refilled.
 /// Table statements are a handful per table; ad-hoc queries (filters with varying shapes, `IN`
@@ -118,14 +116,18 @@ impl Db {
     }
 
     /// Runs a statement that returns no rows; returns the number of rows changed.
-    pub(crate) fn execute(&mut self, stmt: Stmt<'_>) -> QueryResult<usize> {
-        self.note(stmt.sql());
+    pub(crate) fn execute<K: Key>(&mut self, stmt: Stmt<'_, K>) -> QueryResult<usize> {
+        if stmt.is_dynamic() {
+            self.note(stmt.sql());
+        }
         stmt.execute(&mut self.conn)
     }
 
     /// Runs a statement and collects its rows.
-    pub(crate) fn load(&mut self, stmt: Stmt<'_>) -> QueryResult<Vec<SqlRow>> {
-        self.note(stmt.sql());
+    pub(crate) fn load<K: Key>(&mut self, stmt: Stmt<'_, K>) -> QueryResult<Vec<SqlRow>> {
+        if stmt.is_dynamic() {
+            self.note(stmt.sql());
+        }
         stmt.load(&mut self.conn)
     }
 
@@ -137,9 +139,7 @@ impl Db {
     /// Keeps the statement cache bounded: when a new statement would exceed the bound, the cache
     /// is emptied (Diesel has no LRU) and fills again with what is used from then on.
     fn note(&mut self, sql: &str) {
-        let mut h = DefaultHasher::new();
-        sql.hash(&mut h);
-        let key = h.finish();
+        let key = quick_hash(sql);
         if self.cached.contains(&key) {
             return;
         }
@@ -164,21 +164,17 @@ impl Db {
         &mut self,
         work: impl FnOnce(&mut Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.transaction("BEGIN IMMEDIATE", work)
+        self.transaction::<BeginImmediate, T>(work)
     }
 
     /// Runs `work` in a deferred (read) transaction: one consistent snapshot for several reads.
     pub(crate) fn read<T>(&mut self, work: impl FnOnce(&mut Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        self.transaction("BEGIN", work)
+        self.transaction::<BeginDeferred, T>(work)
     }
 
-    fn transaction<T>(
-        &mut self,
-        begin: &'static str,
-        work: impl FnOnce(&mut Db) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    fn transaction<B: Key, T>(&mut self, work: impl FnOnce(&mut Db) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.recover();
-        self.execute(Stmt::new(begin, vec![])).map_err(|e| error::db("beginning a transaction", e))?;
+        self.execute(Stmt::<B>::fixed(vec![])).map_err(|e| error::db("beginning a transaction", e))?;
         self.in_transaction = true;
         let outcome = match catch_unwind(AssertUnwindSafe(|| work(self))) {
             Ok(outcome) => outcome,
@@ -188,7 +184,7 @@ impl Db {
             }),
         };
         match outcome {
-            Ok(value) => match self.execute(Stmt::new("COMMIT", vec![])) {
+            Ok(value) => match self.execute(Stmt::<Commit>::fixed(vec![])) {
                 Ok(_) => {
                     self.in_transaction = false;
                     Ok(value)
@@ -209,12 +205,36 @@ impl Db {
     /// rolled back already (e.g. after `SQLITE_FULL`); that error is ignored.
     pub(crate) fn recover(&mut self) {
         if self.in_transaction {
-            if let Err(e) = self.execute(Stmt::new("ROLLBACK", vec![])) {
+            if let Err(e) = self.execute(Stmt::<Rollback>::fixed(vec![])) {
                 tracing::debug!(error = %e, "rollback after a failed transaction");
             }
             self.in_transaction = false;
         }
     }
+}
+
+fixed_sql! {
+    BeginImmediate = "BEGIN IMMEDIATE";
+    BeginDeferred = "BEGIN";
+    Commit = "COMMIT";
+    Rollback = "ROLLBACK";
+}
+
+/// A fast, non-cryptographic hash of SQL text (only used to count distinct cached statements; a
+/// collision merely delays emptying the cache).
+fn quick_hash(sql: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = sql.len() as u64;
+    let mut chunks = sql.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    h
 }
 
 /// Runs blocking work on a connection, turning a panic into an error and leaving no transaction
@@ -303,6 +323,32 @@ mod tests {
             assert_eq!(rows[0].0[0], Cell::Integer(1 + i as i64));
         }
         assert!(db.cached_statements() <= MAX_CACHED_STATEMENTS);
+    }
+
+    #[test]
+    fn repeated_statements_are_prepared_once() {
+        use diesel::connection::InstrumentationEvent;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        static PREPARED_FOR_CACHE: AtomicUsize = AtomicUsize::new(0);
+        let mut db = Db::open(&Location::Memory, Role::Writer, &OpenOptions::new()).unwrap();
+        db.batch("CREATE TABLE t (x INTEGER, y TEXT)").unwrap();
+        let counter = |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { .. } = event {
+                PREPARED_FOR_CACHE.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        db.diesel().set_instrumentation(counter);
+        fixed_sql! { Insert = "INSERT INTO t VALUES (?, ?)"; }
+        for i in 0..100 {
+            // A dynamic statement (text built each time, as for a table's statements) …
+            let sql = String::from("SELECT x, y FROM t WHERE x = ?");
+            db.load(Stmt::new(sql, vec![Param::Integer(i)])).unwrap();
+            // … and a fixed one, with a null or a value in the same slot.
+            let y = if i % 2 == 0 { Param::NullText } else { Param::Text(format!("v{i}").into()) };
+            db.execute(Stmt::<Insert>::fixed(vec![Param::Integer(i), y])).unwrap();
+        }
+        assert_eq!(PREPARED_FOR_CACHE.load(Ordering::SeqCst), 2, "each statement is prepared once, then reused");
     }
 
     #[test]

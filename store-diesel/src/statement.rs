@@ -9,6 +9,7 @@
 //! each value; [`crate::rows`] turns them into records by schema.
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use diesel::backend::Backend;
 use diesel::deserialize::{self, QueryableByName};
@@ -52,41 +53,84 @@ static NULL_I64: Option<i64> = None;
 static NULL_F64: Option<f64> = None;
 static NULL_TEXT: Option<&'static str> = None;
 
+/// What identifies a statement in Diesel's cache. [`Dynamic`] statements (SQL built at run time,
+/// e.g. per table or per query shape) are keyed by their SQL text and bind types, which Diesel
+/// rebuilds and hashes on every execution; statements declared with [`fixed_sql!`] have constant
+/// SQL and are keyed by their marker type, so a repeat costs no SQL building at all.
+pub(crate) trait Key: 'static {
+    /// The constant SQL, or `None` for dynamic statements.
+    const SQL: Option<&'static str>;
+}
+
+/// The key of statements whose SQL is built at run time.
+#[derive(Debug)]
+pub(crate) enum Dynamic {}
+
+impl Key for Dynamic {
+    const SQL: Option<&'static str> = None;
+}
+
+/// Declares marker types for statements with constant SQL.
+macro_rules! fixed_sql {
+    ($($(#[$meta:meta])* $name:ident = $sql:expr;)*) => {$(
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub(crate) enum $name {}
+        impl $crate::statement::Key for $name {
+            const SQL: Option<&'static str> = Some($sql);
+        }
+    )*};
+}
+pub(crate) use fixed_sql;
+
 /// One statement: SQL text with `?` placeholders and the values for them, in order.
 ///
 /// The SQL text must hold exactly one `?` per parameter and no other `?` (identifiers are validated
 /// names, and this crate writes no string literals containing `?`).
 #[derive(Debug, Clone)]
-pub(crate) struct Stmt<'a> {
+pub(crate) struct Stmt<'a, K: Key = Dynamic> {
     sql: Cow<'a, str>,
     params: Vec<Param<'a>>,
+    _key: PhantomData<fn() -> K>,
 }
 
 impl<'a> Stmt<'a> {
-    /// A statement.
+    /// A statement whose SQL is built at run time.
     pub(crate) fn new(sql: impl Into<Cow<'a, str>>, params: Vec<Param<'a>>) -> Self {
-        Stmt { sql: sql.into(), params }
+        Stmt { sql: sql.into(), params, _key: PhantomData }
+    }
+}
+
+impl<'a, K: Key> Stmt<'a, K> {
+    /// A statement with the constant SQL of `K` (declared with [`fixed_sql!`]).
+    pub(crate) fn fixed(params: Vec<Param<'a>>) -> Self {
+        Stmt { sql: Cow::Borrowed(K::SQL.unwrap_or_default()), params, _key: PhantomData }
     }
 
     /// The SQL text.
     pub(crate) fn sql(&self) -> &str {
         &self.sql
     }
+
+    /// Whether the SQL is built at run time (and so counts against the cache bound).
+    pub(crate) fn is_dynamic(&self) -> bool {
+        K::SQL.is_none()
+    }
 }
 
-impl QueryId for Stmt<'_> {
-    type QueryId = ();
-    // The SQL is only known at run time: Diesel then caches by SQL text + bind types.
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<K: Key> QueryId for Stmt<'_, K> {
+    type QueryId = K;
+    // Constant SQL: keyed by the marker type. Dynamic SQL: keyed by SQL text + bind types.
+    const HAS_STATIC_QUERY_ID: bool = K::SQL.is_some();
 }
 
-impl Query for Stmt<'_> {
+impl<K: Key> Query for Stmt<'_, K> {
     type SqlType = Untyped;
 }
 
-impl<Conn> RunQueryDsl<Conn> for Stmt<'_> {}
+impl<Conn, K: Key> RunQueryDsl<Conn> for Stmt<'_, K> {}
 
-impl QueryFragment<Sqlite> for Stmt<'_> {
+impl<K: Key> QueryFragment<Sqlite> for Stmt<'_, K> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         let mut pieces = self.sql.split('?');
         let mut params = self.params.iter();

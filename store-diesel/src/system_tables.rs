@@ -8,14 +8,47 @@ use sync_core::{
 
 use crate::connection::Db;
 use crate::error::{corrupt, db};
-use crate::statement::{Cell, Param, SqlRow, Stmt};
+use crate::statement::{fixed_sql, Cell, Param, SqlRow, Stmt};
 
 const OPERATIONS: &str = "__operations";
 const ERRORS: &str = "__errors";
-const OP_COLUMNS: &str =
-    "SELECT \"id\", \"kind\", \"tableName\", \"itemId\", \"state\", \"version\", \"item\" FROM \"__operations\"";
-const ERROR_COLUMNS: &str = "SELECT \"operationId\", \"operationVersion\", \"kind\", \"tableName\", \"itemId\", \
-     \"failure\", \"status\", \"message\", \"item\", \"serverItem\" FROM \"__errors\"";
+
+macro_rules! op_columns {
+    () => {
+        "SELECT \"id\", \"kind\", \"tableName\", \"itemId\", \"state\", \"version\", \"item\" FROM \"__operations\""
+    };
+}
+macro_rules! error_columns {
+    () => {
+        "SELECT \"operationId\", \"operationVersion\", \"kind\", \"tableName\", \"itemId\", \"failure\", \"status\", \
+         \"message\", \"item\", \"serverItem\" FROM \"__errors\""
+    };
+}
+
+fixed_sql! {
+    Enqueue = "INSERT INTO \"__operations\" (\"kind\", \"tableName\", \"itemId\", \"state\", \"version\", \"item\") \
+               VALUES (?, ?, ?, ?, 1, ?)";
+    LastId = "SELECT last_insert_rowid()";
+    UpdateOp = "UPDATE \"__operations\" SET \"kind\" = ?, \"tableName\" = ?, \"itemId\" = ?, \"state\" = ?, \
+                \"version\" = ?, \"item\" = ? WHERE \"id\" = ?";
+    RemoveOp = "DELETE FROM \"__operations\" WHERE \"id\" = ?";
+    OpById = concat!(op_columns!(), " WHERE \"id\" = ?");
+    OpsAll = concat!(op_columns!(), " ORDER BY \"id\"");
+    OpsOfItem = concat!(op_columns!(), " WHERE \"tableName\" = ? AND \"itemId\" = ? ORDER BY \"id\"");
+    CountAll = "SELECT count(*) FROM \"__operations\"";
+    CountOfItem = "SELECT count(*) FROM \"__operations\" WHERE \"tableName\" = ? AND \"itemId\" = ?";
+    PutError = "INSERT OR REPLACE INTO \"__errors\" (\"operationId\", \"operationVersion\", \"kind\", \"tableName\", \
+                \"itemId\", \"failure\", \"status\", \"message\", \"item\", \"serverItem\") \
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    RemoveError = "DELETE FROM \"__errors\" WHERE \"operationId\" = ?";
+    ErrorsAll = concat!(error_columns!(), " ORDER BY \"operationId\"");
+    ErrorsOfTable = concat!(error_columns!(), " WHERE \"tableName\" = ? ORDER BY \"operationId\"");
+    GetConfig = "SELECT \"value\" FROM \"__config\" WHERE \"key\" = ?";
+    SetConfig = "INSERT INTO \"__config\" (\"key\", \"value\") VALUES (?, ?) \
+                 ON CONFLICT (\"key\") DO UPDATE SET \"value\" = excluded.\"value\"";
+    RemoveConfig = "DELETE FROM \"__config\" \
+                    WHERE substr(CAST(\"key\" AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)";
+}
 
 /// A `u64` counter stored as SQLite's signed 64-bit integer.
 fn to_i64(table: &str, what: &str, v: u64) -> Result<i64, StoreError> {
@@ -121,20 +154,17 @@ fn filter_clause(filter: &OperationFilter) -> (String, Vec<Param<'_>>) {
 /// Appends an operation (state pending, version 1) and returns it with the id SQLite assigned.
 pub(crate) fn enqueue(conn: &mut Db, op: NewOperation) -> Result<Operation, StoreError> {
     let item = json(OPERATIONS, op.item.as_ref())?;
-    let rows = conn
-        .load(Stmt::new(
-            "INSERT INTO \"__operations\" (\"kind\", \"tableName\", \"itemId\", \"state\", \"version\", \"item\") \
-             VALUES (?, ?, ?, ?, 1, ?) RETURNING \"id\"",
-            vec![
-                Param::Integer(op.kind.code()),
-                Param::text(&op.table),
-                Param::text(&op.item_id),
-                Param::Integer(OperationState::Pending.code()),
-                Param::opt_text(item.as_deref()),
-            ],
-        ))
-        .map_err(|e| db("enqueueing an operation", e))?;
-    let row = rows.into_iter().next().ok_or_else(|| corrupt(OPERATIONS, "INSERT … RETURNING returned no row"))?;
+    conn.execute(Stmt::<Enqueue>::fixed(vec![
+        Param::Integer(op.kind.code()),
+        Param::text(&op.table),
+        Param::text(&op.item_id),
+        Param::Integer(OperationState::Pending.code()),
+        Param::opt_text(item.as_deref()),
+    ]))
+    .map_err(|e| db("enqueueing an operation", e))?;
+    // The writer is serialised, so the last rowid on this connection is this insert's.
+    let rows = conn.load(Stmt::<LastId>::fixed(vec![])).map_err(|e| db("reading the new operation's id", e))?;
+    let row = rows.into_iter().next().ok_or_else(|| corrupt(OPERATIONS, "last_insert_rowid() returned no row"))?;
     let id = Cells::new(OPERATIONS, row).uint("id")?;
     Ok(op.into_operation(id))
 }
@@ -145,19 +175,15 @@ pub(crate) fn update_operation(conn: &mut Db, op: &Operation) -> Result<(), Stor
     let Ok(id) = i64::try_from(op.id) else { return Err(not_found()) };
     let item = json(OPERATIONS, op.item.as_ref())?;
     let changed = conn
-        .execute(Stmt::new(
-            "UPDATE \"__operations\" SET \"kind\" = ?, \"tableName\" = ?, \"itemId\" = ?, \"state\" = ?, \
-             \"version\" = ?, \"item\" = ? WHERE \"id\" = ?",
-            vec![
-                Param::Integer(op.kind.code()),
-                Param::text(&op.table),
-                Param::text(&op.item_id),
-                Param::Integer(op.state.code()),
-                Param::Integer(to_i64(OPERATIONS, "version", op.version)?),
-                Param::opt_text(item.as_deref()),
-                Param::Integer(id),
-            ],
-        ))
+        .execute(Stmt::<UpdateOp>::fixed(vec![
+            Param::Integer(op.kind.code()),
+            Param::text(&op.table),
+            Param::text(&op.item_id),
+            Param::Integer(op.state.code()),
+            Param::Integer(to_i64(OPERATIONS, "version", op.version)?),
+            Param::opt_text(item.as_deref()),
+            Param::Integer(id),
+        ]))
         .map_err(|e| db("updating an operation", e))?;
     if changed == 0 {
         return Err(not_found());
@@ -168,39 +194,65 @@ pub(crate) fn update_operation(conn: &mut Db, op: &Operation) -> Result<(), Stor
 /// Removes an operation; whether it existed.
 pub(crate) fn remove_operation(conn: &mut Db, id: u64) -> Result<bool, StoreError> {
     let Ok(id) = i64::try_from(id) else { return Ok(false) };
-    let changed = conn
-        .execute(Stmt::new("DELETE FROM \"__operations\" WHERE \"id\" = ?", vec![Param::Integer(id)]))
-        .map_err(|e| db("removing an operation", e))?;
+    let changed =
+        conn.execute(Stmt::<RemoveOp>::fixed(vec![Param::Integer(id)])).map_err(|e| db("removing an operation", e))?;
     Ok(changed > 0)
 }
 
 /// One operation by id.
 pub(crate) fn operation(conn: &mut Db, id: u64) -> Result<Option<Operation>, StoreError> {
     let Ok(id) = i64::try_from(id) else { return Ok(None) };
-    let rows = conn
-        .load(Stmt::new(format!("{OP_COLUMNS} WHERE \"id\" = ?"), vec![Param::Integer(id)]))
-        .map_err(|e| db("reading an operation", e))?;
+    let rows = conn.load(Stmt::<OpById>::fixed(vec![Param::Integer(id)])).map_err(|e| db("reading an operation", e))?;
     rows.into_iter().next().map(operation_from_row).transpose()
+}
+
+/// The common filter shapes, which have fixed statements: everything, or one item's operations.
+enum Shape<'f> {
+    All,
+    Item(&'f str, &'f str),
+    Other,
+}
+
+fn shape(filter: &OperationFilter) -> Shape<'_> {
+    match (filter.tables.as_deref(), filter.item_id.as_deref(), filter.after) {
+        (None, None, None) => Shape::All,
+        (Some([table]), Some(item), None) => Shape::Item(table, item),
+        _ => Shape::Other,
+    }
 }
 
 /// Operations passing the filter, lowest id first.
 pub(crate) fn operations(conn: &mut Db, filter: &OperationFilter) -> Result<Vec<Operation>, StoreError> {
-    let (clause, mut params) = filter_clause(filter);
-    let mut sql = format!("{OP_COLUMNS}{clause} ORDER BY \"id\"");
-    if let Some(limit) = filter.limit {
-        sql.push_str(" LIMIT ?");
-        params.push(Param::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    let rows = match (shape(filter), filter.limit) {
+        (Shape::All, None) => conn.load(Stmt::<OpsAll>::fixed(vec![])),
+        (Shape::Item(table, item), None) => {
+            conn.load(Stmt::<OpsOfItem>::fixed(vec![Param::text(table), Param::text(item)]))
+        }
+        _ => {
+            let (clause, mut params) = filter_clause(filter);
+            let mut sql = format!("{}{clause} ORDER BY \"id\"", op_columns!());
+            if let Some(limit) = filter.limit {
+                sql.push_str(" LIMIT ?");
+                params.push(Param::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+            }
+            conn.load(Stmt::new(sql, params))
+        }
     }
-    let rows = conn.load(Stmt::new(sql, params)).map_err(|e| db("listing operations", e))?;
+    .map_err(|e| db("listing operations", e))?;
     rows.into_iter().map(operation_from_row).collect()
 }
 
 /// How many operations pass the filter (`limit` ignored).
 pub(crate) fn count_operations(conn: &mut Db, filter: &OperationFilter) -> Result<u64, StoreError> {
-    let (clause, params) = filter_clause(filter);
-    let rows = conn
-        .load(Stmt::new(format!("SELECT count(*) FROM \"__operations\"{clause}"), params))
-        .map_err(|e| db("counting operations", e))?;
+    let rows = match shape(filter) {
+        Shape::All => conn.load(Stmt::<CountAll>::fixed(vec![])),
+        Shape::Item(table, item) => conn.load(Stmt::<CountOfItem>::fixed(vec![Param::text(table), Param::text(item)])),
+        Shape::Other => {
+            let (clause, params) = filter_clause(filter);
+            conn.load(Stmt::new(format!("SELECT count(*) FROM \"__operations\"{clause}"), params))
+        }
+    }
+    .map_err(|e| db("counting operations", e))?;
     let row = rows.into_iter().next().ok_or_else(|| corrupt(OPERATIONS, "count(*) returned no row"))?;
     Cells::new(OPERATIONS, row).uint("count")
 }
@@ -218,22 +270,18 @@ pub(crate) fn put_error(conn: &mut Db, error: &OperationError) -> Result<(), Sto
     let failure = failure_name(error.failure)?;
     let item = json(ERRORS, error.item.as_ref())?;
     let server_item = json(ERRORS, error.server_item.as_ref())?;
-    conn.execute(Stmt::new(
-        "INSERT OR REPLACE INTO \"__errors\" (\"operationId\", \"operationVersion\", \"kind\", \"tableName\", \
-         \"itemId\", \"failure\", \"status\", \"message\", \"item\", \"serverItem\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            Param::Integer(to_i64(ERRORS, "operation id", error.operation_id)?),
-            Param::Integer(to_i64(ERRORS, "operation version", error.operation_version)?),
-            Param::Integer(error.kind.code()),
-            Param::text(&error.table),
-            Param::text(&error.item_id),
-            Param::text(&failure),
-            error.status.map_or(Param::NullInteger, |s| Param::Integer(i64::from(s))),
-            Param::text(&error.message),
-            Param::opt_text(item.as_deref()),
-            Param::opt_text(server_item.as_deref()),
-        ],
-    ))
+    conn.execute(Stmt::<PutError>::fixed(vec![
+        Param::Integer(to_i64(ERRORS, "operation id", error.operation_id)?),
+        Param::Integer(to_i64(ERRORS, "operation version", error.operation_version)?),
+        Param::Integer(error.kind.code()),
+        Param::text(&error.table),
+        Param::text(&error.item_id),
+        Param::text(&failure),
+        error.status.map_or(Param::NullInteger, |s| Param::Integer(i64::from(s))),
+        Param::text(&error.message),
+        Param::opt_text(item.as_deref()),
+        Param::opt_text(server_item.as_deref()),
+    ]))
     .map_err(|e| db("writing an error row", e))?;
     Ok(())
 }
@@ -242,20 +290,18 @@ pub(crate) fn put_error(conn: &mut Db, error: &OperationError) -> Result<(), Sto
 pub(crate) fn remove_error(conn: &mut Db, operation_id: u64) -> Result<bool, StoreError> {
     let Ok(id) = i64::try_from(operation_id) else { return Ok(false) };
     let changed = conn
-        .execute(Stmt::new("DELETE FROM \"__errors\" WHERE \"operationId\" = ?", vec![Param::Integer(id)]))
+        .execute(Stmt::<RemoveError>::fixed(vec![Param::Integer(id)]))
         .map_err(|e| db("removing an error row", e))?;
     Ok(changed > 0)
 }
 
 /// Error rows, oldest operation first, optionally of one table.
 pub(crate) fn errors(conn: &mut Db, table: Option<&str>) -> Result<Vec<OperationError>, StoreError> {
-    let stmt = match table {
-        None => Stmt::new(format!("{ERROR_COLUMNS} ORDER BY \"operationId\""), vec![]),
-        Some(t) => {
-            Stmt::new(format!("{ERROR_COLUMNS} WHERE \"tableName\" = ? ORDER BY \"operationId\""), vec![Param::text(t)])
-        }
-    };
-    let rows = conn.load(stmt).map_err(|e| db("listing error rows", e))?;
+    let rows = match table {
+        None => conn.load(Stmt::<ErrorsAll>::fixed(vec![])),
+        Some(t) => conn.load(Stmt::<ErrorsOfTable>::fixed(vec![Param::text(t)])),
+    }
+    .map_err(|e| db("listing error rows", e))?;
     rows.into_iter().map(error_from_row).collect()
 }
 
@@ -293,9 +339,7 @@ fn error_from_row(row: SqlRow) -> Result<OperationError, StoreError> {
 
 /// A config value.
 pub(crate) fn config(conn: &mut Db, key: &str) -> Result<Option<String>, StoreError> {
-    let rows = conn
-        .load(Stmt::new("SELECT \"value\" FROM \"__config\" WHERE \"key\" = ?", vec![Param::text(key)]))
-        .map_err(|e| db("reading config", e))?;
+    let rows = conn.load(Stmt::<GetConfig>::fixed(vec![Param::text(key)])).map_err(|e| db("reading config", e))?;
     match rows.into_iter().next() {
         None => Ok(None),
         Some(row) => Cells::new("__config", row).text("value").map(Some),
@@ -304,22 +348,15 @@ pub(crate) fn config(conn: &mut Db, key: &str) -> Result<Option<String>, StoreEr
 
 /// Sets a config value.
 pub(crate) fn set_config(conn: &mut Db, key: &str, value: &str) -> Result<(), StoreError> {
-    conn.execute(Stmt::new(
-        "INSERT INTO \"__config\" (\"key\", \"value\") VALUES (?, ?) \
-         ON CONFLICT (\"key\") DO UPDATE SET \"value\" = excluded.\"value\"",
-        vec![Param::text(key), Param::text(value)],
-    ))
-    .map_err(|e| db("writing config", e))?;
+    conn.execute(Stmt::<SetConfig>::fixed(vec![Param::text(key), Param::text(value)]))
+        .map_err(|e| db("writing config", e))?;
     Ok(())
 }
 
 /// Removes the config values whose key starts with `prefix` (byte-wise; no `LIKE` wildcards).
 pub(crate) fn remove_config(conn: &mut Db, prefix: &str) -> Result<u64, StoreError> {
     let changed = conn
-        .execute(Stmt::new(
-            "DELETE FROM \"__config\" WHERE substr(CAST(\"key\" AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)",
-            vec![Param::text(prefix), Param::text(prefix)],
-        ))
+        .execute(Stmt::<RemoveConfig>::fixed(vec![Param::text(prefix), Param::text(prefix)]))
         .map_err(|e| db("removing config", e))?;
     Ok(changed as u64)
 }

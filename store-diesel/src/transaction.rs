@@ -54,9 +54,16 @@ impl Transaction for DieselTransaction<'_> {
     fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError> {
         let info = self.table(table)?;
         // The same checks (and canonical form) as the reference store: wrong types, nulls in
-        // non-null columns and unknown fields are errors; date-times are stored canonical.
-        let row = info.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?;
-        let params = rows::record_params(&info.schema, &row)?;
+        // non-null columns and unknown fields are errors; date-times are stored canonical. Records
+        // the engine already conformed skip the copy.
+        let conformed;
+        let row = if rows::is_conformed(&info.schema, record) {
+            record
+        } else {
+            conformed = info.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?;
+            &conformed
+        };
+        let params = rows::record_params(&info.schema, row)?;
         self.db
             .execute(Stmt::new(info.upsert_sql.as_str(), params))
             .map_err(|e| db(&format!("writing to {table:?}"), e))?;
