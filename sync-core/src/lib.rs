@@ -65,7 +65,7 @@ pub use query::odata::{odata_filter, odata_literal, odata_orderby};
 pub use query::resolve::resolve_query;
 pub use query::value::QueryValue;
 pub use record::{validate_id, Record, MAX_ID_LEN};
-pub use remote::{Cursor, Page, Remote};
+pub use remote::{strip_server_columns, Cursor, Page, Remote};
 pub use schema::{canonical_datetime, format_datetime, system, Column, ColumnType, TableSchema};
 pub use store::{Store, StoreExt, Transaction, TxWork};
 

@@ -162,6 +162,12 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
     let store = inner.store.as_ref();
     let Some((mut op, mut item)) = claim(store, op.id).await.map_err(PushAbort::Store)? else { return Ok(None) };
     let kind = op.kind;
+    if kind != OperationKind::Delete && item.is_none() {
+        let message = format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table);
+        let failure = Failure { kind: FailureKind::MissingLocalItem, status: None, message, server_item: None };
+        record_failure(store, &op, None, failure).await?;
+        return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+    }
     let mut rounds = 0u32;
     let mut resolved = false;
     loop {
@@ -172,7 +178,7 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
                     Ok(s) => s,
                     Err(e) => {
                         let err = RemoteError::protocol(format!("the server's item does not fit the table: {e}"));
-                        record_failure(store, &op, item, &err, None).await?;
+                        record_failure(store, &op, item, Failure::of(&err, None)).await?;
                         return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
                     }
                 };
@@ -198,7 +204,7 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
             }
             RemoteErrorKind::Conflict => {}
             _ => {
-                record_failure(store, &op, item, &failure, None).await?;
+                record_failure(store, &op, item, Failure::of(&failure, None)).await?;
                 return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
             }
         }
@@ -253,7 +259,7 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
             }
             Effect::Stale => return Ok(None),
             Effect::Deferred | Effect::Unresolvable(_) => {
-                record_failure(store, &op, item, &failure, server_item).await?;
+                record_failure(store, &op, item, Failure::of(&failure, server_item)).await?;
                 return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
             }
         }
@@ -290,10 +296,8 @@ async fn send(
             let version = item.and_then(Record::version);
             with_retry(retry, || remote.delete(&op.table, &op.item_id, version)).await.map(|()| None)
         }
-        (_, None) => Err(RemoteError::BadRequest {
-            status: 0,
-            message: format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table),
-        }),
+        // `push_one_inner` records a missing item before sending; nothing to send here.
+        (_, None) => Ok(None),
         (OperationKind::Insert, Some(item)) => {
             let body = strip_server_columns(item);
             with_retry(retry, || remote.insert(&op.table, &body)).await.map(Some)
@@ -346,34 +350,52 @@ async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), PushAbo
         .map_err(PushAbort::Store)
 }
 
+/// Why an operation failed, as the errors table records it.
+struct Failure {
+    kind: FailureKind,
+    status: Option<u16>,
+    message: String,
+    server_item: Option<Record>,
+}
+
+impl Failure {
+    /// The failure a remote error stands for, with the server's item when known.
+    fn of(error: &RemoteError, server_item: Option<Record>) -> Failure {
+        let kind = match error.kind() {
+            RemoteErrorKind::Conflict => FailureKind::Conflict,
+            RemoteErrorKind::NotFound => FailureKind::NotFound,
+            RemoteErrorKind::Transient => FailureKind::Transient,
+            RemoteErrorKind::Protocol => FailureKind::Protocol,
+            _ => FailureKind::Rejected,
+        };
+        Failure {
+            kind,
+            status: error.status(),
+            message: error.to_string(),
+            server_item: server_item.or_else(|| error.server_item().cloned()),
+        }
+    }
+}
+
 /// Records a failed operation in the errors table and leaves it queued as attempted.
 async fn record_failure(
     store: &dyn Store,
     op: &Operation,
     item: Option<Record>,
-    failure: &RemoteError,
-    server_item: Option<Record>,
+    failure: Failure,
 ) -> Result<(), PushAbort> {
-    let failure_kind = match failure.kind() {
-        RemoteErrorKind::Conflict => FailureKind::Conflict,
-        RemoteErrorKind::NotFound => FailureKind::NotFound,
-        RemoteErrorKind::Transient => FailureKind::Transient,
-        RemoteErrorKind::Protocol => FailureKind::Protocol,
-        RemoteErrorKind::BadRequest if failure.status() == Some(0) => FailureKind::MissingLocalItem,
-        _ => FailureKind::Rejected,
-    };
-    tracing::warn!(table = %op.table, item = %op.item_id, kind = %op.kind, "push failed: {failure}");
+    tracing::warn!(table = %op.table, item = %op.item_id, kind = %op.kind, "push failed: {}", failure.message);
     let error = OperationError {
         operation_id: op.id,
         operation_version: op.version,
         kind: op.kind,
         table: op.table.clone(),
         item_id: op.item_id.clone(),
-        failure: failure_kind,
-        status: failure.status().filter(|s| *s != 0),
-        message: failure.to_string(),
+        failure: failure.kind,
+        status: failure.status,
+        message: failure.message,
         item,
-        server_item: server_item.or_else(|| failure.server_item().cloned()),
+        server_item: failure.server_item,
     };
     let op_id = op.id;
     store
