@@ -166,6 +166,35 @@ struct Process {
 }
 
 impl NodeServer {
+    /// One server for the whole test process, started on first use and shared by every test
+    /// (tests keep apart by using their own ids). It outlives the per-test runtimes (its I/O runs
+    /// on plain threads) and is killed when the process exits.
+    ///
+    /// # Panics
+    /// When the server cannot be installed or started: tests that need it fail loudly.
+    pub async fn shared() -> &'static NodeServer {
+        static SERVER: OnceCell<NodeServer> = OnceCell::const_new();
+        SERVER
+            .get_or_init(|| async {
+                match NodeServer::start().await {
+                    Ok(s) => s,
+                    Err(e) => panic!("the Node test server must be installable and start: {e}"),
+                }
+            })
+            .await
+    }
+
+    /// Seeds records (JSON objects with ids) with `seed_rows`, panicking on failure (for tests).
+    ///
+    /// # Panics
+    /// When seeding fails.
+    pub async fn seed_records(&self, table: &str, rows: Vec<sync_core::Record>, updated_at: &str) {
+        let rows: Vec<Value> = rows.into_iter().map(Value::from).collect();
+        if let Err(e) = self.seed_rows(table, &rows, updated_at).await {
+            panic!("seeding {table}: {e}");
+        }
+    }
+
     /// Installs (once per process) and starts a server without auth.
     pub async fn start() -> Result<NodeServer, TestServerError> {
         NodeServerBuilder::default().start().await

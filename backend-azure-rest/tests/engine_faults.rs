@@ -8,23 +8,12 @@ use backend_azure_rest::test_server::NodeServer;
 use backend_azure_rest::AzureRestRemote;
 use serde_json::json;
 use store_diesel::DieselStore;
+use sync_core::conformance::scenarios::item_schema;
 use sync_core::{
-    column, Column, ColumnType, Cursor, JsonTable, PushAbort, Query, Record, Remote, RetryPolicy, SyncContext,
-    SyncError, SyncEvent, SyncOptions, TableSchema,
+    column, Cursor, JsonTable, PushAbort, Query, Record, Remote, RetryPolicy, SyncContext, SyncError, SyncEvent,
+    SyncOptions,
 };
 use tokio::sync::mpsc;
-
-fn item_schema() -> TableSchema {
-    TableSchema::new(
-        "Item",
-        vec![
-            Column::new("name", ColumnType::String),
-            Column::nullable("n", ColumnType::Real),
-            Column::nullable("flag", ColumnType::Bool),
-        ],
-    )
-    .unwrap()
-}
 
 fn options(page_size: u64) -> SyncOptions {
     SyncOptions {

@@ -6,23 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use backend_azure_rest::test_server::NodeServer;
-use serde_json::Value;
 use store_diesel::DieselStore;
 use sync_core::conformance::scenarios::ScenarioFactory;
 use sync_core::{Record, Remote, Store};
-use tokio::sync::OnceCell;
-
-async fn server() -> &'static NodeServer {
-    static SERVER: OnceCell<NodeServer> = OnceCell::const_new();
-    SERVER
-        .get_or_init(|| async {
-            match NodeServer::start().await {
-                Ok(s) => s,
-                Err(e) => panic!("the Node test server must be installable and start: {e}"),
-            }
-        })
-        .await
-}
 
 /// Each device is a SQLite file in a folder removed when the case ends.
 #[derive(Default)]
@@ -40,14 +26,11 @@ impl ScenarioFactory for DieselStoresNodeServer {
     }
 
     async fn remote(&self) -> Arc<dyn Remote> {
-        Arc::new(server().await.remote())
+        Arc::new(NodeServer::shared().await.remote())
     }
 
     async fn seed(&self, table: &str, rows: Vec<Record>, updated_at: &str) {
-        let rows: Vec<Value> = rows.into_iter().map(Value::from).collect();
-        if let Err(e) = server().await.seed_rows(table, &rows, updated_at).await {
-            panic!("seeding {table}: {e}");
-        }
+        NodeServer::shared().await.seed_records(table, rows, updated_at).await;
     }
 }
 

@@ -5,24 +5,8 @@
 use std::sync::Arc;
 
 use backend_azure_rest::test_server::NodeServer;
-use serde_json::Value;
 use sync_core::conformance::remote::RemoteFactory;
 use sync_core::{Record, Remote};
-use tokio::sync::OnceCell;
-
-/// The shared server. It outlives the per-case runtimes (its I/O runs on plain threads) and is
-/// killed when the test process exits (its watchdog sees stdin close).
-async fn server() -> &'static NodeServer {
-    static SERVER: OnceCell<NodeServer> = OnceCell::const_new();
-    SERVER
-        .get_or_init(|| async {
-            match NodeServer::start().await {
-                Ok(s) => s,
-                Err(e) => panic!("the Node test server must be installable and start: {e}"),
-            }
-        })
-        .await
-}
 
 struct NodeFactory;
 
@@ -30,14 +14,11 @@ struct NodeFactory;
 impl RemoteFactory for NodeFactory {
     async fn create(&self) -> Arc<dyn Remote> {
         // A new remote (and connection pool) per case: each case runs on its own runtime.
-        Arc::new(server().await.remote())
+        Arc::new(NodeServer::shared().await.remote())
     }
 
     async fn seed(&self, table: &str, rows: Vec<Record>, updated_at: &str) {
-        let rows: Vec<Value> = rows.into_iter().map(Value::from).collect();
-        if let Err(e) = server().await.seed_rows(table, &rows, updated_at).await {
-            panic!("seeding {table}: {e}");
-        }
+        NodeServer::shared().await.seed_records(table, rows, updated_at).await;
     }
 }
 

@@ -138,6 +138,8 @@ impl SyncContext {
     /// server's version (sent by the next push); `KeepServer` and `Discard` cancel it; `Defer`
     /// leaves it. Fails with [`SyncError::StaleError`] if the item changed locally since.
     pub async fn resolve(&self, operation_id: u64, resolution: Resolution) -> Result<(), SyncError> {
+        // Not while a push holds the operation in flight.
+        let _no_push = self.inner.push_lock.lock().await;
         let errors = self.errors().await?;
         let error =
             errors.into_iter().find(|e| e.operation_id == operation_id).ok_or(SyncError::NoSuchError(operation_id))?;
