@@ -65,6 +65,15 @@ pub(crate) struct StoredTable {
     pub(crate) columns: BTreeMap<String, String>,
 }
 
+impl StoredTable {
+    /// The SQL name (unquoted) of a column of the schema.
+    pub(crate) fn sql_column(&self, name: &str) -> Result<&str, StoreError> {
+        self.columns.get(name).map(String::as_str).ok_or_else(|| {
+            error::corrupt("__tables", format!("table {:?} has no SQL name for column {name:?}", self.schema.name()))
+        })
+    }
+}
+
 /// A user table and the SQL of the statements run on it per item.
 #[derive(Debug)]
 pub(crate) struct TableInfo {
@@ -88,21 +97,20 @@ impl TableInfo {
         let schema = stored.schema.clone();
         let table_sql = quote(&stored.sql_name);
         let mut column_sql = HashMap::with_capacity(schema.columns().len());
+        let mut names = Vec::with_capacity(schema.columns().len());
+        let mut id_sql = String::new();
         for col in schema.columns() {
-            let sql = stored.columns.get(&col.name).ok_or_else(|| {
-                error::corrupt(
-                    "__tables",
-                    format!("table {:?} has no SQL name for column {:?}", schema.name(), col.name),
-                )
-            })?;
-            column_sql.insert(col.name.clone(), quote(sql));
+            let sql = quote(stored.sql_column(&col.name)?);
+            if col.name == system::ID {
+                id_sql.clone_from(&sql);
+            }
+            names.push(sql.clone());
+            column_sql.insert(col.name.clone(), sql);
         }
-        let names: Vec<&str> = schema.columns().iter().map(|c| column_sql[&c.name].as_str()).collect();
-        let id_sql = &column_sql[system::ID];
         let list = names.join(", ");
         let placeholders = vec!["?"; names.len()].join(", ");
         let updates: Vec<String> =
-            names.iter().filter(|n| **n != id_sql.as_str()).map(|n| format!("{n} = excluded.{n}")).collect();
+            names.iter().filter(|n| **n != id_sql).map(|n| format!("{n} = excluded.{n}")).collect();
         let upsert_sql = if updates.is_empty() {
             format!("INSERT INTO {table_sql} ({list}) VALUES ({placeholders}) ON CONFLICT ({id_sql}) DO NOTHING")
         } else {

@@ -315,6 +315,19 @@ mod tests {
     use crate::statement::{Cell, Param};
 
     #[test]
+    fn paths_are_never_read_as_uris() {
+        let plain = |p: &str| match Location::file(Path::new(p)).unwrap() {
+            Location::File(s) => s,
+            Location::Memory => unreachable!(),
+        };
+        assert_eq!(plain("/tmp/a.db"), "/tmp/a.db");
+        assert_eq!(plain("file:a.db?mode=memory"), "./file:a.db?mode=memory");
+        assert_eq!(plain("sqlite://x.db"), "./sqlite://x.db");
+        assert!(Location::file(Path::new(":memory:")).is_err());
+        assert!(Location::file(Path::new("")).is_err());
+    }
+
+    #[test]
     fn the_statement_cache_is_bounded() {
         let mut db = Db::open(&Location::Memory, Role::Writer, &OpenOptions::new()).unwrap();
         for i in 0..(MAX_CACHED_STATEMENTS + 10) {

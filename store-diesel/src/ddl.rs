@@ -63,21 +63,21 @@ fn create(db: &mut Db, schema: &TableSchema) -> Result<StoredTable, StoreError> 
     let stored = StoredTable { schema: schema.clone(), sql_name, columns };
 
     let table = quote(&stored.sql_name);
-    let defs: Vec<String> = schema
+    let defs = schema
         .columns()
         .iter()
         .map(|c| {
-            let name = quote(&stored.columns[&c.name]);
-            if c.name == sync_core::schema::system::ID {
+            let name = quote(stored.sql_column(&c.name)?);
+            Ok(if c.name == sync_core::schema::system::ID {
                 format!("{name} TEXT PRIMARY KEY NOT NULL")
             } else {
                 format!("{name} {}", sql_type(c.ty))
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<String>, StoreError>>()?;
     // Index names share the tables' namespace; `__` prefixes are never given to user tables.
     let index = quote(&format!("__idx_{}_updatedAt", stored.sql_name));
-    let updated_at = quote(&stored.columns[sync_core::schema::system::UPDATED_AT]);
+    let updated_at = quote(stored.sql_column(sync_core::schema::system::UPDATED_AT)?);
     let ddl = format!("CREATE TABLE {table} ({}); CREATE INDEX {index} ON {table} ({updated_at});", defs.join(", "));
     db.batch(&ddl).map_err(|e| error::db(&format!("creating table {:?}", schema.name()), e))?;
     catalogue::save(db, &stored)?;
@@ -109,12 +109,13 @@ fn upgrade(db: &mut Db, schema: &TableSchema, stored: StoredTable) -> Result<Sto
         return Err(incompatible(format!("new column {:?} is non-null but existing rows have no value", col.name)));
     }
     let columns = catalogue::name_columns(added.iter().copied(), &stored.columns);
-    let table = quote(&stored.sql_name);
+    let upgraded = StoredTable { schema: schema.clone(), sql_name: stored.sql_name, columns };
+    let table = quote(&upgraded.sql_name);
     for col in &added {
-        let ddl = format!("ALTER TABLE {table} ADD COLUMN {} {}", quote(&columns[&col.name]), sql_type(col.ty));
+        let ddl =
+            format!("ALTER TABLE {table} ADD COLUMN {} {}", quote(upgraded.sql_column(&col.name)?), sql_type(col.ty));
         db.batch(&ddl).map_err(|e| error::db(&format!("adding column {:?}", col.name), e))?;
     }
-    let upgraded = StoredTable { schema: schema.clone(), sql_name: stored.sql_name, columns };
     catalogue::save(db, &upgraded)?;
     tracing::debug!(table = schema.name(), added = added.len(), "upgraded table");
     Ok(upgraded)

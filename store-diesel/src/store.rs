@@ -76,17 +76,35 @@ use crate::{ddl, migrations, query_sql, rows};
 /// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
 /// ```
 pub struct DieselStore {
-    writer: Arc<tokio::sync::Mutex<Db>>,
-    readers: Option<Arc<ReaderPool>>,
+    /// `None` only once the store is closed (by [`DieselStore::close`] or on drop).
+    connections: Option<Connections>,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
     location: Location,
+}
+
+/// The writer and the readers (none for the in-memory store, which reads on its writer).
+struct Connections {
+    writer: Arc<tokio::sync::Mutex<Db>>,
+    readers: Option<Arc<ReaderPool>>,
+}
+
+impl Drop for DieselStore {
+    /// Closing a connection may checkpoint the write-ahead log (file I/O), so inside a Tokio
+    /// runtime the connections are closed on a blocking thread rather than the current one.
+    fn drop(&mut self) {
+        let Some(connections) = self.connections.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(move || drop(connections))),
+            Err(_) => drop(connections),
+        }
+    }
 }
 
 impl std::fmt::Debug for DieselStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DieselStore")
             .field("location", &self.location)
-            .field("readers", &self.readers.is_some())
+            .field("open", &self.connections.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -122,11 +140,25 @@ impl DieselStore {
         };
         tracing::debug!(?location, tables = catalogue.len(), "opened store");
         Ok(DieselStore {
-            writer: Arc::new(tokio::sync::Mutex::new(writer)),
-            readers,
+            connections: Some(Connections { writer: Arc::new(tokio::sync::Mutex::new(writer)), readers }),
             catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
             location,
         })
+    }
+
+    /// Closes the store's connections and waits until they are closed; the last one to close
+    /// checkpoints the write-ahead log into the database file. Dropping the store closes them too,
+    /// in the background. A transaction still running (because its future was dropped) finishes
+    /// first.
+    pub async fn close(mut self) -> Result<(), StoreError> {
+        let connections = self.connections.take();
+        tokio::task::spawn_blocking(move || drop(connections)).await.map_err(error::join)
+    }
+
+    fn connections(&self) -> Result<&Connections, StoreError> {
+        self.connections
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend { message: "the store is closed".into(), source: None })
     }
 
     fn catalogue(&self) -> Arc<Catalogue> {
@@ -143,7 +175,7 @@ impl DieselStore {
         T: Send + 'static,
         F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
-        let mut guard = Arc::clone(&self.writer).lock_owned().await;
+        let mut guard = Arc::clone(&self.connections()?.writer).lock_owned().await;
         tokio::task::spawn_blocking(move || guarded(&mut guard, work)).await.map_err(error::join)?
     }
 
@@ -153,7 +185,7 @@ impl DieselStore {
         T: Send + 'static,
         F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
-        match &self.readers {
+        match &self.connections()?.readers {
             Some(pool) => pool.run(work).await,
             None => self.on_writer(work).await,
         }

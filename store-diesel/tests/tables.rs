@@ -46,7 +46,8 @@ async fn tables_are_known_after_reopen_and_upgrade_later() {
     assert_eq!(store.get("Todo", "1").await.expect("get"), Some(upgraded));
     put(&store, "Todo", row(&todo_v2(), json!({"id": "2", "text": "jam", "score": 5, "due": "2024-01-01T00:00:00Z"})))
         .await;
-    drop(store);
+    store.close().await.expect("close");
+    assert!(!dir.path().join("t.db-wal").exists(), "closing the last connection checkpoints and removes the WAL");
 
     let store = DieselStore::open(&path).await.expect("reopen again");
     let got = store.get("Todo", "2").await.expect("get").expect("row 2");
