@@ -93,10 +93,15 @@ pub(crate) async fn pull(
 
     let page_size = inner.options.page_size;
     let mut summary = PullSummary { table: table.clone(), ..Default::default() };
-    loop {
-        let page =
-            with_retry(&inner.options.retry, || remote.query_page(&table, filter.as_ref(), cursor.as_ref(), page_size))
-                .await?;
+    let fetch = |cursor: Option<Cursor>| {
+        let (remote, table, filter) = (&remote, &table, filter.as_ref());
+        async move {
+            with_retry(&inner.options.retry, || remote.query_page(table, filter, cursor.as_ref(), page_size)).await
+        }
+    };
+    let mut next_page = Some(fetch(cursor.take()).await);
+    while let Some(page) = next_page.take() {
+        let page = page?;
         summary.requests += 1;
         let received = page.items.len() as u64;
         let Some(last) = page.items.last() else { break };
@@ -104,20 +109,29 @@ pub(crate) async fn pull(
             table: table.clone(),
             source: crate::error::RecordError::NullValue { column: crate::schema::system::UPDATED_AT.to_owned() },
         })?;
-        let rows = page
-            .items
-            .into_iter()
-            .map(|r| schema.conform_remote(r))
-            .collect::<Result<Vec<Record>, _>>()
-            .map_err(|source| SyncError::InvalidServerRow { table: table.clone(), source })?;
+        let more = received >= page_size || page.has_next_link;
         let saved = key.as_ref().map(|key| (key.clone(), serde_json::to_string(&next).unwrap_or_default()));
-        let page_table = table.clone();
-        let outcome = inner
-            .store
-            .transact(move |tx| {
-                apply_pull_page(tx, &page_table, &rows, saved.as_ref().map(|(k, v)| (k.as_str(), v.as_str())))
-            })
-            .await?;
+        let (page_table, page_schema) = (table.clone(), Arc::clone(schema));
+        // Checking rows against the schema happens inside the transaction's work, off the async
+        // task, while the next page is already on its way.
+        let store_page = inner.store.transact(move |tx| {
+            let rows =
+                match page.items.into_iter().map(|r| page_schema.conform_remote(r)).collect::<Result<Vec<Record>, _>>()
+                {
+                    Ok(rows) => rows,
+                    Err(source) => return Ok(Err(SyncError::InvalidServerRow { table: page_table, source })),
+                };
+            let cursor = saved.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+            Ok(Ok(apply_pull_page(tx, &page_table, &rows, cursor)?))
+        });
+        // The next page depends only on this page's last row: fetch it while this one is stored.
+        let outcome = if more {
+            let (stored, fetched) = tokio::join!(store_page, fetch(Some(next)));
+            next_page = Some(fetched);
+            stored??
+        } else {
+            store_page.await??
+        };
         summary.rows += received;
         summary.upserted += outcome.upserted;
         summary.deleted += outcome.deleted;
@@ -128,10 +142,6 @@ pub(crate) async fn pull(
             total_rows: summary.rows,
             pages: summary.requests,
         });
-        cursor = Some(next);
-        if received < page_size && !page.has_next_link {
-            break;
-        }
     }
     inner.events.emit(SyncEvent::PullFinished(summary.clone()));
     Ok(summary)
