@@ -253,3 +253,28 @@ async fn resolving_checks_the_error_and_the_merged_item() {
     ctx.push().await.unwrap();
     assert_eq!(remote.row("TodoItem", &item.id).unwrap().get("text"), Some(&json!("mine, again")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_after_a_cancelled_one_on_the_same_context_sends_everything_once() {
+    let remote = MemoryRemote::new();
+    remote.set_latency(Duration::from_millis(40));
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    for i in 0..6 {
+        todos.insert(todo(&format!("t{i}"))).await.unwrap();
+    }
+    let pushing = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { ctx.push().await }
+    });
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    pushing.abort();
+    let _ = pushing.await;
+    remote.set_latency(Duration::ZERO);
+    // The interrupted operation was left in flight; the next push releases and re-sends it, and
+    // a local edit meanwhile still collapses normally once it is released.
+    ctx.push().await.unwrap();
+    assert_eq!(ctx.pending_count().await.unwrap(), 0);
+    assert!(ctx.errors().await.unwrap().is_empty());
+    assert_eq!(remote.rows("TodoItem").len(), 6);
+}

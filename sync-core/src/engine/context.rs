@@ -2,6 +2,7 @@
 //! tables; pushes the queue; lists and resolves errors.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
@@ -47,6 +48,8 @@ pub(crate) struct Inner {
     schemas: RwLock<HashMap<String, Arc<TableSchema>>>,
     /// One push at a time; pulls take it too while they push first.
     pub(crate) push_lock: tokio::sync::Mutex<()>,
+    /// Set while a push runs: still set at the next push means the last one was dropped half-way.
+    pub(crate) push_interrupted: AtomicBool,
 }
 
 /// Builds a [`SyncContext`].
@@ -231,6 +234,7 @@ impl SyncContextBuilder {
                 events: self.events,
                 schemas: RwLock::new(HashMap::new()),
                 push_lock: tokio::sync::Mutex::new(()),
+                push_interrupted: AtomicBool::new(false),
             }),
         })
     }

@@ -2,6 +2,7 @@
 //! `push_parallelism` requests in flight but never two for the same item.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -52,7 +53,11 @@ pub(crate) async fn push_locked(
     remote: &Arc<dyn Remote>,
     tables: Option<Vec<String>>,
 ) -> Result<PushSummary, SyncError> {
-    release_in_flight(inner.store.as_ref()).await?;
+    // Only a push that was dropped half-way leaves operations marked in flight (the builder
+    // releases those of an earlier process), so the queue is scanned only then.
+    if inner.push_interrupted.swap(true, Ordering::SeqCst) {
+        release_in_flight(inner.store.as_ref()).await?;
+    }
     let filter = OperationFilter { tables, ..OperationFilter::all() };
     let count_filter = filter.clone();
     let total = inner.store.transact(move |tx| tx.count_operations(&count_filter)).await?;
@@ -123,6 +128,11 @@ pub(crate) async fn push_locked(
         }
     }
 
+    // Every operation this push claimed has settled (succeeded, failed or released), unless the
+    // store failed under one of them.
+    if !matches!(abort, Some(PushAbort::Store(_))) {
+        inner.push_interrupted.store(false, Ordering::SeqCst);
+    }
     summary.aborted = abort.is_some();
     inner.events.emit(SyncEvent::PushFinished(summary.clone()));
     match abort {
