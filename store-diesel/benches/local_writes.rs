@@ -9,7 +9,8 @@
 //!   1,000 per transaction — the floor any store on Diesel pays;
 //!
 //! and the ratio batch / plain (the goal is at least 0.5). Every variant writes a file database in
-//! WAL mode with `synchronous = FULL` and the same schema and indexes.
+//! WAL mode with `synchronous = FULL` and the same schema and indexes (single is also shown with
+//! `synchronous = NORMAL`, where a commit does not wait for the disk).
 //!
 //! Set `BENCH_N` to change N (default 100,000; single uses N / 50). The machine may be shared and
 //! noisy: batch and plain run interleaved, three rounds each, and the best round of each counts.
@@ -22,7 +23,7 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::json;
-use store_diesel::DieselStore;
+use store_diesel::{DieselStore, OpenOptions, Synchronous};
 use sync_core::queue::{apply_local_change, LocalChange};
 use sync_core::{Column, ColumnType, OperationKind, OperationState, Record, Store, StoreExt, TableSchema};
 
@@ -124,13 +125,17 @@ fn records(schema: &TableSchema, prefix: &str, n: usize) -> Vec<Record> {
 }
 
 async fn fresh_store(path: &Path, schema: &TableSchema) -> DieselStore {
-    let store = DieselStore::open(path).await.expect("open");
+    open_store(path, schema, Synchronous::Full).await
+}
+
+async fn open_store(path: &Path, schema: &TableSchema, sync: Synchronous) -> DieselStore {
+    let store = DieselStore::open_with(path, OpenOptions::new().synchronous(sync)).await.expect("open");
     store.ensure_table(schema).await.expect("ensure_table");
     store
 }
 
-async fn single(dir: &Path, schema: &TableSchema, n: usize) -> f64 {
-    let store = fresh_store(&dir.join("single.db"), schema).await;
+async fn single(dir: &Path, schema: &TableSchema, n: usize, sync: Synchronous) -> f64 {
+    let store = open_store(&dir.join(format!("single-{sync:?}.db")), schema, sync).await;
     let rows = records(schema, "s", n);
     let start = Instant::now();
     for r in rows {
@@ -232,8 +237,10 @@ fn main() {
         println!("local_writes (file database, WAL, synchronous = FULL)");
         if runs("single") {
             let dir = tempfile::tempdir().expect("temp dir");
-            let rate = single(dir.path(), &schema, n_single).await;
+            let rate = single(dir.path(), &schema, n_single, Synchronous::Full).await;
             println!("  single local changes, 1 per transaction:          {rate:>8.0} inserts/s  (N = {n_single})");
+            let rate = single(dir.path(), &schema, n_single, Synchronous::Normal).await;
+            println!("    the same with synchronous = NORMAL:             {rate:>8.0} inserts/s  (N = {n_single})");
         }
         let (mut best_batch, mut best_plain) = (0.0f64, 0.0f64);
         let rounds = if only.is_some() { 1 } else { 3 };

@@ -1,24 +1,30 @@
 //! # store-diesel
 //!
 //! The durable default [`Store`](sync_core::Store) for apps: Diesel 2 over a bundled SQLite, in
-//! WAL mode, with the system tables created by embedded migrations.
+//! WAL mode, with the system tables created by embedded migrations. See [`DieselStore`] for the
+//! connections, durability, table layout and upgrade rules.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sync_core::StoreError> {
 //! let store = store_diesel::DieselStore::open("app.db").await?;
-//! # let _ = store; Ok(()) }
+//! // … hand it to the engine as `Arc<dyn Store>` …
+//! store.close().await?;
+//! # Ok(()) }
 //! ```
 //!
-//! Map of the crate:
-//! - [`DieselStore`] (`store`): opening, the connections, the `Store` impl;
-//! - [`OpenOptions`] and [`Synchronous`] (`options`): readers, busy timeout, durability;
-//! - `connection`: pragmas, transactions, the bounded prepared-statement cache, the reader pool;
-//! - `statement`: a cacheable Diesel query fragment with dynamic parameters, and dynamic rows;
+//! How it works, by module:
+//! - `store`: [`DieselStore`] — opening, the `Store` impl, closing;
+//! - `options`: [`OpenOptions`] and [`Synchronous`] — readers, busy timeout, durability;
+//! - `connection`: pragmas, `BEGIN IMMEDIATE` transactions (rolled back on error or panic), the
+//!   bounded prepared-statement cache, and the pool of read-only connections;
+//! - `statement`: a Diesel query fragment with dynamic `?` parameters that Diesel's statement cache
+//!   keeps (Diesel never caches `sql_query`): constant statements are keyed by a marker type, per
+//!   table ones by their stable SQL text; rows are read cell by cell with SQLite's own types;
 //! - `migrations`: the embedded migrations (`migrations/`) for `__operations`, `__errors`,
 //!   `__config` and the `__tables` catalogue;
 //! - `catalogue` and `ddl`: entity tables from a `TableSchema`, their SQL names, how they upgrade;
-//! - `rows`: records to typed columns and back;
-//! - `query_sql`: queries to SQL, matching `sync_core::query::eval::run_query`;
+//! - `rows`: records to typed column values and back;
+//! - `query_sql`: queries to SQL with bound parameters, matching `sync_core::query::eval::run_query`;
 //! - `transaction` and `system_tables`: the `Transaction` the engine's work runs against.
 
 mod catalogue;
