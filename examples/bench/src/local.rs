@@ -1,0 +1,220 @@
+//! Section 3, local writes: SyncTable inserts on a file DieselStore, one per transaction and
+//! through the batch API, against a plain Diesel bulk insert of the same rows plus their queue
+//! rows. Every variant writes a fresh file database with the store's own tables, indexes and
+//! pragmas (WAL, `synchronous = FULL`).
+#![allow(missing_docs)] // `diesel::table!` generates undocumented items.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use store_diesel::DieselStore;
+use sync_core::{OperationKind, OperationState, SyncContext};
+
+use crate::model::Item;
+use crate::report::{best, dur, rate, thousands, Summary};
+use crate::BenchError;
+
+const SECTION: &str = "3 local writes";
+/// Rows per transaction of the batch API and of the plain bulk insert.
+pub const BATCH: usize = 1_000;
+
+diesel::table! {
+    #[sql_name = "Item"]
+    item (id) {
+        id -> Text,
+        #[sql_name = "createdAt"]
+        created_at -> Nullable<Text>,
+        #[sql_name = "updatedAt"]
+        updated_at -> Nullable<Text>,
+        version -> Nullable<Text>,
+        deleted -> Integer,
+        name -> Text,
+        n -> Double,
+        flag -> Integer,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "__operations"]
+    operations (id) {
+        id -> BigInt,
+        kind -> BigInt,
+        #[sql_name = "tableName"]
+        table_name -> Text,
+        #[sql_name = "itemId"]
+        item_id -> Text,
+        state -> BigInt,
+        version -> BigInt,
+        item -> Nullable<Text>,
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = item)]
+struct ItemRow<'a> {
+    id: &'a str,
+    created_at: Option<&'a str>,
+    updated_at: Option<&'a str>,
+    version: Option<&'a str>,
+    deleted: i32,
+    name: &'a str,
+    n: f64,
+    flag: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = operations)]
+struct OpRow<'a> {
+    kind: i64,
+    table_name: &'a str,
+    item_id: &'a str,
+    state: i64,
+    version: i64,
+    item: Option<&'a str>,
+}
+
+/// What section 3 runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// Rows of the batch and plain runs.
+    pub rows: u64,
+    /// Rows of the one-per-transaction run.
+    pub single_rows: u64,
+    /// Rounds of (batch, plain), alternating which goes first.
+    pub rounds: usize,
+}
+
+/// Runs section 3.
+pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
+    println!("\n## 3. Local writes (file database, WAL, synchronous = FULL)");
+    let items = |prefix: &str, n: u64| (0..n).map(|i| Item::new(prefix, i)).collect::<Vec<_>>();
+
+    let dir = tempfile::tempdir()?;
+    let single_t = single(dir.path(), items("s", cfg.single_rows)).await?;
+    println!(
+        "  one SyncTable::insert per transaction: {} for {} ({} inserts/s, {} per insert)",
+        dur(single_t),
+        thousands(cfg.single_rows),
+        rate(cfg.single_rows, single_t),
+        dur(single_t / cfg.single_rows.max(1) as u32),
+    );
+
+    let (mut batch_times, mut plain_times) = (Vec::new(), Vec::new());
+    for round in 0..cfg.rounds {
+        let order = if round % 2 == 0 { [true, false] } else { [false, true] };
+        for is_batch in order {
+            let dir = tempfile::tempdir()?;
+            if is_batch {
+                let t = batch(dir.path(), items("b", cfg.rows)).await?;
+                println!(
+                    "  round {round}: insert_batch ({BATCH} per call) {:>9} ({} inserts/s)",
+                    dur(t),
+                    rate(cfg.rows, t)
+                );
+                batch_times.push(t);
+            } else {
+                let t = plain(dir.path(), items("p", cfg.rows)).await?;
+                println!("  round {round}: plain Diesel bulk insert  {:>9} ({} inserts/s)", dur(t), rate(cfg.rows, t));
+                plain_times.push(t);
+            }
+        }
+    }
+    let (b, p) = (best(&batch_times), best(&plain_times));
+    let ratio = p.as_secs_f64() / b.as_secs_f64();
+    println!("  best: batch {}, plain {}: batch speed / plain speed {ratio:.2}", dur(b), dur(p));
+    let n = thousands(cfg.rows);
+    summary.info(
+        SECTION,
+        format!("{} SyncTable inserts, one per transaction", thousands(cfg.single_rows)),
+        format!("{} inserts/s", rate(cfg.single_rows, single_t)),
+    );
+    summary.info(SECTION, format!("{n} inserts, insert_batch of {BATCH}"), format!("{} inserts/s", rate(cfg.rows, b)));
+    summary.info(
+        SECTION,
+        format!("{n} rows, plain Diesel bulk insert + queue rows ({BATCH}/tx)"),
+        format!("{} inserts/s", rate(cfg.rows, p)),
+    );
+    summary.goal(SECTION, "batch API speed / plain Diesel speed", format!("{ratio:.2}"), "≥ 0.5", ratio >= 0.5);
+    Ok(())
+}
+
+async fn open(dir: &Path, name: &str) -> Result<(DieselStore, std::path::PathBuf), BenchError> {
+    let path = dir.join(name);
+    Ok((DieselStore::open(&path).await?, path))
+}
+
+async fn single(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
+    let (store, _) = open(dir, "single.db").await?;
+    let ctx = SyncContext::builder(store).build().await?;
+    let table = ctx.table::<Item>().await?;
+    let start = Instant::now();
+    for item in items {
+        table.insert(item).await?;
+    }
+    Ok(start.elapsed())
+}
+
+async fn batch(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
+    let (store, _) = open(dir, "batch.db").await?;
+    let ctx = SyncContext::builder(store).build().await?;
+    let table = ctx.table::<Item>().await?;
+    let mut chunks = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(BATCH).collect::<Vec<_>>());
+    }
+    let start = Instant::now();
+    for chunk in chunks {
+        table.insert_batch(chunk).await?;
+    }
+    Ok(start.elapsed())
+}
+
+/// The same rows and queue rows with `insert_into(..).values(&rows)`, `BATCH` per transaction,
+/// into a database the store created (same tables and indexes), with the store's pragmas.
+async fn plain(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
+    let (store, path) = open(dir, "plain.db").await?;
+    SyncContext::builder(store).build().await?.table::<Item>().await?;
+    let path = path.to_str().ok_or_else(|| BenchError::new("temp path is not UTF-8"))?.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<Duration, BenchError> {
+        let mut conn = SqliteConnection::establish(&path).map_err(|e| BenchError::new(e.to_string()))?;
+        conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        let start = Instant::now();
+        for chunk in items.chunks(BATCH) {
+            let rows: Vec<ItemRow<'_>> = chunk
+                .iter()
+                .map(|i| ItemRow {
+                    id: &i.id,
+                    created_at: None,
+                    updated_at: None,
+                    version: None,
+                    deleted: 0,
+                    name: &i.name,
+                    n: i.n,
+                    flag: i32::from(i.flag),
+                })
+                .collect();
+            let ops: Vec<OpRow<'_>> = chunk
+                .iter()
+                .map(|i| OpRow {
+                    kind: OperationKind::Insert.code(),
+                    table_name: "Item",
+                    item_id: &i.id,
+                    state: OperationState::Pending.code(),
+                    version: 1,
+                    item: None,
+                })
+                .collect();
+            conn.immediate_transaction(|conn| {
+                diesel::insert_into(item::table).values(&rows).execute(conn)?;
+                diesel::insert_into(operations::table).values(&ops).execute(conn)?;
+                Ok::<_, diesel::result::Error>(())
+            })?;
+        }
+        Ok(start.elapsed())
+    })
+    .await
+    .map_err(|e| BenchError::new(e.to_string()))?
+}

@@ -1,0 +1,99 @@
+//! A [`Remote`] wrapper that sums the time spent inside the wrapped remote, so a
+//! section can split the engine's time into "waiting for the remote" and "everything else"
+//! (store, records, engine) without a profiler. Its own cost is two clock reads per call.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sync_core::{Cursor, Expr, Page, Record, Remote, RemoteError};
+
+/// Time inside the remote.
+#[derive(Debug, Default)]
+pub struct RemoteTime {
+    nanos: AtomicU64,
+}
+
+impl RemoteTime {
+    /// Summed time inside the remote (with calls in flight together, their times add up).
+    pub fn total(&self) -> Duration {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+
+    fn add(&self, since: Instant) {
+        self.nanos.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Wraps a remote and times every call. An optional `stop_after` makes inserts beyond that
+/// many fail with `Unauthorized`, which stops a push at once with the rest still queued.
+pub struct Timed<R> {
+    inner: R,
+    time: Arc<RemoteTime>,
+    stop_after: Option<u64>,
+    inserts: AtomicU64,
+}
+
+impl<R: Remote> Timed<R> {
+    /// Wraps `inner`; the counters are shared with the returned handle.
+    pub fn new(inner: R) -> (Self, Arc<RemoteTime>) {
+        let time = Arc::new(RemoteTime::default());
+        (Timed { inner, time: Arc::clone(&time), stop_after: None, inserts: AtomicU64::new(0) }, time)
+    }
+
+    /// Lets `n` inserts through; later ones fail with `Unauthorized` (which aborts a push).
+    pub fn stop_after_inserts(mut self, n: u64) -> Self {
+        self.stop_after = Some(n);
+        self
+    }
+}
+
+#[async_trait]
+impl<R: Remote> Remote for Timed<R> {
+    async fn insert(&self, table: &str, item: &Record) -> Result<Record, RemoteError> {
+        if let Some(limit) = self.stop_after {
+            if self.inserts.fetch_add(1, Ordering::Relaxed) >= limit {
+                return Err(RemoteError::Unauthorized { message: "benchmark: enough inserts".into() });
+            }
+        }
+        let start = Instant::now();
+        let r = self.inner.insert(table, item).await;
+        self.time.add(start);
+        r
+    }
+
+    async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError> {
+        let start = Instant::now();
+        let r = self.inner.update(table, item, version).await;
+        self.time.add(start);
+        r
+    }
+
+    async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError> {
+        let start = Instant::now();
+        let r = self.inner.delete(table, id, version).await;
+        self.time.add(start);
+        r
+    }
+
+    async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError> {
+        let start = Instant::now();
+        let r = self.inner.read(table, id).await;
+        self.time.add(start);
+        r
+    }
+
+    async fn query_page(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let start = Instant::now();
+        let r = self.inner.query_page(table, filter, cursor, page_size).await;
+        self.time.add(start);
+        r
+    }
+}
