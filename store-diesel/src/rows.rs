@@ -13,27 +13,6 @@ use sync_core::{canonical_datetime, Column, ColumnType, Record, RecordError, Sto
 use crate::error::corrupt;
 use crate::statement::{Cell, Param, SqlRow};
 
-/// Whether [`TableSchema::conform_local`] would return `record` unchanged: every column present,
-/// each value already of its column's type and canonical form. Conservative: `false` whenever in
-/// doubt, and then the caller runs `conform_local` itself (which also reports what is wrong). This
-/// lets the common case — records the engine has already conformed — skip conform's full copy.
-pub(crate) fn is_conformed(schema: &TableSchema, record: &Record) -> bool {
-    let map = record.as_map();
-    map.len() == schema.columns().len()
-        && schema.columns().iter().all(|col| match map.get(&col.name) {
-            None => false,
-            Some(Value::Null) => col.nullable && col.name != system::DELETED,
-            Some(v) => match col.ty {
-                ColumnType::String => v.is_string(),
-                ColumnType::Bool => v.is_boolean(),
-                ColumnType::Integer => v.is_i64(),
-                ColumnType::Real => v.is_f64(),
-                ColumnType::DateTime => v.as_str().is_some_and(|s| canonical_datetime(s).as_deref() == Some(s)),
-                ColumnType::Json => true,
-            },
-        })
-}
-
 /// The values of `record` for every column of `schema`, in schema order.
 ///
 /// Values are checked against the column types (a store never silently stores the wrong thing);
@@ -177,7 +156,7 @@ mod tests {
         let s = schema();
         let conform = |v| s.conform_local(Record::from_json(v).unwrap()).unwrap();
         let canonical = conform(json!({"id": "a", "s": "x", "b": true, "i": 3, "r": 5, "j": null}));
-        assert!(is_conformed(&s, &canonical));
+        assert!(s.is_conformed(&canonical));
         for not_yet in [
             json!({"id": "a", "s": "x", "b": true}),
             json!({"id": "a", "s": "x", "b": true, "i": 3, "r": 5, "j": null, "createdAt": null, "updatedAt": null,
@@ -187,7 +166,7 @@ mod tests {
             json!({"id": "a", "s": "x", "b": true, "i": 3.0, "r": 5.0, "j": null, "createdAt": null, "updatedAt": null,
                    "version": null, "deleted": false}),
         ] {
-            assert!(!is_conformed(&s, &Record::from_json(not_yet).unwrap()));
+            assert!(!s.is_conformed(&Record::from_json(not_yet).unwrap()));
         }
     }
 

@@ -57,7 +57,7 @@ impl Transaction for DieselTransaction<'_> {
         // non-null columns and unknown fields are errors; date-times are stored canonical. Records
         // the engine already conformed skip the copy.
         let conformed;
-        let row = if rows::is_conformed(&info.schema, record) {
+        let row = if info.schema.is_conformed(record) {
             record
         } else {
             conformed = info.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?;

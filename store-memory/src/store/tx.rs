@@ -37,7 +37,11 @@ impl Transaction for MemoryTransaction<'_> {
     fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError> {
         let t = self.state.table_mut(table)?;
         // Stored rows are always canonical: every column present, values of the column's type.
-        let row = t.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?;
+        let row = if t.schema.is_conformed(record) {
+            record.clone()
+        } else {
+            t.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?
+        };
         let id = row.id().to_owned();
         let previous = t.rows.insert(id.clone(), row);
         self.undo.push(Undo::Row { table: table.to_owned(), id, previous });
