@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Number, Value};
 use sync_core::schema::system;
-use sync_core::{canonical_datetime, Column, ColumnType, Record, RecordError, StoreError, TableSchema};
+use sync_core::{Column, ColumnType, Record, RecordError, StoreError, TableSchema};
 
 use crate::error::corrupt;
 use crate::statement::{Cell, Param, SqlRow};
