@@ -114,6 +114,10 @@ async fn batch_inserts_are_queued_one_by_one() {
     let stored = todos.insert_batch((0..100).map(|i| todo(&format!("item {i}")))).await.unwrap();
     assert_eq!(stored.len(), 100);
     assert_eq!(ctx.pending_count().await.unwrap(), 100);
+    let edited = todos.update_batch(stored.into_iter().map(|t| TodoItem { complete: true, ..t })).await.unwrap();
+    assert!(edited.iter().all(|t| t.complete));
+    assert_eq!(ctx.pending_count().await.unwrap(), 100, "updates collapse into the queued inserts");
+    assert_eq!(todos.count(&Query::new().filter(TodoItem::COMPLETE.eq(true))).await.unwrap(), 100);
 }
 
 #[tokio::test]

@@ -60,20 +60,58 @@ impl JsonTable {
     /// Inserts many records in one transaction (each still queued): the fast path for imports.
     /// Either every record is stored or none is.
     pub async fn insert_batch(&self, records: Vec<Record>) -> Result<Vec<Record>, SyncError> {
-        let records = records.into_iter().map(|r| self.schema.conform_local(r)).collect::<Result<Vec<_>, _>>()?;
+        let stored = self.write_batch(records.into_iter().map(LocalChange::Insert).collect()).await?;
+        Ok(stored.into_iter().flatten().collect())
+    }
+
+    /// Applies many local changes (inserts, updates, deletes) in one transaction, each queued
+    /// (and collapsed) as if made one by one: the fast path for imports and bulk edits. Either
+    /// every change is stored or none is. Returns the stored items (`None` for deletes).
+    ///
+    /// ```
+    /// # use sync_core::{Column, ColumnType, Record, SyncContext, TableSchema};
+    /// # use sync_core::queue::LocalChange;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let ctx = SyncContext::builder(store_memory::MemoryStore::new()).build().await?;
+    /// let schema = TableSchema::new("Note", vec![Column::new("body", ColumnType::String)])?;
+    /// let notes = ctx.json_table(schema).await?;
+    /// let note = |id: &str, body: &str| Record::from_json(serde_json::json!({"id": id, "body": body})).unwrap();
+    /// notes.write_batch(vec![
+    ///     LocalChange::Insert(note("a", "first")),
+    ///     LocalChange::Insert(note("b", "second")),
+    ///     LocalChange::Update(note("a", "first, edited")),
+    ///     LocalChange::Delete("b".into()),
+    /// ]).await?;
+    /// assert_eq!(ctx.pending_count().await?, 1); // one insert of "a"; "b" came and went
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub async fn write_batch(&self, changes: Vec<LocalChange>) -> Result<Vec<Option<Record>>, SyncError> {
+        let changes = changes
+            .into_iter()
+            .map(|c| {
+                Ok(match c {
+                    LocalChange::Insert(r) => LocalChange::Insert(self.schema.conform_local(r)?),
+                    LocalChange::Update(r) => LocalChange::Update(self.schema.conform_local(r)?),
+                    LocalChange::Delete(id) => {
+                        crate::record::validate_id(&id)?;
+                        LocalChange::Delete(id)
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, SyncError>>()?;
         let schema = Arc::clone(&self.schema);
         let stored = self
             .ctx
             .inner
             .store
             .transact(move |tx| {
-                records
+                changes
                     .into_iter()
-                    .map(|r| Ok(apply_local_change(tx, &schema, LocalChange::Insert(r))?.record))
+                    .map(|c| Ok(apply_local_change(tx, &schema, c)?.record))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?;
-        Ok(stored.into_iter().flatten().collect())
+        Ok(stored)
     }
 
     async fn change(&self, change: LocalChange) -> Result<Option<Record>, SyncError> {
@@ -211,6 +249,16 @@ impl<T: SyncEntity> SyncTable<T> {
             .collect::<Result<Vec<_>, _>>()?;
         let stored = self.inner.insert_batch(records).await?;
         Ok(stored.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Updates many entities in one transaction (each queued); all or none.
+    pub async fn update_batch(&self, items: impl IntoIterator<Item = T>) -> Result<Vec<T>, SyncError> {
+        let changes = items
+            .into_iter()
+            .map(|i| Ok(LocalChange::Update(i.to_record()?)))
+            .collect::<Result<Vec<_>, SyncError>>()?;
+        let stored = self.inner.write_batch(changes).await?;
+        Ok(stored.iter().flatten().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Updates an entity and returns it as stored (system fields from the store).
