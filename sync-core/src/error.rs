@@ -401,6 +401,15 @@ pub enum SyncError {
     /// The operation changed after the error was recorded (a newer local change); push again.
     #[error("operation {0} changed after this error was recorded; push again to get a fresh error")]
     StaleError(u64),
+    /// The resolution cannot apply to this failure (e.g. keep-local when the server's item is
+    /// unknown or deleted, so there is no version to write over).
+    #[error("operation {operation_id} cannot be resolved that way: {reason}")]
+    CannotResolve {
+        /// The operation.
+        operation_id: u64,
+        /// Why.
+        reason: &'static str,
+    },
     /// A merge resolution returned an item with another id.
     #[error("a merged item must keep the id {expected:?}, found {found:?}")]
     MergeIdMismatch {

@@ -168,9 +168,7 @@ impl SyncContext {
             .await?;
         match effect {
             Effect::Stale => Err(SyncError::StaleError(operation_id)),
-            Effect::Unresolvable(why) => {
-                Err(SyncError::Store(StoreError::Backend { message: why.to_owned(), source: None }))
-            }
+            Effect::Unresolvable(reason) => Err(SyncError::CannotResolve { operation_id, reason }),
             Effect::Settled | Effect::Resend(..) | Effect::Deferred => Ok(()),
         }
     }
