@@ -90,6 +90,18 @@ struct Cli {
     /// Rounds per comparison (baseline and ours alternate; the best of each counts).
     #[arg(long)]
     rounds: Option<usize>,
+    /// Diagnostics: push this many inserts per run (default 5,000; 300 with --quick).
+    #[arg(long, hide = true)]
+    push_ops: Option<u64>,
+    /// Diagnostics: push blocks per case (default 10).
+    #[arg(long, hide = true)]
+    push_blocks: Option<usize>,
+    /// Diagnostics: only these push cases (loopback-1, loopback-8, delay-1, delay-8).
+    #[arg(long, hide = true, value_delimiter = ',')]
+    push_cases: Vec<String>,
+    /// Diagnostics: the local store of the push section, `file` (default) or `memory` (no fsync).
+    #[arg(long, hide = true, default_value = "file")]
+    push_store: String,
     #[command(subcommand)]
     command: Option<Hidden>,
 }
@@ -163,12 +175,13 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
     }
     if let (true, Some(server)) = (wants(Section::Push), &server) {
         let cfg = push::Config {
-            ops: if quick { 300 } else { 5_000 },
+            ops: cli.push_ops.unwrap_or(if quick { 300 } else { 5_000 }),
+            cases: cli.push_cases.clone(),
+            memory_store: cli.push_store == "memory",
             delay: Duration::from_millis(20),
-            rounds: rounds(2),
-            slow_rounds: cli.rounds.unwrap_or(1),
+            blocks: cli.push_blocks.unwrap_or(10),
         };
-        push::run(server, cfg, &mut summary).await?;
+        push::run(server, &cfg, &mut summary).await?;
     }
     drop(server);
     if wants(Section::Local) {

@@ -23,7 +23,30 @@ use tokio::time::Instant;
 pub struct Proxy {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<String>>>,
+    waits: Arc<Waits>,
     accept: JoinHandle<()>,
+}
+
+/// Server wait times seen by the proxy: from forwarding a request's first bytes to reading the
+/// first bytes of the answer (the server's time to first byte, before any delay).
+#[derive(Debug, Default)]
+pub struct Waits {
+    count: std::sync::atomic::AtomicU64,
+    nanos: std::sync::atomic::AtomicU64,
+}
+
+impl Waits {
+    fn add(&self, d: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.count.fetch_add(1, Relaxed);
+        self.nanos.fetch_add(d.as_nanos() as u64, Relaxed);
+    }
+
+    /// (answers, summed time to first byte) so far, and resets both.
+    pub fn take(&self) -> (u64, Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.count.swap(0, Relaxed), Duration::from_nanos(self.nanos.swap(0, Relaxed)))
+    }
 }
 
 impl Proxy {
@@ -37,23 +60,31 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let waits = Arc::new(Waits::default());
         let log = record.then(|| Arc::clone(&requests));
+        let conn_waits = Arc::clone(&waits);
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let log = log.clone();
+                let waits = Arc::clone(&conn_waits);
                 tokio::spawn(async move {
-                    if let Err(e) = serve(client, upstream, delay, log).await {
+                    if let Err(e) = serve(client, upstream, delay, log, waits).await {
                         eprintln!("proxy: connection ended with {e}");
                     }
                 });
             }
         });
-        Ok(Proxy { addr, requests, accept })
+        Ok(Proxy { addr, requests, waits, accept })
     }
 
     /// `http://127.0.0.1:<port>` of the proxy.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The server's time to first byte, summed over answers.
+    pub fn waits(&self) -> &Waits {
+        &self.waits
     }
 
     /// The request lines recorded so far (`METHOD target`), and forgets them.
@@ -73,6 +104,7 @@ async fn serve(
     upstream: SocketAddr,
     delay: Duration,
     log: Option<Arc<Mutex<Vec<String>>>>,
+    waits: Arc<Waits>,
 ) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream).await?;
     client.set_nodelay(true)?;
@@ -80,6 +112,9 @@ async fn serve(
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
 
+    // When the request now waiting for its answer was forwarded.
+    let sent: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let sent_by_client = Arc::clone(&sent);
     // client → server: at once.
     let requests = tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
@@ -90,6 +125,9 @@ async fn serve(
             }
             if let Some(log) = &log {
                 record_request_lines(&buf[..n], log);
+            }
+            if let Ok(mut s) = sent_by_client.lock() {
+                s.get_or_insert_with(Instant::now);
             }
             server_write.write_all(&buf[..n]).await?;
         }
@@ -102,7 +140,11 @@ async fn serve(
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = server_read.read(&mut buf).await?;
-            if n == 0 || tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+            let now = Instant::now();
+            if let Some(at) = sent.lock().ok().and_then(|mut s| s.take()) {
+                waits.add(now - at);
+            }
+            if n == 0 || tx.send((now + delay, buf[..n].to_vec())).is_err() {
                 break;
             }
         }

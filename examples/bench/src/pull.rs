@@ -1,6 +1,10 @@
 //! Section 1, pull: N rows seeded on the Node server, the first incremental pull into
 //! store-diesel against a raw baseline that GETs the same keyset pages and parses them, then a
 //! second (no-change) incremental pull.
+//!
+//! Besides the timed rounds (direct, no proxy), one diagnostic pair goes through a zero-delay
+//! recording proxy: it checks that the baseline sent exactly the engine's requests, and shows
+//! where the time goes — the server's time to first byte and this process's CPU time.
 
 use std::time::{Duration, Instant};
 
@@ -31,34 +35,47 @@ pub struct Config {
     pub rounds: usize,
 }
 
+/// What one of our pulls did.
+struct OurPull {
+    time: Duration,
+    requests: u64,
+    /// Time inside `query_page` (GET, body, JSON, records), overlapping the store's work.
+    in_remote: Duration,
+    /// CPU time of this process during the pull.
+    cpu: Duration,
+    /// The second, no-change pull: (time, requests).
+    second: (Duration, u64),
+}
+
 /// Runs section 1 against `server` (the `Item` table must be empty).
 pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
     println!("\n## 1. Pull: {} rows, page size {PAGE}", thousands(cfg.rows));
     seed(server, cfg.rows).await?;
-    let raw = RawClient::new(&server.url())?;
-    check_same_requests(server).await?;
+    diagnose(server, cfg.rows, summary).await?;
 
+    let raw = RawClient::new(&server.url())?;
     let remote = server.remote();
     let (mut raw_times, mut our_times) = (Vec::new(), Vec::new());
     let mut second = None;
     for round in 0..cfg.rounds {
-        let order = if round % 2 == 0 { [false, true] } else { [true, false] };
-        for ours in order {
+        for ours in if round % 2 == 0 { [false, true] } else { [true, false] } {
             if ours {
-                let (t, no_change) = our_pull(&remote, cfg.rows, round).await?;
-                our_times.push(t);
-                if let Some(s) = no_change {
-                    second = Some(s);
-                }
+                let p = our_pull(&remote, cfg.rows).await?;
+                println!(
+                    "  round {round}: ours          {:>9} ({} rows/s, {} requests; {} of it waiting in query_page, store overlapped)",
+                    dur(p.time),
+                    rate(cfg.rows, p.time),
+                    p.requests,
+                    dur(p.in_remote),
+                );
+                our_times.push(p.time);
+                second.get_or_insert(p.second);
             } else {
-                let start = Instant::now();
-                let (rows, requests) = raw.pull(TABLE, PAGE).await?;
-                let t = start.elapsed();
-                check_rows(rows, cfg.rows, "raw baseline")?;
+                let (t, _, requests) = raw_pull(&raw, cfg.rows).await?;
                 println!(
                     "  round {round}: raw baseline  {:>9} ({} rows/s, {requests} requests)",
                     dur(t),
-                    rate(rows, t)
+                    rate(cfg.rows, t)
                 );
                 raw_times.push(t);
             }
@@ -68,14 +85,25 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
     let (raw_best, our_best) = (best(&raw_times), best(&our_times));
     let ratio = our_best.as_secs_f64() / raw_best.as_secs_f64();
     println!(
-        "  best: ours {} ({} rows/s), raw {} ({} rows/s); medians ours {}, raw {}; ratio ours/raw {ratio:.2}",
+        "  best of {}: ours {} ({} rows/s), raw {} ({} rows/s): ratio {ratio:.2}; medians ours {}, raw {} (ratio {:.2})",
+        cfg.rounds,
         dur(our_best),
         rate(cfg.rows, our_best),
         dur(raw_best),
         rate(cfg.rows, raw_best),
         dur(median(&our_times)),
         dur(median(&raw_times)),
+        median(&our_times).as_secs_f64() / median(&raw_times).as_secs_f64(),
     );
+
+    let (remote_pages, raw_pages) = page_by_page(&remote, &raw).await?;
+    let page_ratio = remote_pages.as_secs_f64() / raw_pages.as_secs_f64();
+    println!(
+        "  page by page, alternating on the same cursors: remote.query_page {}, raw GET + parse {} (ratio {page_ratio:.2})",
+        dur(remote_pages),
+        dur(raw_pages)
+    );
+
     let n = thousands(cfg.rows);
     summary.info(
         SECTION,
@@ -87,7 +115,14 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
         format!("raw baseline: same {n} rows, GET + parse only"),
         format!("{} rows/s", rate(cfg.rows, raw_best)),
     );
-    summary.goal(SECTION, "pull time / raw baseline time", format!("{ratio:.2}×"), "≤ 1.25×", ratio <= 1.25);
+    summary.goal(
+        SECTION,
+        "pull time / raw baseline time (best of each)",
+        format!("{ratio:.2}×"),
+        "≤ 1.25×",
+        ratio <= 1.25,
+    );
+    summary.info(SECTION, "remote.query_page / raw GET + parse, same pages alternated", format!("{page_ratio:.2}×"));
     if let Some((t, requests)) = second {
         summary.goal(SECTION, "second (no-change) pull: requests", requests.to_string(), "1", requests == 1);
         summary.info(SECTION, "second (no-change) pull: time", dur(t));
@@ -112,68 +147,130 @@ async fn seed(server: &NodeServer, rows: u64) -> Result<(), BenchError> {
     Ok(())
 }
 
-/// Sends the first pages with the REST remote and with the raw baseline through a recording
-/// proxy, and fails unless both sent exactly the same request lines.
-async fn check_same_requests(server: &NodeServer) -> Result<(), BenchError> {
+/// One raw pull and one engine pull through a zero-delay recording proxy: fails unless both sent
+/// exactly the same requests; reports the server's summed time to first byte and this process's
+/// CPU time for each.
+async fn diagnose(server: &NodeServer, rows: u64, summary: &mut Summary) -> Result<(), BenchError> {
     let proxy = Proxy::start(&server.url(), Duration::ZERO, true).await?;
-    let remote = AzureRestRemote::builder(proxy.url()).build()?;
-    let mut cursor: Option<Cursor> = None;
-    for _ in 0..3 {
-        let page = remote.query_page(TABLE, None, cursor.as_ref(), PAGE).await?;
-        cursor = page.items.last().and_then(Cursor::after);
-    }
-    let ours = proxy.take_requests();
     let raw = RawClient::new(&proxy.url())?;
-    let mut cursor: Option<Cursor> = None;
-    for _ in 0..3 {
-        let (rows, _) = raw.page(TABLE, cursor.as_ref(), PAGE).await?;
-        cursor = rows.last().and_then(|r| {
-            Some(Cursor { updated_at: r.get("updatedAt")?.as_str()?.to_owned(), id: r.get("id")?.as_str()?.to_owned() })
-        });
-    }
-    let theirs = proxy.take_requests();
-    if ours.is_empty() || ours != theirs {
+    let remote = AzureRestRemote::builder(proxy.url()).build()?;
+
+    let (raw_t, raw_cpu, _) = raw_pull(&raw, rows).await?;
+    let raw_requests = proxy.take_requests();
+    let (_, raw_wait) = proxy.waits().take();
+    let ours = our_pull(&remote, rows).await?;
+    let mut our_requests = proxy.take_requests();
+    let (_, our_wait) = proxy.waits().take();
+    // The no-change pull's request comes last; compare the first pulls.
+    our_requests.truncate(our_requests.len().saturating_sub(1));
+    if raw_requests.is_empty() || raw_requests != our_requests {
+        let first_diff = raw_requests.iter().zip(&our_requests).find(|(a, b)| a != b);
         return Err(BenchError::new(format!(
-            "the raw baseline sends other requests:\n ours {ours:#?}\n raw {theirs:#?}"
+            "the raw baseline sent other requests than the engine ({} vs {}); first difference: {first_diff:?}",
+            raw_requests.len(),
+            our_requests.len()
         )));
     }
-    println!("  checked: the raw baseline sends the remote's exact requests, e.g.\n    {}", ours[ours.len() - 1]);
+    println!(
+        "  checked through a recording proxy: the baseline sends the engine's {} requests byte for byte, e.g.\n    {}",
+        raw_requests.len(),
+        raw_requests[raw_requests.len() / 2]
+    );
+    println!(
+        "  where the time goes (through the proxy): raw {} = server {} + client {} (CPU {}); ours {} = server {} + client {} (CPU {})",
+        dur(raw_t),
+        dur(raw_wait),
+        dur(raw_t.saturating_sub(raw_wait)),
+        dur(raw_cpu),
+        dur(ours.time),
+        dur(our_wait),
+        dur(ours.time.saturating_sub(our_wait)),
+        dur(ours.cpu),
+    );
+    summary.info(
+        SECTION,
+        "diagnostic pair via proxy: server time to first byte, ours / raw",
+        format!("{} / {}", dur(our_wait), dur(raw_wait)),
+    );
+    summary.info(
+        SECTION,
+        "diagnostic pair via proxy: client CPU, ours / raw",
+        format!("{} / {}", dur(ours.cpu), dur(raw_cpu)),
+    );
     Ok(())
 }
 
-/// One first incremental pull into a fresh file store; in round 0, also the no-change pull.
-/// Returns the first pull's time and, in round 0, (time, requests) of the second.
-async fn our_pull(
-    remote: &AzureRestRemote,
-    expected: u64,
-    round: usize,
-) -> Result<(Duration, Option<(Duration, u64)>), BenchError> {
+/// A raw pull: (time, CPU time, requests).
+async fn raw_pull(raw: &RawClient, expected: u64) -> Result<(Duration, Duration, u64), BenchError> {
+    let cpu = cpu_time()?;
+    let start = Instant::now();
+    let (rows, requests) = raw.pull(TABLE, PAGE).await?;
+    let t = start.elapsed();
+    let cpu = cpu_time()?.saturating_sub(cpu);
+    check_rows(rows, expected, "raw baseline")?;
+    Ok((t, cpu, requests))
+}
+
+/// Walks the whole table once, asking each page of the remote (`query_page`: GET, body, JSON,
+/// records) and of the raw baseline in turn with the same cursor; returns the summed times.
+async fn page_by_page(remote: &AzureRestRemote, raw: &RawClient) -> Result<(Duration, Duration), BenchError> {
+    let (mut remote_t, mut raw_t) = (Duration::ZERO, Duration::ZERO);
+    let mut cursor: Option<Cursor> = None;
+    for page in 0.. {
+        let mut next = None;
+        for remote_first in if page % 2 == 0 { [true, false] } else { [false, true] } {
+            let start = Instant::now();
+            if remote_first {
+                let p = remote.query_page(TABLE, None, cursor.as_ref(), PAGE).await?;
+                remote_t += start.elapsed();
+                next = p.items.last().and_then(Cursor::after);
+            } else {
+                raw.page(TABLE, cursor.as_ref(), PAGE).await?;
+                raw_t += start.elapsed();
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok((remote_t, raw_t))
+}
+
+/// One first incremental pull into a fresh file store, then the second (no-change) pull.
+async fn our_pull(remote: &AzureRestRemote, expected: u64) -> Result<OurPull, BenchError> {
     let dir = tempfile::tempdir()?;
     let store = DieselStore::open(dir.path().join("pull.db")).await?;
     let (timed, remote_time) = Timed::new(remote.clone());
     let ctx = SyncContext::builder(store).remote(timed).build().await?;
     let items = ctx.table::<Item>().await?;
+    let cpu = cpu_time()?;
     let start = Instant::now();
     let s = items.pull(&Query::new(), Some("all-items")).await?;
-    let t = start.elapsed();
+    let time = start.elapsed();
+    let cpu = cpu_time()?.saturating_sub(cpu);
     check_rows(s.upserted, expected, "our pull")?;
     let in_remote = remote_time.total();
-    println!(
-        "  round {round}: ours          {:>9} ({} rows/s, {} requests; {} in the remote = GET + JSON + records, {} in store + engine)",
-        dur(t),
-        rate(s.rows, t),
-        s.requests,
-        dur(in_remote),
-        dur(t.saturating_sub(in_remote)),
-    );
-    if round != 0 {
-        return Ok((t, None));
-    }
+
     let start = Instant::now();
     let s2 = items.pull(&Query::new(), Some("all-items")).await?;
-    let t2 = start.elapsed();
-    println!("           second (no-change) pull: {} rows, {} request(s), {}", s2.rows, s2.requests, dur(t2));
-    Ok((t, Some((t2, s2.requests))))
+    let second = (start.elapsed(), s2.requests);
+    if s2.rows != 0 {
+        return Err(BenchError::new(format!("the no-change pull got {} rows", s2.rows)));
+    }
+    Ok(OurPull { time, requests: s.requests, in_remote, cpu, second })
+}
+
+/// User + system CPU time of this process (all threads), from `/proc/self/stat`, in the
+/// kernel's 100 Hz ticks.
+pub fn cpu_time() -> Result<Duration, BenchError> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name (which may hold spaces) start at state (field 3).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime is field 14 and stime field 15, i.e. indexes 11 and 12 counting from state.
+    Ok(Duration::from_millis((ticks(11) + ticks(12)) * 10))
 }
 
 fn check_rows(got: u64, expected: u64, who: &str) -> Result<(), BenchError> {

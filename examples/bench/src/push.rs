@@ -6,88 +6,115 @@ use std::time::{Duration, Instant};
 
 use backend_azure_rest::test_server::NodeServer;
 use backend_azure_rest::AzureRestRemote;
+use std::sync::Arc;
+
 use store_diesel::DieselStore;
-use sync_core::{SyncContext, SyncOptions};
+use sync_core::{SyncContext, SyncOptions, SyncTable};
 
 use crate::model::Todo;
 use crate::proxy::Proxy;
 use crate::raw::RawClient;
-use crate::report::{best, dur, rate, thousands, Summary};
-use crate::timing::Timed;
+use crate::report::{dur, rate, thousands, Summary};
+use crate::timing::{RemoteTime, Timed};
 use crate::BenchError;
 
 const SECTION: &str = "2 push";
 const TABLE: &str = "TodoItem";
 
 /// What section 2 runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Inserts pushed per run.
     pub ops: u64,
     /// The network delay of the delayed cases.
     pub delay: Duration,
-    /// Rounds of (raw, ours) per loopback case and per delayed 8-in-flight case.
-    pub rounds: usize,
-    /// Rounds for the delayed sequential case (each takes `ops × delay` at least).
-    pub slow_rounds: usize,
+    /// Blocks per case (raw and ours alternate block by block).
+    pub blocks: usize,
+    /// Only these cases (`loopback-1`, `loopback-8`, `delay-1`, `delay-8`); empty: all.
+    pub cases: Vec<String>,
+    /// Diagnostics: push from an in-memory DieselStore (no fsync) instead of a file.
+    pub memory_store: bool,
 }
 
 /// Runs section 2 against `server`.
-pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
-    println!("\n## 2. Push: {} inserts per run", thousands(cfg.ops));
+///
+/// Each case pushes `ops` inserts in `blocks` blocks, alternating raw and ours block by block
+/// (raw first in even blocks, ours first in odd ones), so that the load of a shared machine hits
+/// both alike; the figure is the ratio of the summed times. Ours keeps one file store per case:
+/// each block inserts its items (not timed), then times `ctx.push()`.
+pub async fn run(server: &NodeServer, cfg: &Config, summary: &mut Summary) -> Result<(), BenchError> {
+    println!("\n## 2. Push: {} inserts per case, in {} interleaved blocks", thousands(cfg.ops), cfg.blocks);
     let proxy = Proxy::start(&server.url(), cfg.delay, false).await?;
     let ms = cfg.delay.as_millis();
     let cases = [
-        ("loopback", server.url(), 1usize, cfg.rounds),
-        ("loopback", server.url(), 8, cfg.rounds),
-        ("delay", proxy.url(), 1, cfg.slow_rounds),
-        ("delay", proxy.url(), 8, cfg.rounds),
+        ("loopback", server.url(), 1usize),
+        ("loopback", server.url(), 8),
+        ("delay", proxy.url(), 1),
+        ("delay", proxy.url(), 8),
     ];
     let mut delayed_ours = Vec::new();
-    for (case, (net, url, in_flight, rounds)) in cases.into_iter().enumerate() {
+    for (case, (net, url, in_flight)) in cases.into_iter().enumerate() {
+        if !cfg.cases.is_empty() && !cfg.cases.contains(&format!("{net}-{in_flight}")) {
+            continue;
+        }
         let net = if net == "delay" { format!("{ms} ms delay") } else { net.to_owned() };
-        println!("  {net}, {in_flight} in flight:");
         let raw = RawClient::new(&url)?;
         let remote = AzureRestRemote::builder(&url).build()?;
-        let (mut raw_times, mut our_times) = (Vec::new(), Vec::new());
-        for round in 0..rounds {
-            let order = if round % 2 == 0 { [false, true] } else { [true, false] };
-            for ours in order {
-                let prefix = format!("c{case}r{round}{}-", if ours { "o" } else { "r" });
-                if ours {
-                    let (t, in_remote) = our_push(&remote, &prefix, cfg.ops, in_flight).await?;
-                    let split = if in_flight == 1 {
-                        format!(
-                            "; {} in the remote, {} in store + engine",
-                            dur(in_remote),
-                            dur(t.saturating_sub(in_remote))
-                        )
-                    } else {
-                        String::new()
-                    };
-                    println!("    round {round}: ours {:>9} ({} ops/s{split})", dur(t), rate(cfg.ops, t));
-                    our_times.push(t);
+        let mut ours = OurPush::new(&remote, in_flight, cfg.memory_store).await?;
+        let (mut raw_total, mut our_total, mut our_remote) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let mut block_ratios = Vec::new();
+        let per_block = cfg.ops / cfg.blocks as u64;
+        for block in 0..cfg.blocks {
+            let ids = block as u64 * per_block..(block as u64 + 1) * per_block;
+            let (mut raw_t, mut our_t) = (Duration::ZERO, Duration::ZERO);
+            for is_ours in if block % 2 == 0 { [false, true] } else { [true, false] } {
+                if is_ours {
+                    let prefix = format!("c{case}o-");
+                    let (t, in_remote) = ours.push(ids.clone().map(|i| Todo::new(&prefix, i)).collect()).await?;
+                    our_t = t;
+                    our_remote += in_remote;
                 } else {
-                    let bodies = (0..cfg.ops).map(|i| Todo::new(&prefix, i).post_body()).collect();
+                    let prefix = format!("c{case}r-");
+                    let bodies = ids.clone().map(|i| Todo::new(&prefix, i).post_body()).collect();
                     let start = Instant::now();
                     let done = raw.post_all(TABLE, bodies, in_flight).await?;
-                    let t = start.elapsed();
-                    if done != cfg.ops {
-                        return Err(BenchError::new(format!("raw POSTs: {done} of {}", cfg.ops)));
+                    raw_t = start.elapsed();
+                    if done != per_block {
+                        return Err(BenchError::new(format!("raw POSTs: {done} of {per_block}")));
                     }
-                    println!("    round {round}: raw  {:>9} ({} ops/s)", dur(t), rate(cfg.ops, t));
-                    raw_times.push(t);
                 }
             }
+            raw_total += raw_t;
+            our_total += our_t;
+            block_ratios.push(our_t.as_secs_f64() / raw_t.as_secs_f64());
         }
-        let (ours, raw_best) = (best(&our_times), best(&raw_times));
-        let ratio = ours.as_secs_f64() / raw_best.as_secs_f64();
-        println!("    best: ours {}, raw {}: ratio {ratio:.2}", dur(ours), dur(raw_best));
+        block_ratios.sort_by(f64::total_cmp);
+        let median_block = block_ratios[(block_ratios.len() - 1) / 2];
+        let ops = per_block * cfg.blocks as u64;
+        let ratio = our_total.as_secs_f64() / raw_total.as_secs_f64();
+        let split = if in_flight == 1 {
+            format!(
+                " ({} in the remote, {} in store + engine)",
+                dur(our_remote),
+                dur(our_total.saturating_sub(our_remote))
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "  {net}, {in_flight} in flight: ours {}{split}, {} ops/s; raw {}, {} ops/s; ratio {ratio:.2} (median of blocks {median_block:.2}, range {:.2}–{:.2})",
+            dur(our_total),
+            rate(ops, our_total),
+            dur(raw_total),
+            rate(ops, raw_total),
+            block_ratios[0],
+            block_ratios[block_ratios.len() - 1],
+        );
         let what = format!("{net}, {in_flight} in flight");
         summary.info(
             SECTION,
             format!("{what}: ops/s ours (raw)"),
-            format!("{} ({})", rate(cfg.ops, ours), rate(cfg.ops, raw_best)),
+            format!("{} ({})", rate(ops, our_total), rate(ops, raw_total)),
         );
         summary.goal(
             SECTION,
@@ -97,7 +124,7 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
             ratio <= 1.2,
         );
         if net.contains("delay") {
-            delayed_ours.push(ours);
+            delayed_ours.push(our_total);
         }
     }
     if let [sequential, parallel] = delayed_ours[..] {
@@ -114,31 +141,41 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
     Ok(())
 }
 
-/// Inserts `ops` todos into a fresh file store (not timed), then times `ctx.push()`. Returns the
-/// push time and the time spent inside the remote (summed over calls).
-async fn our_push(
-    remote: &AzureRestRemote,
-    prefix: &str,
-    ops: u64,
-    in_flight: usize,
-) -> Result<(Duration, Duration), BenchError> {
-    let dir = tempfile::tempdir()?;
-    let store = DieselStore::open(dir.path().join("push.db")).await?;
-    let options = SyncOptions { push_parallelism: in_flight, ..SyncOptions::default() };
-    let (timed, remote_time) = Timed::new(remote.clone());
-    let ctx = SyncContext::builder(store).remote(timed).options(options).build().await?;
-    let todos = ctx.table::<Todo>().await?;
-    let mut next = 0;
-    while next < ops {
-        let end = (next + 1000).min(ops);
-        todos.insert_batch((next..end).map(|i| Todo::new(prefix, i))).await?;
-        next = end;
+/// One case's engine: a file DieselStore (in a temp dir) and a context with the remote.
+struct OurPush {
+    _dir: tempfile::TempDir,
+    ctx: SyncContext,
+    todos: SyncTable<Todo>,
+    remote_time: Arc<RemoteTime>,
+}
+
+impl OurPush {
+    async fn new(remote: &AzureRestRemote, in_flight: usize, memory_store: bool) -> Result<Self, BenchError> {
+        let dir = tempfile::tempdir()?;
+        let store = if memory_store {
+            DieselStore::open_in_memory().await?
+        } else {
+            DieselStore::open(dir.path().join("push.db")).await?
+        };
+        let options = SyncOptions { push_parallelism: in_flight, ..SyncOptions::default() };
+        let (timed, remote_time) = Timed::new(remote.clone());
+        let ctx = SyncContext::builder(store).remote(timed).options(options).build().await?;
+        let todos = ctx.table::<Todo>().await?;
+        Ok(OurPush { _dir: dir, ctx, todos, remote_time })
     }
-    let start = Instant::now();
-    let s = ctx.push().await?;
-    let t = start.elapsed();
-    if s.succeeded != ops || s.failed != 0 {
-        return Err(BenchError::new(format!("push: {} of {ops} succeeded, {} failed", s.succeeded, s.failed)));
+
+    /// Inserts `items` (one insert_batch, not timed), then times `ctx.push()`. Returns the push
+    /// time and the time spent inside the remote during it (summed over calls).
+    async fn push(&mut self, items: Vec<Todo>) -> Result<(Duration, Duration), BenchError> {
+        let ops = items.len() as u64;
+        self.todos.insert_batch(items).await?;
+        let before = self.remote_time.total();
+        let start = Instant::now();
+        let s = self.ctx.push().await?;
+        let t = start.elapsed();
+        if s.succeeded != ops || s.failed != 0 {
+            return Err(BenchError::new(format!("push: {} of {ops} succeeded, {} failed", s.succeeded, s.failed)));
+        }
+        Ok((t, self.remote_time.total() - before))
     }
-    Ok((t, remote_time.total()))
 }
