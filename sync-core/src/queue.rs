@@ -189,8 +189,12 @@ pub fn apply_pull_page(
     cursor: Option<(&str, &str)>,
 ) -> Result<PageOutcome, StoreError> {
     let mut outcome = PageOutcome::default();
+    // Usually a pull follows a push and nothing of the table is queued: then no row needs a look
+    // at the queue.
+    let table_ops = OperationFilter { tables: Some(vec![table.to_owned()]), ..OperationFilter::all() };
+    let queue_empty = tx.count_operations(&table_ops)? == 0;
     for row in rows {
-        if tx.count_operations(&OperationFilter::item(table, row.id()))? > 0 {
+        if !queue_empty && tx.count_operations(&OperationFilter::item(table, row.id()))? > 0 {
             outcome.skipped += 1;
         } else if row.is_deleted() {
             tx.delete(table, row.id())?;

@@ -189,6 +189,9 @@ impl TableSchema {
     }
 
     fn conform(&self, record: Record, strict: bool) -> Result<Record, RecordError> {
+        if self.is_conformed(&record) {
+            return Ok(record);
+        }
         let mut map = record.into_map();
         if strict {
             if let Some(unknown) = map.keys().find(|k| self.column(k).is_none()) {
