@@ -170,7 +170,7 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
         None
     };
     if let (true, Some(server)) = (wants(Section::Pull), &server) {
-        let cfg = pull::Config { rows: if quick { 5_000 } else { 100_000 }, rounds: rounds(3) };
+        let cfg = pull::Config { rows: if quick { 5_000 } else { 100_000 }, rounds: rounds(5) };
         pull::run(server, cfg, &mut summary).await?;
     }
     if let (true, Some(server)) = (wants(Section::Push), &server) {
