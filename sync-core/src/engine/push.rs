@@ -64,43 +64,58 @@ pub(crate) async fn push_locked(
     inner.events.emit(SyncEvent::PushStarted { total });
 
     let mut summary = PushSummary { total, ..Default::default() };
-    let mut waiting: VecDeque<Operation> = VecDeque::new();
+    // Claimed (in flight) but not dispatched yet, with the state each had before the claim.
+    let mut waiting: VecDeque<(Operation, OperationState)> = VecDeque::new();
     let mut busy: HashSet<(String, String)> = HashSet::new();
-    let mut running = FuturesUnordered::new();
+    let mut sending = FuturesUnordered::new();
+    let mut finishing = FuturesUnordered::new();
     let mut last_fetched: Option<u64> = None;
     let mut exhausted = false;
     let mut abort: Option<PushAbort> = None;
     let mut done = 0u64;
 
     loop {
-        while abort.is_none() && running.len() < inner.options.push_parallelism {
+        while abort.is_none() && sending.len() < inner.options.push_parallelism {
             // The oldest waiting operation whose item has nothing in flight; earlier operations of
             // the same item are always ahead of it in `waiting`, so per-item order holds.
-            if let Some(pos) = waiting.iter().position(|op| !busy.contains(&item_key(op))) {
-                if let Some(op) = waiting.remove(pos) {
+            if let Some(pos) = waiting.iter().position(|(op, _)| !busy.contains(&item_key(op))) {
+                if let Some((op, _)) = waiting.remove(pos) {
                     busy.insert(item_key(&op));
-                    running.push(push_one(inner, remote, op));
+                    sending.push(push_one(inner, remote, op));
                 }
                 continue;
             }
             if exhausted {
                 break;
             }
-            let batch_filter = OperationFilter { after: last_fetched, limit: Some(FETCH_BATCH), ..filter.clone() };
-            let batch = match inner.store.transact(move |tx| tx.operations(&batch_filter)).await {
-                Ok(batch) => batch,
-                Err(e) => {
-                    abort = Some(PushAbort::Store(e));
-                    break;
+            match claim_batch(inner.store.as_ref(), &filter, last_fetched).await {
+                Ok(batch) => {
+                    match batch.last() {
+                        None => exhausted = true,
+                        Some((last, _)) => last_fetched = Some(last.id),
+                    }
+                    waiting.extend(batch);
                 }
-            };
-            match batch.last() {
-                None => exhausted = true,
-                Some(last) => last_fetched = Some(last.id),
+                Err(e) => abort = Some(PushAbort::Store(e)),
             }
-            waiting.extend(batch);
         }
-        let Some((key, result)) = running.next().await else { break };
+        // Finishing (storing the server's answer) runs beside the next request: only the item
+        // waits for it, through `busy`.
+        let (key, result) = tokio::select! {
+            Some((key, step)) = sending.next(), if !sending.is_empty() => match step {
+                Ok(Step::Finish { op_id, server_item, report }) => {
+                    finishing.push(async move {
+                        let stored = finish(inner.store.as_ref(), op_id, server_item).await;
+                        (key, stored.map(|()| Some(report)))
+                    });
+                    continue;
+                }
+                Ok(Step::Done(report)) => (key, Ok(report)),
+                Err(reason) => (key, Err(reason)),
+            },
+            Some((key, result)) = finishing.next(), if !finishing.is_empty() => (key, result),
+            else => break,
+        };
         busy.remove(&key);
         match result {
             Ok(Some(report)) => {
@@ -127,6 +142,13 @@ pub(crate) async fn push_locked(
             }
         }
     }
+    // Operations claimed but never sent (the push stopped early) get their state back.
+    if !waiting.is_empty() {
+        let unsent: Vec<(u64, OperationState)> = waiting.iter().map(|(op, before)| (op.id, *before)).collect();
+        if let Err(e) = release(inner.store.as_ref(), unsent).await {
+            abort.get_or_insert(PushAbort::Store(e));
+        }
+    }
 
     // Every operation this push claimed has settled (succeeded, failed or released), unless the
     // store failed under one of them.
@@ -150,19 +172,27 @@ struct Report {
     outcome: PushOutcome,
 }
 
-/// Pushes one operation to the end: success, a resolved conflict, a recorded failure, or an abort.
-/// Returns `None` when the operation vanished before it could be sent (cancelled locally).
+/// What a pushed operation leaves to do.
+enum Step {
+    /// The server applied it: store its answer (see [`finish`]).
+    Finish { op_id: u64, server_item: Option<Record>, report: Report },
+    /// Settled already (resolved, recorded as failed) — or `None` when it vanished.
+    Done(Option<Report>),
+}
+
+/// Pushes one claimed operation: a success to finish, a resolved conflict, a recorded failure, or
+/// an abort.
 async fn push_one(
     inner: &Inner,
     remote: &Arc<dyn Remote>,
     op: Operation,
-) -> ((String, String), Result<Option<Report>, PushAbort>) {
+) -> ((String, String), Result<Step, PushAbort>) {
     let key = item_key(&op);
     let result = push_one_inner(inner, remote.as_ref(), op).await;
     (key, result)
 }
 
-async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Result<Option<Report>, PushAbort> {
+async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Result<Step, PushAbort> {
     let schema = inner.schema(&op.table).ok_or_else(|| {
         PushAbort::Store(StoreError::UnknownTable(format!(
             "{} (open it with SyncContext::table before pushing its operations)",
@@ -170,13 +200,18 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
         )))
     })?;
     let store = inner.store.as_ref();
-    let Some((mut op, mut item)) = claim(store, op.id).await.map_err(PushAbort::Store)? else { return Ok(None) };
+    let mut op = op;
+    // What to send is read now: the item from the data table (insert/update), or the snapshot.
+    let mut item = match op.kind {
+        OperationKind::Delete => op.item.clone(),
+        _ => store.get(&op.table, &op.item_id).await.map_err(PushAbort::Store)?,
+    };
     let kind = op.kind;
     if kind != OperationKind::Delete && item.is_none() {
         let message = format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table);
         let failure = Failure { kind: FailureKind::MissingLocalItem, status: None, message, server_item: None };
         record_failure(store, &op, None, failure).await?;
-        return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+        return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
     }
     let mut rounds = 0u32;
     let mut resolved = false;
@@ -189,20 +224,19 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
                     Err(e) => {
                         let err = RemoteError::protocol(format!("the server's item does not fit the table: {e}"));
                         record_failure(store, &op, item, Failure::of(&err, None)).await?;
-                        return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+                        return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
                     }
                 };
-                finish(store, op.id, server_item).await?;
                 let outcome = if resolved { PushOutcome::Resolved } else { PushOutcome::Succeeded };
-                return Ok(Some(Report { kind, outcome }));
+                return Ok(Step::Finish { op_id: op.id, server_item, report: Report { kind, outcome } });
             }
             Err(e) => e,
         };
         match failure.kind() {
             // Already gone on the server: the delete is done.
             RemoteErrorKind::NotFound if op.kind == OperationKind::Delete => {
-                finish(store, op.id, None).await?;
-                return Ok(Some(Report { kind, outcome: PushOutcome::Succeeded }));
+                let report = Report { kind, outcome: PushOutcome::Succeeded };
+                return Ok(Step::Finish { op_id: op.id, server_item: None, report });
             }
             RemoteErrorKind::Unauthorized => {
                 mark_attempted(store, &op).await?;
@@ -215,7 +249,7 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
             RemoteErrorKind::Conflict => {}
             _ => {
                 record_failure(store, &op, item, Failure::of(&failure, None)).await?;
-                return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+                return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
             }
         }
 
@@ -225,8 +259,8 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
         if let (Some(local), Some(server)) = (item.as_ref(), server_item.as_ref()) {
             // Our earlier attempt landed but its answer was lost: the server holds our change.
             if op.kind != OperationKind::Delete && !server.is_deleted() && same_user_fields(&schema, local, server) {
-                finish(store, op.id, Some(server.clone())).await?;
-                return Ok(Some(Report { kind, outcome: PushOutcome::Succeeded }));
+                let report = Report { kind, outcome: PushOutcome::Succeeded };
+                return Ok(Step::Finish { op_id: op.id, server_item: Some(server.clone()), report });
             }
         }
         let conflict =
@@ -261,34 +295,56 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
             .await
             .map_err(PushAbort::Store)?;
         match effect {
-            Effect::Settled => return Ok(Some(Report { kind, outcome: PushOutcome::Resolved })),
+            Effect::Settled => return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Resolved }))),
             Effect::Resend(next_op, next_item) => {
                 op = next_op;
                 item = next_item;
                 resolved = true;
             }
-            Effect::Stale => return Ok(None),
+            Effect::Stale => return Ok(Step::Done(None)),
             Effect::Deferred | Effect::Unresolvable(_) => {
                 record_failure(store, &op, item, Failure::of(&failure, server_item)).await?;
-                return Ok(Some(Report { kind, outcome: PushOutcome::Failed }));
+                return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
             }
         }
     }
 }
 
-/// Marks the operation in flight and reads what to send: the item from the data table at push
-/// time (insert/update) or the snapshot (delete).
-async fn claim(store: &dyn Store, op_id: u64) -> Result<Option<(Operation, Option<Record>)>, StoreError> {
+/// Claims the next operations of the queue (after `after`): marks them in flight in one
+/// transaction, so local changes to their items queue behind them instead of collapsing into
+/// them. Returns each with the state it had.
+async fn claim_batch(
+    store: &dyn Store,
+    filter: &OperationFilter,
+    after: Option<u64>,
+) -> Result<Vec<(Operation, OperationState)>, StoreError> {
+    let filter = OperationFilter { after, limit: Some(FETCH_BATCH), ..filter.clone() };
     store
         .transact(move |tx| {
-            let Some(mut op) = tx.operation(op_id)? else { return Ok(None) };
-            op.state = OperationState::InFlight;
-            tx.update_operation(&op)?;
-            let item = match op.kind {
-                OperationKind::Delete => op.item.clone(),
-                _ => tx.get(&op.table, &op.item_id)?,
-            };
-            Ok(Some((op, item)))
+            let ops = tx.operations(&filter)?;
+            let mut claimed = Vec::with_capacity(ops.len());
+            for mut op in ops {
+                let before = op.state;
+                op.state = OperationState::InFlight;
+                tx.update_operation(&op)?;
+                claimed.push((op, before));
+            }
+            Ok(claimed)
+        })
+        .await
+}
+
+/// Gives claimed operations that were never sent their state back.
+async fn release(store: &dyn Store, unsent: Vec<(u64, OperationState)>) -> Result<(), StoreError> {
+    store
+        .transact(move |tx| {
+            for (id, before) in unsent {
+                if let Some(mut op) = tx.operation(id)? {
+                    op.state = before;
+                    tx.update_operation(&op)?;
+                }
+            }
+            Ok(())
         })
         .await
 }
