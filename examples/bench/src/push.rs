@@ -76,6 +76,18 @@ pub async fn run(server: &NodeServer, cfg: &Config, summary: &mut Summary) -> Re
                     let items = ids.clone().map(|i| Todo::new(&prefix, i)).collect();
                     let Ok(pushed) = tokio::time::timeout(STUCK, ours.push(items)).await else {
                         stuck(summary, &net, in_flight, block, "our push");
+                        let (started, finished, failures) = ours.remote_time.report();
+                        println!("    remote calls started {started}, finished {finished}; failures: {failures:#?}");
+                        match tokio::time::timeout(Duration::from_secs(10), ours.ctx.pending_operations()).await {
+                            Ok(pending) => {
+                                let states = pending?.iter().fold(std::collections::BTreeMap::new(), |mut m, op| {
+                                    *m.entry(format!("{:?}", op.state)).or_insert(0) += 1;
+                                    m
+                                });
+                                println!("    queue: {states:?}");
+                            }
+                            Err(_) => println!("    the store does not answer either (writer busy or deadlocked)"),
+                        }
                         continue 'cases;
                     };
                     let (t, in_remote) = pushed?;

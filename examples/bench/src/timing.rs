@@ -1,19 +1,26 @@
 //! A [`Remote`] wrapper that sums the time spent inside the wrapped remote, so a
 //! section can split the engine's time into "waiting for the remote" and "everything else"
-//! (store, records, engine) without a profiler. Its own cost is two clock reads per call.
+//! (store, records, engine) without a profiler. Its own cost is two clock reads per call. It also
+//! counts calls started and finished and keeps the first failures, for reports of a stuck push.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sync_core::{Cursor, Expr, Page, Record, Remote, RemoteError};
 
-/// Time inside the remote.
+/// Time inside the remote, calls, and the first failures.
 #[derive(Debug, Default)]
 pub struct RemoteTime {
     nanos: AtomicU64,
+    started: AtomicU64,
+    finished: AtomicU64,
+    failures: Mutex<Vec<String>>,
 }
+
+/// Failures kept for a report.
+const KEPT_FAILURES: usize = 20;
 
 impl RemoteTime {
     /// Summed time inside the remote (with calls in flight together, their times add up).
@@ -21,8 +28,27 @@ impl RemoteTime {
         Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
     }
 
-    fn add(&self, since: Instant) {
+    /// Calls started, calls finished, and the first failures (`call: error`).
+    pub fn report(&self) -> (u64, u64, Vec<String>) {
+        let failures = self.failures.lock().map(|f| f.clone()).unwrap_or_default();
+        (self.started.load(Ordering::Relaxed), self.finished.load(Ordering::Relaxed), failures)
+    }
+
+    fn start(&self) -> Instant {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Instant::now()
+    }
+
+    fn add<T>(&self, call: &str, since: Instant, result: &Result<T, RemoteError>) {
         self.nanos.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.finished.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            if let Ok(mut f) = self.failures.lock() {
+                if f.len() < KEPT_FAILURES {
+                    f.push(format!("{call} after {:?}: {e}", since.elapsed()));
+                }
+            }
+        }
     }
 }
 
@@ -57,30 +83,30 @@ impl<R: Remote> Remote for Timed<R> {
                 return Err(RemoteError::Unauthorized { message: "benchmark: enough inserts".into() });
             }
         }
-        let start = Instant::now();
+        let start = self.time.start();
         let r = self.inner.insert(table, item).await;
-        self.time.add(start);
+        self.time.add("insert", start, &r);
         r
     }
 
     async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError> {
-        let start = Instant::now();
+        let start = self.time.start();
         let r = self.inner.update(table, item, version).await;
-        self.time.add(start);
+        self.time.add("update", start, &r);
         r
     }
 
     async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError> {
-        let start = Instant::now();
+        let start = self.time.start();
         let r = self.inner.delete(table, id, version).await;
-        self.time.add(start);
+        self.time.add("delete", start, &r);
         r
     }
 
     async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError> {
-        let start = Instant::now();
+        let start = self.time.start();
         let r = self.inner.read(table, id).await;
-        self.time.add(start);
+        self.time.add("read", start, &r);
         r
     }
 
@@ -91,9 +117,9 @@ impl<R: Remote> Remote for Timed<R> {
         cursor: Option<&Cursor>,
         page_size: u64,
     ) -> Result<Page, RemoteError> {
-        let start = Instant::now();
+        let start = self.time.start();
         let r = self.inner.query_page(table, filter, cursor, page_size).await;
-        self.time.add(start);
+        self.time.add("query_page", start, &r);
         r
     }
 }
