@@ -2,6 +2,8 @@
 //! `push_parallelism` requests in flight but never two for the same item.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -69,6 +71,10 @@ pub(crate) async fn push_locked(
     let mut busy: HashSet<(String, String)> = HashSet::new();
     let mut sending = FuturesUnordered::new();
     let mut finishing = FuturesUnordered::new();
+    // The next batch of the queue being claimed. It is polled together with the requests and
+    // the finishing writes, never awaited alone: a finishing write may hold the store's writer
+    // lock, and it must be polled to release it.
+    let mut claiming: Option<Pin<Box<dyn Future<Output = ClaimResult> + Send + '_>>> = None;
     let mut last_fetched: Option<u64> = None;
     let mut exhausted = false;
     let mut abort: Option<PushAbort> = None;
@@ -85,24 +91,36 @@ pub(crate) async fn push_locked(
                 }
                 continue;
             }
-            if exhausted {
-                break;
+            if !exhausted && claiming.is_none() {
+                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched)));
             }
-            match claim_batch(inner.store.as_ref(), &filter, last_fetched).await {
-                Ok(batch) => {
-                    match batch.last() {
-                        None => exhausted = true,
-                        Some((last, _)) => last_fetched = Some(last.id),
-                    }
-                    waiting.extend(batch);
-                }
-                Err(e) => abort = Some(PushAbort::Store(e)),
-            }
+            break;
         }
-        // Finishing (storing the server's answer) runs beside the next request: only the item
-        // waits for it, through `busy`.
         let (key, result) = tokio::select! {
+            claimed = async {
+                match claiming.as_mut() {
+                    Some(claim) => claim.await,
+                    None => std::future::pending().await,
+                }
+            }, if claiming.is_some() => {
+                claiming = None;
+                match claimed {
+                    Ok(batch) => {
+                        match batch.last() {
+                            None => exhausted = true,
+                            Some((last, _)) => last_fetched = Some(last.id),
+                        }
+                        waiting.extend(batch);
+                    }
+                    Err(e) => {
+                        abort.get_or_insert(PushAbort::Store(e));
+                    }
+                }
+                continue;
+            }
             Some((key, step)) = sending.next(), if !sending.is_empty() => match step {
+                // Storing the server's answer runs beside the next request: only the item waits
+                // for it, through `busy`.
                 Ok(Step::Finish { op_id, server_item, report }) => {
                     finishing.push(async move {
                         let stored = finish(inner.store.as_ref(), op_id, server_item).await;
@@ -136,9 +154,7 @@ pub(crate) async fn push_locked(
             }
             Ok(None) => {}
             Err(reason) => {
-                if abort.is_none() {
-                    abort = Some(reason);
-                }
+                abort.get_or_insert(reason);
             }
         }
     }
@@ -313,11 +329,9 @@ async fn push_one_inner(inner: &Inner, remote: &dyn Remote, op: Operation) -> Re
 /// Claims the next operations of the queue (after `after`): marks them in flight in one
 /// transaction, so local changes to their items queue behind them instead of collapsing into
 /// them. Returns each with the state it had.
-async fn claim_batch(
-    store: &dyn Store,
-    filter: &OperationFilter,
-    after: Option<u64>,
-) -> Result<Vec<(Operation, OperationState)>, StoreError> {
+type ClaimResult = Result<Vec<(Operation, OperationState)>, StoreError>;
+
+async fn claim_batch(store: &dyn Store, filter: &OperationFilter, after: Option<u64>) -> ClaimResult {
     let filter = OperationFilter { after, limit: Some(FETCH_BATCH), ..filter.clone() };
     store
         .transact(move |tx| {
