@@ -43,7 +43,7 @@ fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordEr
     let wrong = || RecordError::WrongType {
         column: col.name.clone(),
         expected: col.ty.name(),
-        found: json_type(value).to_owned(),
+        found: sync_core::record::json_type_name(value).to_owned(),
     };
     if value.is_null() {
         return match col.ty {
@@ -60,18 +60,6 @@ fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordEr
         ColumnType::Integer => value.as_i64().map(Param::Integer).ok_or_else(wrong),
         ColumnType::Real => value.as_f64().map(Param::Real).ok_or_else(wrong),
         ColumnType::Json => Ok(Param::Text(value.to_string().into())),
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

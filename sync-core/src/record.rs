@@ -168,8 +168,13 @@ pub fn validate_id(id: &str) -> Result<(), RecordError> {
     Ok(())
 }
 
-/// The JSON type name used in error messages.
-pub(crate) fn json_type_name(v: &Value) -> &'static str {
+/// The JSON type name used in error messages (`"integer"`, `"string"`, …), so every store words
+/// [`RecordError::WrongType`] the same way.
+///
+/// ```
+/// assert_eq!(sync_core::record::json_type_name(&serde_json::json!(1.5)), "number");
+/// ```
+pub fn json_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
