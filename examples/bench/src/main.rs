@@ -5,8 +5,8 @@
 //! It starts the official Node server itself (`backend_azure_rest::test_server::NodeServer`).
 //!
 //! ```text
-//! cargo run --release -p bench                       # everything (≈ 10 min on 2 cores)
-//! cargo run --release -p bench -- --quick            # everything, scaled down (≈ 1 min)
+//! cargo run --release -p bench                       # everything (≈ 8 min on 2 cores)
+//! cargo run --release -p bench -- --quick            # everything, scaled down (≈ 30 s; a smoke test)
 //! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling
 //! ```
 //!
@@ -81,7 +81,7 @@ from_error!(
 #[derive(Parser, Debug)]
 #[command(name = "bench", about = "Benchmarks of offline-sync: ratios to raw baselines, measured in one run.")]
 struct Cli {
-    /// Scale every N down (≈ 1 minute in all) to check the harness end to end.
+    /// Scale every N down (≈ 30 s in all) to check the harness end to end; not the figures.
     #[arg(long)]
     quick: bool,
     /// Run only these sections (repeat or separate with commas); default: all.
