@@ -147,9 +147,14 @@ impl OperationFilter {
         OperationFilter::default()
     }
 
+    /// The operations of one table.
+    pub fn table(table: &str) -> Self {
+        OperationFilter { tables: Some(vec![table.to_owned()]), ..Default::default() }
+    }
+
     /// The operations of one item.
     pub fn item(table: &str, id: &str) -> Self {
-        OperationFilter { tables: Some(vec![table.to_owned()]), item_id: Some(id.to_owned()), ..Default::default() }
+        OperationFilter { item_id: Some(id.to_owned()), ..OperationFilter::table(table) }
     }
 
     /// Whether an operation passes the filter (ignoring `limit`).

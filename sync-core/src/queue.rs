@@ -191,7 +191,7 @@ pub fn apply_pull_page(
     let mut outcome = PageOutcome::default();
     // Usually a pull follows a push and nothing of the table is queued: then no row needs a look
     // at the queue.
-    let table_ops = OperationFilter { tables: Some(vec![table.to_owned()]), ..OperationFilter::all() };
+    let table_ops = OperationFilter::table(table);
     let queue_empty = tx.count_operations(&table_ops)? == 0;
     for row in rows {
         if !queue_empty && tx.count_operations(&OperationFilter::item(table, row.id()))? > 0 {

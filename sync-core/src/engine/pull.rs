@@ -69,7 +69,7 @@ pub(crate) async fn pull(
 
     if inner.options.push_before_pull {
         let guard = inner.push_lock.lock().await;
-        let pending_filter = OperationFilter { tables: Some(vec![table.clone()]), ..OperationFilter::all() };
+        let pending_filter = OperationFilter::table(&table);
         let pending = inner.store.transact(move |tx| tx.count_operations(&pending_filter)).await?;
         if pending > 0 {
             super::push::push_locked(inner, &remote, Some(vec![table.clone()])).await?;
@@ -168,7 +168,7 @@ pub(crate) async fn purge(
     let outcome = inner
         .store
         .transact(move |tx| {
-            let ops_filter = OperationFilter { tables: Some(vec![table.clone()]), ..OperationFilter::all() };
+            let ops_filter = OperationFilter::table(&table);
             let pending = tx.count_operations(&ops_filter)?;
             if pending > 0 && !(force && filter.is_none()) {
                 return Ok(Err(SyncError::PurgeBlocked { table, pending }));

@@ -168,7 +168,7 @@ impl JsonTable {
 
     /// This table's queued operations, in push order.
     pub async fn pending_operations(&self) -> Result<Vec<Operation>, SyncError> {
-        let filter = OperationFilter { tables: Some(vec![self.name().to_owned()]), ..OperationFilter::all() };
+        let filter = OperationFilter::table(self.name());
         Ok(self.ctx.inner.store.transact(move |tx| tx.operations(&filter)).await?)
     }
 }
