@@ -4,7 +4,8 @@
 use reqwest::header::{HeaderMap, ETAG, LINK};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sync_core::{system, Record, RemoteError};
+use sync_core::backend::{system, RemoteError};
+use sync_core::Record;
 
 use crate::error::from_reqwest;
 use crate::urls::version_from_etag;
@@ -157,7 +158,7 @@ fn link_has_next(value: &str) -> bool {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-    use sync_core::RemoteErrorKind;
+    use sync_core::backend::RemoteErrorKind;
 
     fn raw(body: &str, etag: Option<&str>) -> RawResponse {
         let mut headers = HeaderMap::new();

@@ -6,7 +6,8 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::HeaderValue;
-use sync_core::{odata_filter, odata_orderby, system, validate_id, Cursor, Expr, OrderBy, RemoteError, TableSchema};
+use sync_core::backend::{odata_filter, odata_orderby, system, validate_id, Cursor, RemoteError};
+use sync_core::{Expr, OrderBy, TableSchema};
 use url::Url;
 
 /// What is left unencoded in a path segment or a query value.

@@ -5,7 +5,7 @@
 //! connections, durability, table layout and upgrade rules.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), sync_core::StoreError> {
+//! # async fn demo() -> Result<(), sync_core::backend::StoreError> {
 //! let store = store_diesel::DieselStore::open("app.db").await?;
 //! // … hand it to the engine as `Arc<dyn Store>` …
 //! store.close().await?;
@@ -24,7 +24,7 @@
 //!   `__config` and the `__tables` catalogue;
 //! - `catalogue` and `ddl`: entity tables from a `TableSchema`, their SQL names, how they upgrade;
 //! - `rows`: records to typed column values and back;
-//! - `query_sql`: queries to SQL with bound parameters, matching `sync_core::query::eval::run_query`;
+//! - `query_sql`: queries to SQL with bound parameters, matching `sync_core::backend::run_query`;
 //! - `transaction` and `system_tables`: the `Transaction` the engine's work runs against.
 
 mod catalogue;

@@ -4,8 +4,9 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use sync_core::query::eval::QueryResult;
-use sync_core::{resolve_query, Query, Record, Store, StoreError, TableSchema, TxWork};
+use sync_core::backend::{resolve_query, StoreError, TxWork};
+use sync_core::QueryResult;
+use sync_core::{Query, Record, Store, TableSchema};
 
 use crate::catalogue::{self, Catalogue, TableInfo};
 use crate::connection::{guarded, Db, Location, ReaderPool, Role};
@@ -63,7 +64,8 @@ use crate::{ddl, migrations, query_sql, rows};
 ///
 /// ```
 /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
-/// use sync_core::{Column, ColumnType, Record, Store, StoreExt, TableSchema};
+/// use sync_core::backend::StoreExt;
+/// use sync_core::{Column, ColumnType, Record, Store, TableSchema};
 /// use store_diesel::DieselStore;
 ///
 /// let store = DieselStore::open_in_memory().await?;
@@ -259,5 +261,12 @@ impl Store for DieselStore {
             db.immediate(move |db| work(&mut DieselTransaction::new(db, catalogue)))
         })
         .await
+    }
+}
+
+impl From<DieselStore> for Arc<dyn Store> {
+    /// Lets [`SyncContext::builder`](sync_core::SyncContext::builder) take a `DieselStore` as it is.
+    fn from(store: DieselStore) -> Self {
+        Arc::new(store)
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::error::StoreError;
+use crate::forward::forward_through_pointers;
 use crate::operation::{NewOperation, Operation, OperationError, OperationFilter};
 use crate::query::eval::QueryResult;
 use crate::query::expr::{Expr, Query};
@@ -22,19 +23,21 @@ pub type TxWork = Box<dyn FnOnce(&mut dyn Transaction) -> Result<(), StoreError>
 ///   when the work returns an error, or the store fails, **none** of its writes are visible.
 ///   Transactions are serialised: no other transaction's writes interleave with one in progress.
 /// - The engine builds its two atomic operations on it: a *local change* (the item write and its
-///   queue entry together, [`crate::queue::apply_local_change`]) and a *pull page* (the page's rows
-///   and the new cursor together, [`crate::queue::apply_pull_page`]).
+///   queue entry together, [`apply_local_change`](crate::backend::apply_local_change)) and a *pull page* (the page's rows
+///   and the new cursor together, [`apply_pull_page`](crate::backend::apply_pull_page)).
 /// - Records are stored as given (the engine passes them through
 ///   [`TableSchema::conform_local`]/[`conform_remote`](TableSchema::conform_remote)) and read
 ///   back equal, with every schema column present.
-/// - Queries give exactly the results of [`crate::query::eval::run_query`] on the resolved query:
+/// - Queries give exactly the results of [`run_query`](crate::backend::run_query) on the resolved query:
 ///   two-valued logic, nulls first, `id` as the last ordering key, soft-deleted rows hidden unless
 ///   `include_deleted`.
 /// - Operation ids strictly increase and are never reused, across restarts too.
 ///
-/// Implementations pass the conformance suite in `sync_core::conformance` (feature `conformance`).
+/// Implementations pass the conformance suite in `sync_core::conformance` (feature `conformance`),
+/// and add `impl From<MyStore> for Arc<dyn Store>` so that
+/// [`SyncContext::builder`](crate::SyncContext::builder) takes them as they are.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: std::fmt::Debug + Send + Sync {
     /// Creates the table, or opens an existing one. A stored table with new nullable columns in
     /// `schema` is upgraded; an incompatible one is [`StoreError::IncompatibleSchema`].
     async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError>;
@@ -95,8 +98,8 @@ pub trait StoreExt: Store {
     /// Runs `work` in a transaction and returns its result.
     ///
     /// ```
-    /// # async fn demo(store: &dyn sync_core::Store) -> Result<(), sync_core::StoreError> {
-    /// use sync_core::StoreExt;
+    /// # async fn demo(store: &dyn sync_core::Store) -> Result<(), sync_core::backend::StoreError> {
+    /// use sync_core::backend::StoreExt;
     /// let pending = store.transact(|tx| tx.count_operations(&Default::default())).await?;
     /// # let _ = pending; Ok(()) }
     /// ```
@@ -124,34 +127,9 @@ pub trait StoreExt: Store {
 
 impl<S: Store + ?Sized> StoreExt for S {}
 
-#[async_trait]
-impl<S: Store + ?Sized> Store for Arc<S> {
-    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
-        (**self).ensure_table(schema).await
-    }
-    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
-        (**self).get(table, id).await
-    }
-    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
-        (**self).query(table, query).await
-    }
-    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
-        (**self).transaction(work).await
-    }
-}
-
-#[async_trait]
-impl<S: Store + ?Sized> Store for Box<S> {
-    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
-        (**self).ensure_table(schema).await
-    }
-    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
-        (**self).get(table, id).await
-    }
-    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
-        (**self).query(table, query).await
-    }
-    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
-        (**self).transaction(work).await
-    }
-}
+forward_through_pointers!(Store {
+    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError>;
+    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError>;
+    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError>;
+    async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
+});

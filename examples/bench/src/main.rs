@@ -71,8 +71,8 @@ from_error!(
     serde_json::Error,
     reqwest::Error,
     sync_core::SyncError,
-    sync_core::StoreError,
-    sync_core::RemoteError,
+    sync_core::backend::StoreError,
+    sync_core::backend::RemoteError,
     backend_azure_rest::BuildError,
     backend_azure_rest::test_server::TestServerError,
     diesel::result::Error

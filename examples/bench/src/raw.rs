@@ -9,7 +9,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LINK};
 use reqwest::Url;
 use serde_json::Value;
-use sync_core::{odata_filter, odata_orderby, Cursor, OrderBy};
+use sync_core::backend::{odata_filter, odata_orderby, Cursor};
+use sync_core::OrderBy;
 
 use crate::BenchError;
 

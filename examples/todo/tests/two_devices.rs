@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use backend_azure_rest::test_server::NodeServer;
 use serde_json::Value;
-use sync_core::{Cursor, Remote};
+use sync_core::backend::Cursor;
+use sync_core::Remote;
 
 struct Device {
     db: PathBuf,

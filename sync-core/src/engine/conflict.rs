@@ -37,6 +37,7 @@ pub enum Resolution {
 ///
 /// ```
 /// use sync_core::{Conflict, ConflictHandler, Resolution};
+/// #[derive(Debug)]
 /// struct NewestTextWins;
 /// impl ConflictHandler for NewestTextWins {
 ///     fn resolve(&self, conflict: &Conflict) -> Resolution {
@@ -47,7 +48,7 @@ pub enum Resolution {
 ///     }
 /// }
 /// ```
-pub trait ConflictHandler: Send + Sync {
+pub trait ConflictHandler: std::fmt::Debug + Send + Sync {
     /// Picks a resolution.
     fn resolve(&self, conflict: &Conflict) -> Resolution;
 }

@@ -1,16 +1,64 @@
-//! Applies a [`Resolution`] to a failed operation inside one store transaction. Shared by the
-//! push (handler decisions) and by [`SyncContext::resolve`](crate::SyncContext::resolve) (the
-//! errors table), so both paths behave the same.
+//! Conflict resolution: applies a [`Resolution`] to a failed operation inside one store
+//! transaction, and checks merged items. Shared by the push (handler decisions) and by
+//! [`SyncContext::resolve`](crate::SyncContext::resolve) (the errors table), so both paths behave
+//! the same.
 
 use serde_json::Value;
 
 use super::conflict::Resolution;
-use crate::error::StoreError;
+use super::shared::Shared;
+use crate::error::{StoreError, SyncError};
 use crate::operation::{Operation, OperationKind, OperationState};
 use crate::queue::adopt_server_columns;
 use crate::record::Record;
 use crate::schema::TableSchema;
-use crate::store::Transaction;
+use crate::store::{StoreExt, Transaction};
+
+/// Resolves the failure recorded for `operation_id` in the errors table (see
+/// [`SyncContext::resolve`](crate::SyncContext::resolve)).
+pub(crate) async fn resolve_recorded(
+    shared: &Shared,
+    operation_id: u64,
+    resolution: Resolution,
+) -> Result<(), SyncError> {
+    // Not while a push holds the operation in flight.
+    let _no_push = shared.push_lock.lock().await;
+    let errors = shared.store.transact(|tx| tx.errors(None)).await?;
+    let error =
+        errors.into_iter().find(|e| e.operation_id == operation_id).ok_or(SyncError::NoSuchError(operation_id))?;
+    let schema = shared.opened_schema(&error.table)?;
+    let resolution = match resolution {
+        Resolution::Merge(item) => Resolution::Merge(conform_merge(&schema, &error.item_id, item)?),
+        other => other,
+    };
+    let effect = shared
+        .store
+        .transact(move |tx| {
+            apply_resolution(
+                tx,
+                &schema,
+                error.operation_id,
+                error.operation_version,
+                error.server_item.as_ref(),
+                &resolution,
+                OperationState::Pending,
+            )
+        })
+        .await?;
+    match effect {
+        Effect::Stale => Err(SyncError::StaleError(operation_id)),
+        Effect::Unresolvable(reason) => Err(SyncError::CannotResolve { operation_id, reason }),
+        Effect::Settled | Effect::Resend(..) | Effect::Deferred => Ok(()),
+    }
+}
+
+/// Checks a merged item: the operation's id, conformed to the table.
+pub(crate) fn conform_merge(schema: &TableSchema, item_id: &str, merged: Record) -> Result<Record, SyncError> {
+    if merged.id() != item_id {
+        return Err(SyncError::MergeIdMismatch { expected: item_id.to_owned(), found: merged.id().to_owned() });
+    }
+    schema.conform_local(merged).map_err(|e| SyncError::record(schema.name(), e))
+}
 
 /// What a resolution left to do.
 #[derive(Debug, Clone, PartialEq)]

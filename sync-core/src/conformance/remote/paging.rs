@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::support::{assert_keyset_order, expect_err, ok, patch, Case, PAGE};
 use super::RemoteFactory;
+use crate::cursor::Cursor;
 use crate::error::RemoteErrorKind;
 use crate::query::expr::column;
 use crate::record::Record;
-use crate::remote::Cursor;
 
 const ITEM: &str = "Item";
 

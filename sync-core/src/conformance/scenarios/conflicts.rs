@@ -58,6 +58,7 @@ pub async fn conflict_keep_local_via_handler<F: ScenarioFactory>(f: &F) {
     assert!(b.ctx.errors().await.unwrap().is_empty());
 }
 
+#[derive(Debug)]
 struct SumMerge;
 impl ConflictHandler for SumMerge {
     fn resolve(&self, c: &Conflict) -> Resolution {
@@ -81,6 +82,7 @@ pub async fn conflict_merge_via_handler<F: ScenarioFactory>(f: &F) {
     assert_eq!(view(&b.rows(&mark).await), view(&server));
 }
 
+#[derive(Debug)]
 struct AlwaysDiscard;
 impl ConflictHandler for AlwaysDiscard {
     fn resolve(&self, _: &Conflict) -> Resolution {

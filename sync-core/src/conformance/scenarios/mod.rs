@@ -22,11 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::backend::Cursor;
 use serde_json::{json, Value};
 
 use crate::{
-    column, Column, ColumnType, ConflictHandler, Cursor, DeferConflicts, JsonTable, Query, Record, Remote, RetryPolicy,
-    Store, SyncContext, SyncOptions, TableSchema,
+    column, Column, ColumnType, ConflictHandler, DeferConflicts, JsonTable, Query, Record, Remote, RetryPolicy, Store,
+    SyncContext, SyncOptions, TableSchema,
 };
 
 /// Hands the scenarios their parts.
@@ -118,6 +120,7 @@ pub fn test_options() -> SyncOptions {
 }
 
 /// One simulated device: a context over its own store, and its `Item` table.
+#[derive(Debug)]
 pub struct Device {
     /// The context.
     pub ctx: SyncContext,
@@ -135,8 +138,8 @@ impl Device {
         handler: impl ConflictHandler + 'static,
         options: SyncOptions,
     ) -> Device {
-        let ctx = SyncContext::builder_arc(Arc::clone(&store))
-            .remote_arc(remote)
+        let ctx = SyncContext::builder(Arc::clone(&store))
+            .remote(remote)
             .conflict_handler(handler)
             .options(options)
             .build()
@@ -157,7 +160,11 @@ impl Device {
     /// the same millisecond as the cursor, with an id not after the cursor's, is only seen at its
     /// next change (see [`JsonTable::pull`]). Real devices are never that quick; tests are.
     pub async fn pull(&self, mark: &str) -> crate::PullSummary {
-        let summary = self.items.pull(&by_marker(mark), Some(&format!("q-{mark}"))).await.expect("pull succeeds");
+        let summary = self
+            .items
+            .pull(&by_marker(mark), crate::PullOptions::incremental(format!("q-{mark}")))
+            .await
+            .expect("pull succeeds");
         tokio::time::sleep(Duration::from_millis(2)).await;
         summary
     }

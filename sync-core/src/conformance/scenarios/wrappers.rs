@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{Cursor, Expr, Page, Record, Remote, RemoteError};
+use crate::backend::{Cursor, Page, RemoteError};
+use crate::{Expr, Record, Remote};
 
 /// One call seen by a [`RecordingRemote`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub struct Call {
 }
 
 /// Logs every call with start/end sequence numbers and can delay each call.
+#[derive(Debug)]
 pub struct RecordingRemote {
     inner: Arc<dyn Remote>,
     latency: Duration,
@@ -122,6 +124,7 @@ pub enum Fault {
 
 /// Injects faults: queued faults for writes, and a dropped connection during a pull after a
 /// number of rows.
+#[derive(Debug)]
 pub struct FlakyRemote {
     inner: Arc<dyn Remote>,
     write_faults: Mutex<VecDeque<Fault>>,
@@ -170,16 +173,14 @@ impl FlakyRemote {
     ) -> Result<T, RemoteError> {
         match self.next_fault() {
             None => call.await,
-            Some(Fault::Unreachable) => Err(RemoteError::transient("injected: connection refused")),
-            Some(Fault::Unavailable) => Err(RemoteError::Transient {
-                status: Some(503),
-                message: "injected: service unavailable".into(),
-                source: None,
-            }),
+            Some(Fault::Unreachable) => Err(RemoteError::offline("injected: connection refused")),
+            Some(Fault::Unavailable) => {
+                Err(RemoteError::Transient { status: 503, message: "injected: service unavailable".into() })
+            }
             Some(Fault::Unauthorized) => Err(RemoteError::Unauthorized { message: "injected: token expired".into() }),
             Some(Fault::LostResponse) => {
                 let _ = call.await;
-                Err(RemoteError::transient("injected: connection reset before the response"))
+                Err(RemoteError::offline("injected: connection reset before the response"))
             }
         }
     }
@@ -208,12 +209,12 @@ impl Remote for FlakyRemote {
     ) -> Result<Page, RemoteError> {
         self.queries.fetch_add(1, Ordering::SeqCst);
         let page = self.inner.query_page(table, filter, cursor, page_size).await?;
-        let mut budget = self.rows_before_drop.lock().map_err(|_| RemoteError::transient("poisoned"))?;
+        let mut budget = self.rows_before_drop.lock().map_err(|_| RemoteError::offline("poisoned"))?;
         if let Some(left) = *budget {
             let n = page.items.len() as u64;
             if n > left {
                 *budget = None;
-                return Err(RemoteError::transient("injected: connection dropped mid-pull"));
+                return Err(RemoteError::offline("injected: connection dropped mid-pull"));
             }
             *budget = Some(left - n);
         }

@@ -9,6 +9,7 @@ use super::support::{
     snapshot, todo, todo_schema,
 };
 use super::StoreFactory;
+use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::operation::{FailureKind, OperationError, OperationKind, OperationState};
 use crate::queue::{apply_pull_page, complete_operation, LocalChange, PageOutcome};
@@ -156,9 +157,10 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
         server_todo("p4", "new", "v1"),
         deleted("p5"),
     ];
-    let cursor = "{\"updatedAt\":\"2024-01-02T00:00:00.000Z\",\"id\":\"p5\"}";
+    let cursor = Cursor { updated_at: "2024-01-02T00:00:00.000Z".into(), id: "p5".into() };
+    let saved = cursor.clone();
     let rows = page.clone();
-    let out = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", cursor)))).await;
+    let out = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("q", &saved)))).await;
     let out = ok(out, "apply_pull_page");
     assert_eq!(out, PageOutcome { upserted: 2, deleted: 2, skipped: 1 }, "the page's outcome");
     assert_eq!(get(&store, "Todo", "p1").await, local_p1, "an item with a queued operation is not overwritten");
@@ -166,32 +168,31 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
     assert_eq!(get(&store, "Todo", "p3").await, None, "a row the server deleted is deleted");
     assert_eq!(get(&store, "Todo", "p4").await.as_ref(), Some(&page[3]), "a new pulled row is stored");
     assert_eq!(get(&store, "Todo", "p5").await, None, "a deleted row that was never stored stays absent");
-    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "the cursor is saved");
+    assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "the cursor is saved");
     assert_eq!(all_ops(&store).await, ops, "a pulled page queues nothing");
 
     let before = snapshot(&store, &["Todo"]).await;
     let rows = vec![server_todo("p6", "new", "v1"), deleted("p2")];
     let res = store
         .transact(move |tx| {
-            apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", "next")))?;
+            apply_pull_page(tx, "Todo", &rows, Some(("q", &next_cursor())))?;
             Err::<(), _>(StoreError::Backend { message: "the connection dropped".into(), source: None })
         })
         .await;
     assert!(matches!(res, Err(StoreError::Backend { .. })), "the failing work's error comes back, got {res:?}");
     assert_eq!(snapshot(&store, &["Todo"]).await, before, "a failed page transaction left rows behind");
     assert_eq!(
-        config(&store, "cursor|Todo|q").await.as_deref(),
-        Some(cursor),
+        saved_cursor(&store, "Todo", "q").await.as_ref(),
+        Some(&cursor),
         "a failed page transaction saved its cursor"
     );
 
     let bad: Record = rec(json!({"id": "p9", "text": 5}));
     let rows = vec![server_todo("p8", "new", "v1"), bad];
-    let res =
-        store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", "next"))).map(drop)).await;
+    let res = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("q", &next_cursor()))).map(drop)).await;
     assert!(matches!(res, Err(StoreError::Record { .. })), "a page with a wrong-typed row fails, got {res:?}");
     assert_eq!(snapshot(&store, &["Todo"]).await, before, "a page that failed half-way left rows behind");
-    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "a page that failed saved its cursor");
+    assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "a page that failed saved its cursor");
 
     let rows = vec![deleted("p1"), server_todo("p7", "full pull", "v1")];
     let out = ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "a page without cursor");
@@ -201,7 +202,7 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
         "a deleted row with a queued operation is skipped"
     );
     assert_eq!(get(&store, "Todo", "p1").await, local_p1, "the locally edited item survives its server delete");
-    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "a page without cursor saves none");
+    assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "a page without cursor saves none");
 }
 
 /// A completed push removes the operation and its error row and stores the server's item (for
@@ -273,4 +274,13 @@ pub async fn complete_operation_keeps_newer_local_changes<F: StoreFactory>(facto
     assert_eq!(snapshot.version(), Some("v1"), "the queued delete's snapshot takes the server's new version");
     assert_eq!(snapshot.get("text"), Some(&json!("edited")), "the snapshot keeps the local fields");
     assert_eq!(get(&store, "Todo", "s1").await, None, "the locally deleted item stays deleted");
+}
+
+fn next_cursor() -> Cursor {
+    Cursor { updated_at: "2024-01-03T00:00:00.000Z".into(), id: "next".into() }
+}
+
+async fn saved_cursor(store: &dyn crate::Store, table: &str, query_id: &str) -> Option<Cursor> {
+    let (table, query_id) = (table.to_owned(), query_id.to_owned());
+    ok(store.transact(move |tx| Cursor::load(tx, &table, &query_id)).await, "loading a saved cursor")
 }
