@@ -3,6 +3,25 @@
 //! The [`Remote`](sync_core::Remote) of sync-core for Azure Mobile Apps backends, spoken over
 //! their REST table API (ZUMO-API-VERSION 2.0.0) with reqwest and rustls.
 //!
+//! ```no_run
+//! use backend_azure_rest::AzureRestRemote;
+//! use store_diesel::DieselStore;
+//! use sync_core::{PullOptions, Query, SyncContext, SyncEntity};
+//!
+//! #[derive(SyncEntity, Debug, Clone)]
+//! #[sync(table = "TodoItem")]
+//! struct TodoItem { id: String, text: String, complete: bool }
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net").token("…").build()?;
+//! let ctx = SyncContext::builder(DieselStore::open("app.db").await?).remote(remote).build().await?;
+//! let todos = ctx.table::<TodoItem>().await?;
+//! todos.insert(TodoItem { id: String::new(), text: "milk".into(), complete: false }).await?;
+//! ctx.push().await?;
+//! todos.pull(&Query::new(), PullOptions::incremental("all-todo-items")).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! Map of the crate:
 //! - [`AzureRestRemote`] and its [`AzureRestRemoteBuilder`] (`builder`): base URL, injectable
 //!   `reqwest::Client`, auth, extra headers, timeouts, body limit;

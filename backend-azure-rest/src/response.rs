@@ -129,7 +129,7 @@ fn etag_version(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Whether any `Link` header has a link with relation `next`. The link itself is never followed:
-/// the Node server's is malformed (no port, path `/`; PROTOCOL.md §1.8).
+/// the Node server's is malformed (no port, path `/`; `docs/protocol.md`, "Paging").
 pub(crate) fn has_next_link(headers: &HeaderMap) -> bool {
     headers.get_all(LINK).iter().filter_map(|v| v.to_str().ok()).any(link_has_next)
 }

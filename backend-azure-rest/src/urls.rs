@@ -77,7 +77,7 @@ impl Endpoint {
         Ok(self.with_path(&format!("tables/{table}/{}", utf8_percent_encode(id, COMPONENT))))
     }
 
-    /// The keyset query of DESIGN §5 for one page.
+    /// The keyset query (`docs/architecture.md`, "Pull with the keyset cursor") for one page.
     pub(crate) fn query_url(
         &self,
         table: &str,

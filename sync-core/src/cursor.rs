@@ -5,7 +5,7 @@
 //! A pull with a query id resumes after the cursor saved for `(table, query id)`; each pulled
 //! page saves the cursor after its last row in the same transaction as the page's rows (see
 //! [`apply_pull_page`](crate::backend::apply_pull_page)). The rules are in
-//! `docs/architecture.md`, "Pull".
+//! `docs/architecture.md`, "Pull with the keyset cursor".
 
 use serde::{Deserialize, Serialize};
 

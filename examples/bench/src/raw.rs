@@ -60,7 +60,7 @@ impl RawClient {
         url
     }
 
-    /// The keyset page URL the REST remote sends (DESIGN §5): `$filter` = the cursor's keyset
+    /// The keyset page URL the REST remote sends (`docs/architecture.md`, "Pull with the keyset cursor"): `$filter` = the cursor's keyset
     /// filter, `$orderby=updatedAt,id`, `$top`, `__includeDeleted=true`.
     pub fn keyset_url(&self, table: &str, cursor: Option<&Cursor>, top: u64) -> Url {
         let mut url = self.table_url(table);

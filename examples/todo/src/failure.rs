@@ -48,7 +48,10 @@ fn describe(e: &SyncError, server: Option<&str>) -> String {
     let at = server.map(|url| format!(" at {url}")).unwrap_or_default();
     let why = chain(e);
     match e.kind() {
-        ErrorKind::Offline => format!("cannot reach the server{at} ({why}); {kept}: run `todo sync` again when online"),
+        ErrorKind::Offline => {
+            let why = why.strip_prefix("the server could not be reached: ").unwrap_or(&why);
+            format!("cannot reach the server{at} ({why}); {kept}: run `todo sync` again when online")
+        }
         ErrorKind::Unauthorized => format!("the server{at} rejected the credentials ({why}); {kept}"),
         ErrorKind::Temporary => format!("the server{at} failed ({why}); {kept}: try again later"),
         ErrorKind::NotFound | ErrorKind::Rejected | ErrorKind::Protocol if e.remote_error().is_some() => format!(

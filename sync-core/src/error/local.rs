@@ -109,7 +109,7 @@ pub enum QueryError {
     NotAllowed(String),
 }
 
-/// Two local changes to one item that cannot be combined (DESIGN §3).
+/// Two local changes to one item that cannot be combined (`docs/architecture.md`, "The collapse table").
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("cannot {new} item {item_id:?} in table {table:?}: a {existing} is already queued for it; push first")]
 pub struct CollapseError {
