@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::StoreError;
+use crate::error::{StoreError, SyncError};
 use crate::query::expr::{CompareOp, Expr};
 use crate::query::value::QueryValue;
 use crate::record::Record;
@@ -87,7 +87,13 @@ fn table_prefix(table: &str) -> String {
     format!("deltaToken|{table}|")
 }
 
-/// Checks a query id: 1 to 255 bytes without `|` (the .NET client's rule).
-pub(crate) fn valid_query_id(query_id: &str) -> bool {
-    !query_id.is_empty() && query_id.len() <= 255 && !query_id.contains('|')
+/// Checks a query id: 1 to 255 bytes without `|` (the .NET client's rule, and what keeps every
+/// config key a unique prefix).
+pub(crate) fn check_query_id(query_id: Option<&str>) -> Result<(), SyncError> {
+    match query_id {
+        Some(id) if id.is_empty() || id.len() > 255 || id.contains('|') => {
+            Err(SyncError::InvalidQueryId(id.to_owned()))
+        }
+        _ => Ok(()),
+    }
 }

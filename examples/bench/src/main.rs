@@ -22,6 +22,9 @@
 //!
 //! Baselines and ours alternate within each section (A B, B A, …) and the best of each counts.
 
+// A binary has no public API: its `pub` items are visible to its own modules only.
+#![allow(unnameable_types)]
+
 mod local;
 mod memory;
 mod model;

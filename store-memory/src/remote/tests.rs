@@ -331,13 +331,15 @@ async fn drop_after_rows_fails_the_page_that_crosses_the_limit() {
     // Exactly k rows delivered, then the next non-empty page fails.
     remote.drop_after_rows(3);
     remote.query_page("Item", None, None, 3).await.unwrap();
-    assert!(remote.query_page("Item", None, Some(&c1), 3).await.is_err());
+    let err = remote.query_page("Item", None, Some(&c1), 3).await.unwrap_err();
+    assert_eq!(err.kind(), RemoteErrorKind::Offline);
 
     // A limit of zero fails the first page with rows, but not an empty one.
     remote.drop_after_rows(0);
     let end = Cursor { updated_at: T0.to_owned(), id: "r9".to_owned() };
     assert!(remote.query_page("Item", None, Some(&end), 3).await.unwrap().items.is_empty());
-    assert!(remote.query_page("Item", None, None, 3).await.is_err());
+    let err = remote.query_page("Item", None, None, 3).await.unwrap_err();
+    assert_eq!(err.kind(), RemoteErrorKind::Offline);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use super::events::{PullSummary, SyncEvent};
 use super::options::PullOptions;
 use super::retry::with_retry;
 use super::shared::Shared;
-use crate::cursor::{valid_query_id, Cursor};
+use crate::cursor::{check_query_id, Cursor};
 use crate::error::{QueryError, RecordError, SyncError};
 use crate::operation::OperationFilter;
 use crate::query::expr::Query;
@@ -16,14 +16,6 @@ use crate::queue::apply_pull_page;
 use crate::record::Record;
 use crate::schema::{system, TableSchema};
 use crate::store::StoreExt;
-
-/// Checks a query id: 1 to 255 bytes without `|`.
-pub(super) fn check_query_id(query_id: Option<&str>) -> Result<(), SyncError> {
-    match query_id {
-        Some(id) if !valid_query_id(id) => Err(SyncError::InvalidQueryId(id.to_owned())),
-        _ => Ok(()),
-    }
-}
 
 /// Pull queries may only filter: the engine owns ordering, paging and projection.
 fn check_pull_query(query: &Query) -> Result<(), SyncError> {

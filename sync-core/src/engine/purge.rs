@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use super::options::PurgeOptions;
-use super::pull::check_query_id;
 use super::shared::Shared;
-use crate::cursor::Cursor;
+use crate::cursor::{check_query_id, Cursor};
 use crate::error::SyncError;
 use crate::operation::OperationFilter;
 use crate::query::expr::Query;
