@@ -45,6 +45,7 @@ mod ddl;
 mod error;
 mod migrations;
 mod options;
+mod push_lock;
 mod query_sql;
 mod rows;
 mod statement;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use store_diesel::DieselStore;
-use sync_core::backend::{StoreError, TxWork};
+use sync_core::backend::{PushLock, StoreError, TxWork};
 use sync_core::conformance::store::StoreFactory;
 use sync_core::QueryResult;
 use sync_core::{Query, Record, Store, TableSchema};
@@ -33,6 +33,9 @@ impl Store for FileStore {
     }
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
         self.store.transaction(work).await
+    }
+    async fn lock_push(&self) -> Result<PushLock, StoreError> {
+        self.store.lock_push().await
     }
 }
 

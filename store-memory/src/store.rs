@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use serde_json::Value;
 use sync_core::backend::run_query;
-use sync_core::backend::{resolve_query, StoreError, TxWork};
+use sync_core::backend::{resolve_query, PushLock, StoreError, TxWork};
 use sync_core::{Query, QueryResult, Record, Store, TableSchema};
 
 use state::{incompatibility, State, Table};
@@ -66,6 +66,8 @@ use tx::MemoryTransaction;
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    /// The push lock, shared by every clone (see [`Store::lock_push`]).
+    push_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl MemoryStore {
@@ -135,6 +137,10 @@ impl Store for MemoryStore {
         }
         table.schema = schema.clone();
         Ok(())
+    }
+
+    async fn lock_push(&self) -> Result<PushLock, StoreError> {
+        Ok(PushLock::new(Arc::clone(&self.push_lock).lock_owned().await))
     }
 
     async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {

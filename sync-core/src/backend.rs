@@ -36,4 +36,4 @@ pub use crate::queue::{
 pub use crate::record::{json_type_name, validate_id, MAX_ID_LEN};
 pub use crate::remote::{strip_server_columns, Page, Remote};
 pub use crate::schema::{canonical_datetime, format_datetime, system};
-pub use crate::store::{Store, StoreExt, Transaction, TxWork};
+pub use crate::store::{PushLock, Store, StoreExt, Transaction, TxWork};

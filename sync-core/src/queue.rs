@@ -169,16 +169,40 @@ pub fn apply_pull_page(
     Ok(outcome)
 }
 
-/// Finishes a successful push of operation `op_id`: removes it (and its error row) and stores the
-/// server's item (conformed). When a newer local change to the item was queued meanwhile, the
-/// user's fields are kept and only the server's `createdAt`/`updatedAt`/`version` are taken, so
-/// the next push carries the right `If-Match` instead of raising a false conflict.
+/// Finishes a successful push of operation `op_id`, sent at edit counter `sent_version`: removes
+/// it (and its error row) and stores the server's item (conformed). When a newer local change to
+/// the item was queued meanwhile, the user's fields are kept and only the server's
+/// `createdAt`/`updatedAt`/`version` are taken, so the next push carries the right `If-Match`
+/// instead of raising a false conflict.
+///
+/// Nothing that changed after the operation was sent is removed or overwritten: if the
+/// operation's own edit counter moved on (a change collapsed into it after it was sent, which the
+/// push lock and the in-flight rule should make impossible), it stays queued, as pending, with
+/// the server's version adopted, and is sent again.
 pub fn complete_operation(
     tx: &mut dyn Transaction,
     op_id: u64,
+    sent_version: u64,
     server_item: Option<&Record>,
 ) -> Result<(), StoreError> {
-    let Some(op) = tx.operation(op_id)? else { return Ok(()) };
+    let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
+    if op.version != sent_version {
+        if let Some(server) = server_item {
+            if let Some(mut local) = tx.get(&op.table, &op.item_id)? {
+                adopt_server_columns(&mut local, server).map_err(|e| StoreError::record(&op.table, e))?;
+                tx.upsert(&op.table, &local)?;
+            }
+            if let Some(snapshot) = op.item.as_mut() {
+                adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(&op.table, e))?;
+            }
+            if op.kind == OperationKind::Insert {
+                // The server has the item now: what is left to send is an update over its version.
+                op.kind = OperationKind::Update;
+            }
+        }
+        op.state = crate::operation::OperationState::Pending;
+        return tx.update_operation(&op);
+    }
     tx.remove_operation(op.id)?;
     tx.remove_error(op.id)?;
     let Some(server) = server_item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };

@@ -50,6 +50,37 @@ pub trait Store: std::fmt::Debug + Send + Sync {
 
     /// Runs `work` in one atomic, durable transaction (see the trait docs).
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
+
+    /// Waits for, then takes, the store's push lock: the exclusive right to claim, send and
+    /// settle queued operations, shared by **every** context and process that opens the same
+    /// store. The lock is held until the returned [`PushLock`] is dropped, and it must be
+    /// released by the store's owner going away too (a killed process, a dropped future): a
+    /// file store holds an OS file lock, an in-memory store an in-process mutex.
+    ///
+    /// While a push holds it, no other push, resolution or purge can run on the store, so an
+    /// operation marked in flight belongs to that push; found without the lock held by anyone,
+    /// it belongs to a push that is gone, and the next push takes it back. Waiting is
+    /// cancellable: dropping the future gives up the wait.
+    async fn lock_push(&self) -> Result<PushLock, StoreError>;
+}
+
+/// Proof that the holder has the push lock of a store (see [`Store::lock_push`]); dropping it
+/// releases the lock.
+pub struct PushLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl PushLock {
+    /// A lock held for as long as `guard` lives (a mutex guard, an open locked file, …).
+    pub fn new(guard: impl Send + Sync + 'static) -> PushLock {
+        PushLock { _guard: Box::new(guard) }
+    }
+}
+
+impl std::fmt::Debug for PushLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PushLock")
+    }
 }
 
 /// What a [`Store`] can do inside a transaction. Calls see the transaction's own earlier writes.
@@ -132,4 +163,5 @@ forward_through_pointers!(Store {
     async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError>;
     async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError>;
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
+    async fn lock_push(&self) -> Result<PushLock, StoreError>;
 });

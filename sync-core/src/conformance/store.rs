@@ -184,6 +184,7 @@ macro_rules! store_conformance_suite {
             pull_page_is_atomic,
             complete_operation_stores_the_server_item,
             complete_operation_keeps_newer_local_changes,
+            complete_operation_never_drops_a_change_made_after_the_send,
         }
         // persistence
         $crate::__store_conformance_if_persistent! {

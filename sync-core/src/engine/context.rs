@@ -161,10 +161,11 @@ impl SyncContextBuilder {
         self
     }
 
-    /// Builds the context. Operations left in flight by an earlier run that stopped mid-push
-    /// (crash, dropped future) are marked as attempted: the server may have applied them.
+    /// Builds the context. It reads nothing from the store: operations left in flight by a push
+    /// that is gone (crash, kill, dropped future) are taken back by the next push, under the
+    /// store's push lock, never while their push may still be running in another context or
+    /// process.
     pub async fn build(self) -> Result<SyncContext, SyncError> {
-        super::push_scheduler::release_in_flight(self.store.as_ref()).await?;
         let mut options = self.options;
         options.push_parallelism = options.push_parallelism.max(1);
         options.page_size = options.page_size.max(1);

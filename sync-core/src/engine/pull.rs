@@ -50,7 +50,7 @@ pub(crate) async fn pull(
     let table = schema.name().to_owned();
 
     if options.push_first.unwrap_or(shared.options.push_before_pull) {
-        let guard = shared.push_lock.lock().await;
+        let guard = super::push_scheduler::lock(shared).await?;
         let pending_filter = OperationFilter::table(&table);
         let pending = shared.store.transact(move |tx| tx.count_operations(&pending_filter)).await?;
         if pending > 0 {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::conflict::{Conflict, Resolution};
 use super::events::PushOutcome;
-use super::resolution::{apply_resolution, conform_merge, Effect};
+use super::resolution::{apply_resolution, conform_merge, sent_key, Effect};
 use super::retry::with_retry;
 use super::shared::Shared;
 use crate::error::{RemoteError, RemoteErrorKind, StoreError, SyncError};
-use crate::operation::{FailureKind, Operation, OperationError, OperationKind, OperationState};
+use crate::operation::{FailureKind, Operation, OperationError, OperationFilter, OperationKind, OperationState};
 use crate::queue::complete_operation;
 use crate::record::Record;
 use crate::remote::{strip_server_columns, Remote};
@@ -48,24 +48,28 @@ pub(super) struct Report {
 /// What a pushed operation leaves to do.
 pub(super) enum Step {
     /// The server applied it: store its answer (see [`finish`]).
-    Finish { op_id: u64, server_item: Option<Record>, report: Report },
+    Finish { op_id: u64, op_version: u64, server_item: Option<Record>, report: Report, forget_sent: bool },
     /// Settled already (resolved, recorded as failed) — or `None` when it vanished.
     Done(Option<Report>),
 }
 
 /// Pushes one claimed operation: a success to finish, a resolved conflict, a recorded failure, or
 /// an abort.
+///
+/// `before` is the state the operation had before this push claimed it: an `Attempted` one may
+/// have reached the server already, and what was sent then is remembered (see [`sent_key`]).
 pub(super) async fn push_one(
     inner: &Shared,
     remote: &Arc<dyn Remote>,
     op: Operation,
+    before: OperationState,
 ) -> ((String, String), Result<Step, Stop>) {
     let key = item_key(&op);
-    let result = push_one_inner(inner, remote.as_ref(), op).await;
+    let result = push_one_inner(inner, remote.as_ref(), op, before == OperationState::Attempted).await;
     (key, result)
 }
 
-async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> Result<Step, Stop> {
+async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, attempted: bool) -> Result<Step, Stop> {
     let schema = inner.schema(&op.table).ok_or_else(|| {
         Stop::Store(StoreError::UnknownTable(format!(
             "{} (open it with SyncContext::table before pushing its operations)",
@@ -81,6 +85,18 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> R
     };
     let kind = op.kind;
     if kind != OperationKind::Delete && item.is_none() {
+        // The item was deleted after this operation was claimed: the delete is queued behind it
+        // and carries what the server needs, so this operation has nothing left to do.
+        if superseded_by_a_later_delete(store, &op).await? {
+            let report = Report { kind, outcome: PushOutcome::Succeeded };
+            return Ok(Step::Finish {
+                op_id: op.id,
+                op_version: op.version,
+                server_item: None,
+                report,
+                forget_sent: attempted,
+            });
+        }
         let message = format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table);
         let failure = Failure { kind: FailureKind::MissingLocalItem, status: None, message, server_item: None };
         record_failure(store, &op, None, failure).await?;
@@ -92,6 +108,15 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> R
         let sent = send(inner, remote, &op, item.as_ref()).await;
         let failure = match sent {
             Ok(server_item) => {
+                // An answer about another item must not be stored over that item.
+                if let Some(answered) = server_item.as_ref().map(Record::id).filter(|id| *id != op.item_id) {
+                    let err = RemoteError::protocol(format!(
+                        "the server answered the {} of item {:?} with item {answered:?}",
+                        op.kind, op.item_id
+                    ));
+                    record_failure(store, &op, item, Failure::of(&err, None)).await?;
+                    return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+                }
                 let server_item = match server_item.map(|s| schema.conform_remote(s)).transpose() {
                     Ok(s) => s,
                     Err(e) => {
@@ -101,7 +126,13 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> R
                     }
                 };
                 let outcome = if resolved { PushOutcome::Resolved } else { PushOutcome::Succeeded };
-                return Ok(Step::Finish { op_id: op.id, server_item, report: Report { kind, outcome } });
+                return Ok(Step::Finish {
+                    op_id: op.id,
+                    op_version: op.version,
+                    server_item,
+                    report: Report { kind, outcome },
+                    forget_sent: attempted,
+                });
             }
             Err(e) => e,
         };
@@ -109,20 +140,31 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> R
             // Already gone on the server: the delete is done.
             RemoteErrorKind::NotFound if op.kind == OperationKind::Delete => {
                 let report = Report { kind, outcome: PushOutcome::Succeeded };
-                return Ok(Step::Finish { op_id: op.id, server_item: None, report });
+                return Ok(Step::Finish {
+                    op_id: op.id,
+                    op_version: op.version,
+                    server_item: None,
+                    report,
+                    forget_sent: attempted,
+                });
             }
             RemoteErrorKind::Unauthorized => {
                 mark_attempted(store, &op).await?;
                 return Err(Stop::Remote(failure));
             }
+            // No answer: the server may have applied it. What was sent is remembered.
             RemoteErrorKind::Offline => {
+                remember_sent(store, &op, item.as_ref()).await?;
                 mark_attempted(store, &op).await?;
                 return Err(Stop::Remote(failure));
             }
             RemoteErrorKind::Conflict => {}
-            _ => {
+            kind => {
+                if kind == RemoteErrorKind::Transient {
+                    remember_sent(store, &op, item.as_ref()).await?;
+                }
                 record_failure(store, &op, item, Failure::of(&failure, None)).await?;
-                return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+                return Ok(Step::Done(Some(Report { kind: op.kind, outcome: PushOutcome::Failed })));
             }
         }
 
@@ -130,10 +172,35 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> R
         let status = failure.status().unwrap_or(409);
         let server_item = server_item_of(remote, &schema, &op, &failure).await;
         if let (Some(local), Some(server)) = (item.as_ref(), server_item.as_ref()) {
-            // Our earlier attempt landed but its answer was lost: the server holds our change.
-            if op.kind != OperationKind::Delete && !server.is_deleted() && same_user_fields(&schema, local, server) {
-                let report = Report { kind, outcome: PushOutcome::Succeeded };
-                return Ok(Step::Finish { op_id: op.id, server_item: Some(server.clone()), report });
+            if op.kind != OperationKind::Delete && !server.is_deleted() {
+                // Our earlier attempt landed but its answer was lost: the server holds our change.
+                if same_user_fields(&schema, local, server) {
+                    let report = Report { kind, outcome: PushOutcome::Succeeded };
+                    return Ok(Step::Finish {
+                        op_id: op.id,
+                        op_version: op.version,
+                        server_item: Some(server.clone()),
+                        report,
+                        forget_sent: attempted,
+                    });
+                }
+                // It landed, and the item was edited since: send the edit over the server's
+                // version, as the device's own write, not a conflict.
+                if attempted
+                    && rounds < inner.options.max_conflict_rounds
+                    && was_sent(store, &schema, &op, server).await?
+                {
+                    rounds += 1;
+                    match settle(store, &schema, &op, Some(server), Resolution::KeepLocal).await? {
+                        Effect::Resend(next_op, next_item) => {
+                            op = next_op;
+                            item = next_item;
+                            continue;
+                        }
+                        Effect::Stale => return Ok(Step::Done(None)),
+                        _ => {}
+                    }
+                }
             }
         }
         let conflict =
@@ -150,23 +217,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation) -> R
         };
         rounds += 1;
         let resolution = if rounds > inner.options.max_conflict_rounds { Resolution::Defer } else { resolution };
-        let settle_schema = Arc::clone(&schema);
-        let settle_server = server_item.clone();
-        let (op_id, op_version) = (op.id, op.version);
-        let effect = store
-            .transact(move |tx| {
-                apply_resolution(
-                    tx,
-                    &settle_schema,
-                    op_id,
-                    op_version,
-                    settle_server.as_ref(),
-                    &resolution,
-                    OperationState::InFlight,
-                )
-            })
-            .await
-            .map_err(Stop::Store)?;
+        let effect = settle(store, &schema, &op, server_item.as_ref(), resolution).await?;
         match effect {
             Effect::Settled => return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Resolved }))),
             Effect::Resend(next_op, next_item) => {
@@ -209,6 +260,57 @@ async fn send(
     }
 }
 
+/// Applies a resolution to the operation being pushed (re-sent ones stay in flight).
+async fn settle(
+    store: &dyn Store,
+    schema: &Arc<TableSchema>,
+    op: &Operation,
+    server_item: Option<&Record>,
+    resolution: Resolution,
+) -> Result<Effect, Stop> {
+    let schema = Arc::clone(schema);
+    let server_item = server_item.cloned();
+    let (op_id, op_version) = (op.id, op.version);
+    store
+        .transact(move |tx| {
+            apply_resolution(
+                tx,
+                &schema,
+                op_id,
+                op_version,
+                server_item.as_ref(),
+                &resolution,
+                OperationState::InFlight,
+            )
+        })
+        .await
+        .map_err(Stop::Store)
+}
+
+/// Remembers the body of a send whose answer never came (see [`sent_key`]).
+async fn remember_sent(store: &dyn Store, op: &Operation, item: Option<&Record>) -> Result<(), Stop> {
+    let Some(item) = item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
+    let body = serde_json::to_string(&strip_server_columns(item))
+        .map_err(|e| Stop::Store(StoreError::backend("encoding the sent item", e)))?;
+    let key = sent_key(op.id);
+    store.transact(move |tx| tx.set_config(&key, &body)).await.map_err(Stop::Store)
+}
+
+/// Whether the server's item holds exactly what an earlier send of this operation carried.
+async fn was_sent(store: &dyn Store, schema: &TableSchema, op: &Operation, server: &Record) -> Result<bool, Stop> {
+    let key = sent_key(op.id);
+    let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
+    let Some(sent) = sent.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else { return Ok(false) };
+    Ok(same_user_fields(schema, &sent, server))
+}
+
+/// Whether a delete of the operation's item is queued behind it.
+async fn superseded_by_a_later_delete(store: &dyn Store, op: &Operation) -> Result<bool, Stop> {
+    let filter = OperationFilter { after: Some(op.id), ..OperationFilter::item(&op.table, &op.item_id) };
+    let later = store.transact(move |tx| tx.operations(&filter)).await.map_err(Stop::Store)?;
+    Ok(later.iter().any(|later| later.kind == OperationKind::Delete))
+}
+
 /// The server's item for a conflict: attached to the error, or read back (the Node server answers
 /// a duplicate insert with the request's own item, not its own).
 async fn server_item_of(
@@ -232,8 +334,25 @@ fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> bool {
     })
 }
 
-pub(super) async fn finish(store: &dyn Store, op_id: u64, server_item: Option<Record>) -> Result<(), Stop> {
-    store.transact(move |tx| complete_operation(tx, op_id, server_item.as_ref())).await.map_err(Stop::Store)
+/// Stores the server's answer (see [`complete_operation`]); `forget_sent` drops what was
+/// remembered of an earlier send.
+pub(super) async fn finish(
+    store: &dyn Store,
+    op_id: u64,
+    op_version: u64,
+    server_item: Option<Record>,
+    forget_sent: bool,
+) -> Result<(), Stop> {
+    store
+        .transact(move |tx| {
+            complete_operation(tx, op_id, op_version, server_item.as_ref())?;
+            if forget_sent {
+                tx.remove_config(&sent_key(op_id))?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Stop::Store)
 }
 
 async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), Stop> {

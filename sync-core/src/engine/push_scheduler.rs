@@ -5,7 +5,6 @@
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -16,49 +15,80 @@ use super::shared::Shared;
 use crate::error::{StoreError, SyncError};
 use crate::operation::{Operation, OperationFilter, OperationState};
 use crate::remote::Remote;
-use crate::store::{Store, StoreExt};
+use crate::store::{PushLock, Store, StoreExt};
 
 /// Operations read from the queue at a time.
 const FETCH_BATCH: usize = 64;
 
-/// Marks operations left `InFlight` (by a crash or a dropped push) as `Attempted`.
-pub(crate) async fn release_in_flight(store: &dyn Store) -> Result<(), StoreError> {
+/// The config key set while a push has operations claimed: found set by a push that holds the
+/// store's push lock, it means the push that claimed them is gone (crashed, killed, dropped).
+const CLAIMED_KEY: &str = "push|claimed";
+
+/// The right to push: this context's lock (one push at a time per context, without a store
+/// round trip) and the store's push lock (one at a time across every context and process on the
+/// store; see [`Store::lock_push`]). Resolution and purge take it too.
+pub(crate) struct PushGuard<'a> {
+    _context: tokio::sync::MutexGuard<'a, ()>,
+    _store: PushLock,
+}
+
+/// Waits for and takes the right to push.
+pub(crate) async fn lock(shared: &Shared) -> Result<PushGuard<'_>, SyncError> {
+    let context = shared.push_lock.lock().await;
+    let store = shared.store.lock_push().await?;
+    Ok(PushGuard { _context: context, _store: store })
+}
+
+/// Marks operations left `InFlight` by a push that is gone as `Attempted` (the server may have
+/// applied them). Only called with the push lock held, when [`CLAIMED_KEY`] shows such a push.
+async fn release_in_flight(store: &dyn Store) -> Result<(), StoreError> {
     store
         .transact(|tx| {
             let mut after = None;
             loop {
                 let batch = tx.operations(&OperationFilter { after, limit: Some(256), ..OperationFilter::all() })?;
-                let Some(last) = batch.last() else { return Ok(()) };
+                let Some(last) = batch.last() else { break };
                 after = Some(last.id);
                 for mut op in batch.into_iter().filter(|op| op.state == OperationState::InFlight) {
                     op.state = OperationState::Attempted;
                     tx.update_operation(&op)?;
                 }
             }
+            tx.remove_config(CLAIMED_KEY).map(drop)
         })
         .await
 }
 
 pub(crate) async fn push(inner: &Shared, tables: Option<Vec<String>>) -> Result<PushSummary, SyncError> {
     let remote = inner.remote()?;
-    let _one_push_at_a_time = inner.push_lock.lock().await;
+    let _guard = lock(inner).await?;
     push_locked(inner, &remote, tables).await
 }
 
-/// The push itself; the caller holds the push lock.
+/// The push itself; the caller holds the [`PushGuard`].
+///
+/// # Ownership of operations in flight
+/// Claiming marks operations `InFlight` (and sets [`CLAIMED_KEY`]) in one transaction, so a
+/// local change to their items, from any context or process, queues behind them instead of
+/// collapsing into them. Only the push holding the store's push lock claims, so an `InFlight`
+/// operation found by a push that holds the lock belongs to a push that is gone: it is taken
+/// back (as `Attempted`) before anything else. The push handles the operations queued when it
+/// started, at most: ones queued meanwhile wait for the next push, so the counts of its events
+/// never pass their total.
 pub(crate) async fn push_locked(
     inner: &Shared,
     remote: &Arc<dyn Remote>,
     tables: Option<Vec<String>>,
 ) -> Result<PushSummary, SyncError> {
-    // Only a push that was dropped half-way leaves operations marked in flight (the builder
-    // releases those of an earlier process), so the queue is scanned only then.
-    if inner.push_interrupted.swap(true, Ordering::SeqCst) {
-        release_in_flight(inner.store.as_ref()).await?;
-    }
     let filter = OperationFilter { tables, ..OperationFilter::all() };
     let count_filter = filter.clone();
-    let total = inner.store.transact(move |tx| tx.count_operations(&count_filter)).await?;
+    let (orphans, total) = inner
+        .store
+        .transact(move |tx| Ok((tx.config(CLAIMED_KEY)?.is_some(), tx.count_operations(&count_filter)?)))
+        .await?;
+    if orphans {
+        release_in_flight(inner.store.as_ref()).await?;
+    }
     inner.events.emit(SyncEvent::PushStarted { total });
 
     let mut summary = PushSummary { total, ..Default::default() };
@@ -72,7 +102,8 @@ pub(crate) async fn push_locked(
     // lock, and it must be polled to release it.
     let mut claiming: Option<Pin<Box<dyn Future<Output = ClaimResult> + Send + '_>>> = None;
     let mut last_fetched: Option<u64> = None;
-    let mut exhausted = false;
+    let mut claimed_count = 0u64;
+    let mut exhausted = total == 0;
     let mut abort: Option<Stop> = None;
     let mut done = 0u64;
 
@@ -81,14 +112,15 @@ pub(crate) async fn push_locked(
             // The oldest waiting operation whose item has nothing in flight; earlier operations of
             // the same item are always ahead of it in `waiting`, so per-item order holds.
             if let Some(pos) = waiting.iter().position(|(op, _)| !busy.contains(&item_key(op))) {
-                if let Some((op, _)) = waiting.remove(pos) {
+                if let Some((op, before)) = waiting.remove(pos) {
                     busy.insert(item_key(&op));
-                    sending.push(push_one(inner, remote, op));
+                    sending.push(push_one(inner, remote, op, before));
                 }
                 continue;
             }
             if !exhausted && claiming.is_none() {
-                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched)));
+                let limit = (total - claimed_count).min(FETCH_BATCH as u64) as usize;
+                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit)));
             }
             break;
         }
@@ -102,9 +134,10 @@ pub(crate) async fn push_locked(
                 claiming = None;
                 match claimed {
                     Ok(batch) => {
+                        claimed_count += batch.len() as u64;
                         match batch.last() {
-                            None => exhausted = true,
-                            Some((last, _)) => last_fetched = Some(last.id),
+                            Some((last, _)) if claimed_count < total => last_fetched = Some(last.id),
+                            _ => exhausted = true,
                         }
                         waiting.extend(batch);
                     }
@@ -117,9 +150,9 @@ pub(crate) async fn push_locked(
             Some((key, step)) = sending.next(), if !sending.is_empty() => match step {
                 // Storing the server's answer runs beside the next request: only the item waits
                 // for it, through `busy`.
-                Ok(Step::Finish { op_id, server_item, report }) => {
+                Ok(Step::Finish { op_id, op_version, server_item, report, forget_sent }) => {
                     finishing.push(async move {
-                        let stored = finish(inner.store.as_ref(), op_id, server_item).await;
+                        let stored = finish(inner.store.as_ref(), op_id, op_version, server_item, forget_sent).await;
                         (key, stored.map(|()| Some(report)))
                     });
                     continue;
@@ -163,9 +196,11 @@ pub(crate) async fn push_locked(
     }
 
     // Every operation this push claimed has settled (succeeded, failed or released), unless the
-    // store failed under one of them.
-    if !matches!(abort, Some(Stop::Store(_))) {
-        inner.push_interrupted.store(false, Ordering::SeqCst);
+    // store failed under one of them: then the mark stays, and the next push takes them back.
+    if claimed_count > 0 && !matches!(abort, Some(Stop::Store(_))) {
+        if let Err(e) = inner.store.transact(|tx| tx.remove_config(CLAIMED_KEY).map(drop)).await {
+            abort.get_or_insert(Stop::Store(e));
+        }
     }
     summary.aborted = abort.is_some();
     inner.events.emit(SyncEvent::PushFinished(summary.clone()));
@@ -175,16 +210,19 @@ pub(crate) async fn push_locked(
     }
 }
 
-/// Claims the next operations of the queue (after `after`): marks them in flight in one
-/// transaction, so local changes to their items queue behind them instead of collapsing into
-/// them. Returns each with the state it had.
+/// Claims the next operations of the queue (at most `limit`, after `after`): marks them in
+/// flight and sets [`CLAIMED_KEY`] in one transaction, so local changes to their items queue
+/// behind them instead of collapsing into them. Returns each with the state it had.
 type ClaimResult = Result<Vec<(Operation, OperationState)>, StoreError>;
 
-async fn claim_batch(store: &dyn Store, filter: &OperationFilter, after: Option<u64>) -> ClaimResult {
-    let filter = OperationFilter { after, limit: Some(FETCH_BATCH), ..filter.clone() };
+async fn claim_batch(store: &dyn Store, filter: &OperationFilter, after: Option<u64>, limit: usize) -> ClaimResult {
+    let filter = OperationFilter { after, limit: Some(limit), ..filter.clone() };
     store
         .transact(move |tx| {
             let ops = tx.operations(&filter)?;
+            if !ops.is_empty() {
+                tx.set_config(CLAIMED_KEY, "1")?;
+            }
             let mut claimed = Vec::with_capacity(ops.len());
             for mut op in ops {
                 let before = op.state;

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 use super::conflict::ConflictHandler;
@@ -23,11 +22,10 @@ pub(crate) struct Shared {
     pub(crate) events: EventBus,
     /// The schemas of the tables opened so far, by name.
     schemas: RwLock<HashMap<String, Arc<TableSchema>>>,
-    /// One push at a time; pulls take it too while they push first, and so do purge and
-    /// resolution, so that nothing in flight changes under a push.
+    /// One push at a time in this context (the store's push lock orders contexts and
+    /// processes); pulls take it too while they push first, and so do purge and resolution, so
+    /// that nothing in flight changes under a push.
     pub(crate) push_lock: tokio::sync::Mutex<()>,
-    /// Set while a push runs: still set at the next push means the last one was dropped half-way.
-    pub(crate) push_interrupted: AtomicBool,
 }
 
 impl Shared {
@@ -46,7 +44,6 @@ impl Shared {
             events,
             schemas: RwLock::new(HashMap::new()),
             push_lock: tokio::sync::Mutex::new(()),
-            push_interrupted: AtomicBool::new(false),
         }
     }
 

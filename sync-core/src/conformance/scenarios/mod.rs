@@ -10,11 +10,13 @@
 //! ```
 
 mod conflicts;
+mod never_lose;
 mod pull;
 mod sync;
 pub mod wrappers;
 
 pub use conflicts::*;
+pub use never_lose::*;
 pub use pull::*;
 pub use sync::*;
 
@@ -70,6 +72,13 @@ macro_rules! scenario_suite {
             full_pull_saves_no_cursor,
             pull_pushes_first,
             purge_rules,
+            edit_from_another_context_during_a_push_is_kept,
+            delete_from_another_context_during_a_push_reaches_the_server,
+            delete_of_a_claimed_item_leaves_nothing_to_decide,
+            push_counts_never_pass_their_total,
+            keep_server_after_a_skipped_pull_takes_the_current_item,
+            edit_after_a_lost_answer_is_not_a_conflict,
+            an_answer_about_another_item_is_not_stored,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

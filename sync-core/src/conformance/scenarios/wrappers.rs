@@ -110,7 +110,7 @@ impl Remote for RecordingRemote {
 }
 
 /// A fault to inject into the next write call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The request never reaches the server: a dropped connection (transient, no status).
     Unreachable,
@@ -120,6 +120,9 @@ pub enum Fault {
     Unauthorized,
     /// The server applies the write, then the connection drops before the answer arrives.
     LostResponse,
+    /// The server applies an insert or update but answers with the item of this id (a broken
+    /// or hostile server).
+    AnswerWithId(String),
 }
 
 /// Injects faults: queued faults for writes, and a dropped connection during a pull after a
@@ -171,7 +174,31 @@ impl FlakyRemote {
         &self,
         call: impl std::future::Future<Output = Result<T, RemoteError>>,
     ) -> Result<T, RemoteError> {
+        let fault = self.next_fault();
+        self.write_with(fault, call).await
+    }
+
+    /// An insert or update: its answer can be rewritten.
+    async fn write_item(
+        &self,
+        call: impl std::future::Future<Output = Result<Record, RemoteError>>,
+    ) -> Result<Record, RemoteError> {
         match self.next_fault() {
+            Some(Fault::AnswerWithId(id)) => {
+                let mut answer = call.await?;
+                answer.set("id", serde_json::Value::String(id)).map_err(|e| RemoteError::protocol(e.to_string()))?;
+                Ok(answer)
+            }
+            fault => self.write_with(fault, call).await,
+        }
+    }
+
+    async fn write_with<T>(
+        &self,
+        fault: Option<Fault>,
+        call: impl std::future::Future<Output = Result<T, RemoteError>>,
+    ) -> Result<T, RemoteError> {
+        match fault {
             None => call.await,
             Some(Fault::Unreachable) => Err(RemoteError::offline("injected: connection refused")),
             Some(Fault::Unavailable) => {
@@ -182,6 +209,7 @@ impl FlakyRemote {
                 let _ = call.await;
                 Err(RemoteError::offline("injected: connection reset before the response"))
             }
+            Some(Fault::AnswerWithId(_)) => call.await,
         }
     }
 }
@@ -189,10 +217,10 @@ impl FlakyRemote {
 #[async_trait]
 impl Remote for FlakyRemote {
     async fn insert(&self, table: &str, item: &Record) -> Result<Record, RemoteError> {
-        self.write(self.inner.insert(table, item)).await
+        self.write_item(self.inner.insert(table, item)).await
     }
     async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError> {
-        self.write(self.inner.update(table, item, version)).await
+        self.write_item(self.inner.update(table, item, version)).await
     }
     async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError> {
         self.write(self.inner.delete(table, id, version)).await
