@@ -63,6 +63,7 @@ enum Op {
     Update,
     Delete,
     Read,
+    Undelete,
     Query,
 }
 
@@ -260,6 +261,19 @@ impl Remote for AzureRestRemote {
         let item = parse_item(&raw)?;
         if item.id() != id {
             return Err(RemoteError::protocol("the server returned another item than the one asked for"));
+        }
+        Ok(item)
+    }
+
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
+        let url = self.inner.endpoint.item_url(table, id)?;
+        let raw = self.send(Op::Undelete, Method::POST, url, None, version).await?;
+        if !ok(&raw) {
+            return Err(Self::failure(&raw));
+        }
+        let item = parse_item(&raw)?;
+        if item.id() != id {
+            return Err(RemoteError::protocol("the server undeleted another item than the one asked for"));
         }
         Ok(item)
     }

@@ -440,3 +440,19 @@ async fn all_types_round_trip() {
         .unwrap();
     assert_eq!(page.items.len(), 1);
 }
+
+#[tokio::test]
+async fn undelete_brings_a_deleted_item_back() {
+    let s = server().await;
+    let r = s.remote();
+    let stored = r.insert("Item", &rec(json!({"id": "undel", "name": "back", "n": 1}))).await.unwrap();
+    r.delete("Item", "undel", stored.version()).await.unwrap();
+    assert_eq!(kind(r.read("Item", "undel").await).kind(), K::NotFound);
+    // The deleted row keeps its id taken: inserting it again is a conflict.
+    assert_eq!(kind(r.insert("Item", &rec(json!({"id": "undel", "name": "again"}))).await).kind(), K::Conflict);
+    let back = r.undelete("Item", "undel", None).await.unwrap();
+    assert!(!back.is_deleted());
+    assert_ne!(back.version(), stored.version(), "the undelete is a write");
+    assert_eq!(r.read("Item", "undel").await.unwrap().get("name"), Some(&json!("back")));
+    assert_eq!(kind(r.undelete("Item", "never-was", None).await).kind(), K::NotFound);
+}

@@ -518,6 +518,11 @@ impl Remote for MemoryRemote {
         self.call(req, move |server, _| server.read(table, id)).await
     }
 
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
+        let req = Request::new(RequestKind::Undelete, table).id(Some(id)).version(version);
+        self.call(req, move |server, now| server.undelete(table, id, version, now)).await
+    }
+
     async fn query_page(
         &self,
         table: &str,

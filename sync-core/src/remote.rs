@@ -44,6 +44,16 @@ pub trait Remote: std::fmt::Debug + Send + Sync {
     /// `GET /tables/{table}/{id}`; a soft-deleted item is `NotFound`.
     async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError>;
 
+    /// `POST /tables/{table}/{id}` (with `If-Match` when `version` is given): brings back a
+    /// soft-deleted item and returns it; `NotFound` when the server holds no row of that id.
+    /// The engine uses it when the app keeps its own edit of an item the server deleted (a
+    /// server keeps a deleted row's id taken, so inserting it again is a conflict). The Node
+    /// server has this route; the default answers `BadRequest` (405) for servers that do not.
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
+        let _ = (table, id, version);
+        Err(RemoteError::BadRequest { status: 405, message: "this remote cannot undelete items".into() })
+    }
+
     /// One page of the keyset query (`docs/architecture.md`, "Pull"): rows matching `filter` and after `cursor`,
     /// soft-deleted rows included, ordered by `(updatedAt, id)`, at most `page_size`.
     ///
@@ -64,6 +74,7 @@ forward_through_pointers!(Remote {
     async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError>;
     async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError>;
     async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError>;
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError>;
     async fn query_page(
         &self,
         table: &str,

@@ -306,3 +306,49 @@ async fn a_push_after_a_cancelled_one_on_the_same_context_sends_everything_once(
     assert!(ctx.errors().await.unwrap().is_empty());
     assert_eq!(remote.rows("TodoItem").len(), 6);
 }
+
+#[tokio::test]
+async fn a_permanent_failure_waits_for_a_decision_instead_of_being_sent_on_every_push() {
+    let remote = MemoryRemote::new();
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let item = todos.insert(todo("too large")).await.unwrap();
+    remote.fail_next(1, Fault::BadRequest { status: 413 });
+    let summary = ctx.push().await.unwrap();
+    assert_eq!(summary.failed, 1);
+    let error = ctx.errors().await.unwrap().remove(0);
+    assert_eq!((error.failure, error.status), (sync_core::FailureKind::Rejected, Some(413)));
+    let sent = remote.request_count();
+    for _ in 0..3 {
+        let again = ctx.push().await.unwrap();
+        assert_eq!((again.total, again.failed), (0, 0), "a 413 is not temporary: nothing is sent again");
+    }
+    assert_eq!(remote.request_count(), sent);
+    // A new local change is a new decision: it clears the error and is sent.
+    todos.update(&TodoItem { text: "smaller".into(), ..item }).await.unwrap();
+    assert!(ctx.errors().await.unwrap().is_empty());
+    assert_eq!(ctx.push().await.unwrap().succeeded, 1);
+}
+
+#[tokio::test]
+async fn keep_mine_after_the_server_deleted_the_item_re_creates_it() {
+    let remote = MemoryRemote::new();
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let item = todos.insert(todo("mine")).await.unwrap();
+    ctx.push().await.unwrap();
+    let stored = todos.get(&item.id).await.unwrap().unwrap();
+    // Another device deletes it; this one edits it.
+    sync_core::Remote::delete(&remote, "TodoItem", &item.id, stored.version.as_deref()).await.unwrap();
+    todos.update(&TodoItem { text: "mine, edited".into(), ..stored }).await.unwrap();
+    ctx.push().await.unwrap();
+    let error = ctx.errors().await.unwrap().remove(0);
+    assert_eq!(error.failure, sync_core::FailureKind::NotFound);
+    ctx.resolve(error.operation_id, Resolution::KeepLocal).await.unwrap();
+    let summary = ctx.push().await.unwrap();
+    let errors = ctx.errors().await.unwrap();
+    assert!(errors.is_empty(), "{summary:?} {errors:?}");
+    let row = remote.row("TodoItem", &item.id).unwrap();
+    assert_eq!(row.get("text"), Some(&json!("mine, edited")));
+    assert!(!row.is_deleted());
+}

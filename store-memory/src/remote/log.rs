@@ -22,18 +22,20 @@ pub enum RequestKind {
     Delete,
     /// `GET /tables/{table}/{id}` ([`Remote::read`](sync_core::Remote::read)).
     Read,
+    /// `POST /tables/{table}/{id}` ([`Remote::undelete`](sync_core::Remote::undelete)).
+    Undelete,
     /// `GET /tables/{table}?…` ([`Remote::query_page`](sync_core::Remote::query_page)).
     Query,
 }
 
 impl RequestKind {
-    /// Whether the call changes data (insert, update, delete).
+    /// Whether the call changes data (insert, update, delete, undelete).
     ///
     /// ```
     /// assert!(store_memory::RequestKind::Insert.is_write());
     /// ```
     pub fn is_write(self) -> bool {
-        matches!(self, RequestKind::Insert | RequestKind::Update | RequestKind::Delete)
+        matches!(self, RequestKind::Insert | RequestKind::Update | RequestKind::Delete | RequestKind::Undelete)
     }
 }
 

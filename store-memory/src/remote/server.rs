@@ -239,6 +239,27 @@ impl Server {
         Ok(t.present(&record))
     }
 
+    /// `POST /tables/{table}/{id}`: brings back a soft-deleted row (a live one is returned as
+    /// it is, once its version matches); 404 when there is no row.
+    pub(super) fn undelete(
+        &mut self,
+        table: &str,
+        id: &str,
+        if_match: Option<&str>,
+        now: &str,
+    ) -> Result<Record, RemoteError> {
+        let Some(t) = self.tables.get_mut(table) else { return Err(not_found()) };
+        let Some(&i) = t.by_id.get(id) else { return Err(not_found()) };
+        let Some(row) = t.rows.get_mut(i) else { return Err(not_found()) };
+        row.check_version(if_match, None)?;
+        if !row.live() {
+            let _ = row.record.set(system::DELETED, Value::Bool(false));
+            row.touch(now);
+        }
+        let record = row.record.clone();
+        Ok(t.present(&record))
+    }
+
     /// `GET /tables/{table}/{id}`: 404 for a missing or soft-deleted item.
     pub(super) fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError> {
         let t = self.tables.get(table).ok_or_else(not_found)?;

@@ -13,7 +13,7 @@ use super::events::{PushOutcome, PushSummary, SyncEvent};
 use super::push_operation::{finish, item_key, push_one, Step, Stop};
 use super::shared::Shared;
 use crate::error::{StoreError, SyncError};
-use crate::operation::{Operation, OperationFilter, OperationState};
+use crate::operation::{FailureKind, Operation, OperationFilter, OperationState};
 use crate::remote::Remote;
 use crate::store::{PushLock, Store, StoreExt};
 
@@ -82,10 +82,26 @@ pub(crate) async fn push_locked(
 ) -> Result<PushSummary, SyncError> {
     let filter = OperationFilter { tables, ..OperationFilter::all() };
     let count_filter = filter.clone();
-    let (orphans, total) = inner
+    let (orphans, queued, waiting_for_decision) = inner
         .store
-        .transact(move |tx| Ok((tx.config(CLAIMED_KEY)?.is_some(), tx.count_operations(&count_filter)?)))
+        .transact(move |tx| {
+            let orphans = tx.config(CLAIMED_KEY)?.is_some();
+            let queued = tx.count_operations(&count_filter)?;
+            // Operations whose failure was not temporary wait in the errors table for a decision
+            // (or a new local change, which clears the error): sending them again would only
+            // fail again.
+            let waiting: HashSet<u64> = tx
+                .errors(None)?
+                .into_iter()
+                .filter(|e| e.failure != FailureKind::Transient)
+                .filter(|e| count_filter.tables.as_ref().is_none_or(|t| t.contains(&e.table)))
+                .map(|e| e.operation_id)
+                .collect();
+            Ok((orphans, queued, waiting))
+        })
         .await?;
+    let total = queued.saturating_sub(waiting_for_decision.len() as u64);
+    let waiting_for_decision = Arc::new(waiting_for_decision);
     if orphans {
         release_in_flight(inner.store.as_ref()).await?;
     }
@@ -120,7 +136,8 @@ pub(crate) async fn push_locked(
             }
             if !exhausted && claiming.is_none() {
                 let limit = (total - claimed_count).min(FETCH_BATCH as u64) as usize;
-                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit)));
+                let skip = Arc::clone(&waiting_for_decision);
+                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit, skip)));
             }
             break;
         }
@@ -133,13 +150,13 @@ pub(crate) async fn push_locked(
             }, if claiming.is_some() => {
                 claiming = None;
                 match claimed {
-                    Ok(batch) => {
-                        claimed_count += batch.len() as u64;
-                        match batch.last() {
-                            Some((last, _)) if claimed_count < total => last_fetched = Some(last.id),
+                    Ok(Claimed { ops, last_seen }) => {
+                        claimed_count += ops.len() as u64;
+                        match last_seen {
+                            Some(last) if claimed_count < total => last_fetched = Some(last),
                             _ => exhausted = true,
                         }
-                        waiting.extend(batch);
+                        waiting.extend(ops);
                     }
                     Err(e) => {
                         abort.get_or_insert(Stop::Store(e));
@@ -210,27 +227,41 @@ pub(crate) async fn push_locked(
     }
 }
 
-/// Claims the next operations of the queue (at most `limit`, after `after`): marks them in
-/// flight and sets [`CLAIMED_KEY`] in one transaction, so local changes to their items queue
-/// behind them instead of collapsing into them. Returns each with the state it had.
-type ClaimResult = Result<Vec<(Operation, OperationState)>, StoreError>;
+/// A claimed batch: the operations (each with the state it had) and the last queue id looked at
+/// (`None` at the end of the queue).
+struct Claimed {
+    ops: Vec<(Operation, OperationState)>,
+    last_seen: Option<u64>,
+}
 
-async fn claim_batch(store: &dyn Store, filter: &OperationFilter, after: Option<u64>, limit: usize) -> ClaimResult {
+type ClaimResult = Result<Claimed, StoreError>;
+
+/// Claims the next operations of the queue (at most `limit`, after `after`, none of `skip`):
+/// marks them in flight and sets [`CLAIMED_KEY`] in one transaction, so local changes to their
+/// items queue behind them instead of collapsing into them.
+async fn claim_batch(
+    store: &dyn Store,
+    filter: &OperationFilter,
+    after: Option<u64>,
+    limit: usize,
+    skip: Arc<HashSet<u64>>,
+) -> ClaimResult {
     let filter = OperationFilter { after, limit: Some(limit), ..filter.clone() };
     store
         .transact(move |tx| {
             let ops = tx.operations(&filter)?;
-            if !ops.is_empty() {
-                tx.set_config(CLAIMED_KEY, "1")?;
-            }
+            let last_seen = ops.last().map(|op| op.id);
             let mut claimed = Vec::with_capacity(ops.len());
-            for mut op in ops {
+            for mut op in ops.into_iter().filter(|op| !skip.contains(&op.id)) {
+                if claimed.is_empty() {
+                    tx.set_config(CLAIMED_KEY, "1")?;
+                }
                 let before = op.state;
                 op.state = OperationState::InFlight;
                 tx.update_operation(&op)?;
                 claimed.push((op, before));
             }
-            Ok(claimed)
+            Ok(Claimed { ops: claimed, last_seen })
         })
         .await
 }

@@ -40,7 +40,12 @@ pub(crate) async fn resolve_recorded(
         Resolution::Merge(item) => Resolution::Merge(conform_merge(&schema, &error.item_id, item)?),
         other => other,
     };
-    let (server_item, stale) = current_server_item(shared, &schema, &error).await?;
+    let (mut server_item, stale) = current_server_item(shared, &schema, &error).await?;
+    if server_item.is_none() && !stale && resolution == Resolution::KeepLocal && error.kind != OperationKind::Delete {
+        // The server deleted the item, and the app keeps its edit: bring the item back, so the
+        // edit goes over its version (an insert of a deleted row's id is a conflict).
+        server_item = undeleted(shared, &schema, &error).await?;
+    }
     let table = error.table.clone();
     let effect = shared
         .store
@@ -64,6 +69,20 @@ pub(crate) async fn resolve_recorded(
         Effect::Stale => Err(SyncError::StaleError(operation_id)),
         Effect::Unresolvable(reason) => Err(SyncError::CannotResolve { operation_id, reason }),
         Effect::Settled | Effect::Resend(..) | Effect::Deferred => Ok(()),
+    }
+}
+
+/// The item brought back by the server, or `None` when it cannot (it has no such row, or no
+/// undelete), in which case keep-local re-creates the item with an insert.
+async fn undeleted(shared: &Shared, schema: &TableSchema, error: &OperationError) -> Result<Option<Record>, SyncError> {
+    let Some(remote) = shared.remote.as_ref() else { return Ok(None) };
+    match with_retry(&shared.options.retry, || remote.undelete(&error.table, &error.item_id, None)).await {
+        Ok(item) => schema
+            .conform_remote(item)
+            .map(Some)
+            .map_err(|source| SyncError::InvalidServerRow { table: error.table.clone(), source }),
+        Err(e) if matches!(e.kind(), RemoteErrorKind::NotFound | RemoteErrorKind::BadRequest) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
