@@ -67,7 +67,7 @@ impl Todo {
         Todo {
             id: format!("{prefix}{i:06}"),
             text: format!("todo number {i}: buy milk, eggs and bread"),
-            complete: i % 3 == 0,
+            complete: i.is_multiple_of(3),
             updated_at: None,
             version: None,
         }
