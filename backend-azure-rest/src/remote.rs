@@ -102,6 +102,8 @@ impl AzureRestRemote {
 
     /// Sends one request and reads the whole response (any status). After a 401 to a request
     /// with a token, asks the provider once whether a fresh token exists and repeats if so.
+    /// Every token sent is added to `secrets`, and the body of a non-2xx response is scrubbed
+    /// with them before it is returned.
     async fn send(
         &self,
         secrets: &mut Redactor,
