@@ -25,6 +25,11 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RESERVED: [&str; 7] =
     ["zumo-api-version", "accept", "content-type", "if-match", "x-zumo-auth", "authorization", "host"];
 
+/// Extra headers whose values are secret whether added with [`AzureRestRemoteBuilder::header`]
+/// or [`AzureRestRemoteBuilder::secret_header`]: the usual names of API keys and credentials.
+const SECRET_HEADERS: [&str; 6] =
+    ["cookie", "proxy-authorization", "x-api-key", "api-key", "x-functions-key", "ocp-apim-subscription-key"];
+
 /// Builds an [`AzureRestRemote`].
 ///
 /// ```
@@ -45,7 +50,8 @@ pub struct AzureRestRemoteBuilder {
     client: Option<reqwest::Client>,
     auth: Option<Arc<dyn TokenProvider>>,
     auth_scheme: AuthScheme,
-    headers: Vec<(String, String)>,
+    /// Name, value, and whether the value is a secret to scrub from errors.
+    headers: Vec<(String, String, bool)>,
     timeout: Option<Duration>,
     connect_timeout: Duration,
     max_body_bytes: usize,
@@ -109,10 +115,36 @@ impl AzureRestRemoteBuilder {
         self
     }
 
-    /// Adds a header sent with every request (e.g. `X-ZUMO-INSTALLATION-ID`). Values are treated
-    /// as secrets: never printed. The protocol's own headers cannot be replaced.
+    /// Adds a header sent with every request (e.g. `X-ZUMO-INSTALLATION-ID`). Its value is never
+    /// printed by this crate (`Debug` shows only names, the header is marked sensitive). The
+    /// protocol's own headers cannot be replaced.
+    ///
+    /// A server may still echo the value in an error body. For API keys and other credentials
+    /// use [`secret_header`](Self::secret_header), which also scrubs the value from every error;
+    /// the values of `Cookie`, `Proxy-Authorization`, `X-Api-Key`, `Api-Key`, `X-Functions-Key`
+    /// and `Ocp-Apim-Subscription-Key` are scrubbed whichever method adds them.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        let name = name.into();
+        let secret = SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str());
+        self.headers.push((name, value.into(), secret));
+        self
+    }
+
+    /// Adds a header sent with every request whose value is a secret (an API key, a gateway
+    /// subscription key, a cookie): like [`header`](Self::header), and in addition the value is
+    /// replaced by `[redacted]` in every error the remote returns, as the auth token is, however
+    /// a server echoes it (as sent, percent-encoded, JSON- or HTML-escaped).
+    ///
+    /// ```
+    /// use backend_azure_rest::AzureRestRemote;
+    /// let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net")
+    ///     .secret_header("X-Gateway-Key", "k-123")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!format!("{remote:?}").contains("k-123"));
+    /// ```
+    pub fn secret_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into(), true));
         self
     }
 
@@ -157,7 +189,8 @@ impl AzureRestRemoteBuilder {
     pub fn build(self) -> Result<AzureRestRemote, BuildError> {
         let endpoint = Endpoint::new(self.base_url?).map_err(BuildError::InvalidBaseUrl)?;
         let mut headers = HeaderMap::new();
-        for (name, value) in self.headers {
+        let mut secrets = Vec::new();
+        for (name, value, secret) in self.headers {
             let lower = name.to_ascii_lowercase();
             if RESERVED.contains(&lower.as_str()) {
                 return Err(BuildError::ReservedHeader(name));
@@ -167,6 +200,9 @@ impl AzureRestRemoteBuilder {
             let mut header_value = HeaderValue::from_str(&value).map_err(|_| invalid())?;
             header_value.set_sensitive(true);
             headers.append(header_name, header_value);
+            if secret {
+                secrets.push(value);
+            }
         }
         debug_assert!([ACCEPT, CONTENT_TYPE, IF_MATCH, AUTHORIZATION, X_ZUMO_AUTH]
             .iter()
@@ -186,6 +222,7 @@ impl AzureRestRemoteBuilder {
             auth: self.auth,
             auth_scheme: self.auth_scheme,
             headers,
+            secrets,
             timeout: self.timeout,
             max_body_bytes: self.max_body_bytes,
             default_page_size: self.default_page_size,
@@ -200,7 +237,7 @@ impl fmt::Debug for AzureRestRemoteBuilder {
             .field("base_url", &self.base_url.as_ref().map(|u| u.origin().ascii_serialization()).ok())
             .field("auth", &self.auth.as_ref().map(|_| "***"))
             .field("auth_scheme", &self.auth_scheme)
-            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("headers", &self.headers.iter().map(|(n, _, _)| n.as_str()).collect::<Vec<_>>())
             .field("timeout", &self.timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()

@@ -133,11 +133,17 @@ pub(crate) fn from_reqwest(err: reqwest::Error) -> RemoteError {
     RemoteError::Offline { message: transport.to_string(), source: Some(Box::new(transport)) }
 }
 
-/// Maps a non-success status (`docs/protocol.md`, "Routes and status codes"). `server_item` is the record to attach to a
-/// 409/412, if the caller found one in the body.
-pub(crate) fn from_status(status: StatusCode, body: &[u8], server_item: Option<Record>) -> RemoteError {
+/// Maps a non-success status (`docs/protocol.md`, "Routes and status codes"). `server_item` is
+/// the record to attach to a 409/412, if the caller found one in the body. The body must already
+/// be scrubbed of the request's secrets (`redact`): the message is taken from it.
+pub(crate) fn from_status(
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+    server_item: Option<Record>,
+) -> RemoteError {
     let code = status.as_u16();
-    let message = server_message(status, body);
+    let message = server_message(status, content_type, body);
     match code {
         409 | 412 => RemoteError::Conflict { status: code, server_item: server_item.map(Box::new) },
         404 => RemoteError::NotFound { message },
@@ -148,26 +154,86 @@ pub(crate) fn from_status(status: StatusCode, body: &[u8], server_item: Option<R
     }
 }
 
-/// The server's explanation: `{"error": …}` (NODE) or `{"message": …}` (NETSRV), else a short
-/// printable prefix of the body, else the status text.
-pub(crate) fn server_message(status: StatusCode, body: &[u8]) -> String {
-    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
-        for key in ["error", "message", "Message"] {
-            match map.get(key) {
-                Some(Value::String(s)) if !s.is_empty() => return shorten(s),
-                Some(Value::Object(inner)) => {
-                    if let Some(Value::String(s)) = inner.get("message") {
-                        return shorten(s);
-                    }
-                }
-                _ => {}
+/// The server's explanation, in one line of at most 300 characters:
+/// - a JSON body: its `error` (NODE) or `message`/`Message` (NETSRV) field, or a JSON string;
+///   any other JSON is not quoted (it may be the request echoed back);
+/// - an HTML or XML body (by content type or a leading `<`): never quoted; the status, the
+///   content type and the page's `<title>`, if it has one;
+/// - other text: its first non-empty line;
+/// - else the status text.
+pub(crate) fn server_message(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> String {
+    let media = content_type.map(media_type).filter(|m| !m.is_empty());
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        if let Some(text) = json_message(&value) {
+            return shorten(text);
+        }
+        let what = match value {
+            Value::Object(_) => "a JSON object",
+            Value::Array(_) => "a JSON array",
+            _ => "a JSON value",
+        };
+        return format!("HTTP {status}, {what} without an \"error\" or \"message\"");
+    }
+    let text = std::str::from_utf8(body).ok().map(str::trim).filter(|t| !t.is_empty());
+    let markup = media.as_deref().is_some_and(|m| m.contains("html") || m.contains("xml"))
+        || text.is_some_and(|t| t.starts_with('<'));
+    match text {
+        Some(t) if markup => {
+            let media = media.as_deref().unwrap_or("markup");
+            match html_title(t) {
+                Some(title) => format!("HTTP {status}, {media} page: {title}"),
+                None => format!("HTTP {status}, {media} page"),
             }
         }
+        Some(t) => shorten(t.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()),
+        None if body.is_empty() => format!("HTTP {status}"),
+        None => format!("HTTP {status}, {} bytes of {}", body.len(), media.as_deref().unwrap_or("binary")),
     }
-    match std::str::from_utf8(body) {
-        Ok(text) if !text.trim().is_empty() => shorten(text.trim()),
-        _ => format!("HTTP {status}"),
+}
+
+/// The message field of a JSON error body.
+fn json_message(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s),
+        Value::Object(map) => ["error", "message", "Message"].iter().find_map(|key| match map.get(*key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.as_str()),
+            Some(Value::Object(inner)) => match inner.get("message") {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.as_str()),
+                _ => None,
+            },
+            _ => None,
+        }),
+        _ => None,
     }
+}
+
+/// `type/subtype` of a `Content-Type`: lower case, up to the first character that cannot be in a
+/// media type, at most 64 bytes.
+fn media_type(content_type: &str) -> String {
+    content_type
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-/".contains(*c))
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// The text of an HTML page's `<title>`, whitespace collapsed, at most 80 characters.
+fn html_title(page: &str) -> Option<String> {
+    let lower = page.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let start = open + lower[open..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    let title = page[start..end].split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() || title.contains('<') {
+        return None;
+    }
+    let mut short: String = title.chars().take(80).collect();
+    if title.chars().count() > 80 {
+        short.push('…');
+    }
+    Some(short.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
 }
 
 /// At most 300 characters, control characters replaced.
@@ -185,7 +251,7 @@ mod tests {
     use sync_core::backend::RemoteErrorKind as K;
 
     fn kind(code: u16, body: &str) -> (K, Option<u16>, String) {
-        let e = from_status(StatusCode::from_u16(code).unwrap(), body.as_bytes(), None);
+        let e = from_status(StatusCode::from_u16(code).unwrap(), None, body.as_bytes(), None);
         (e.kind(), e.status(), e.to_string())
     }
 
@@ -209,9 +275,47 @@ mod tests {
     #[test]
     fn messages_are_short_and_printable() {
         let long = "x\n".repeat(1000);
-        let m = server_message(StatusCode::BAD_REQUEST, long.as_bytes());
-        assert!(m.chars().count() <= 301 && !m.contains('\n'));
-        assert_eq!(server_message(StatusCode::BAD_REQUEST, b"\xff\xfe"), "HTTP 400 Bad Request");
-        assert_eq!(server_message(StatusCode::BAD_REQUEST, br#"{"message":"m"}"#), "m");
+        let m = server_message(StatusCode::BAD_REQUEST, None, long.as_bytes());
+        assert_eq!(m, "x");
+        let m = server_message(StatusCode::BAD_REQUEST, None, "y".repeat(1000).as_bytes());
+        assert!(m.chars().count() == 301 && m.ends_with('…'));
+        assert_eq!(
+            server_message(StatusCode::BAD_REQUEST, None, b"\xff\xfe"),
+            "HTTP 400 Bad Request, 2 bytes of binary"
+        );
+        assert_eq!(server_message(StatusCode::BAD_REQUEST, None, b""), "HTTP 400 Bad Request");
+        assert_eq!(server_message(StatusCode::BAD_REQUEST, None, br#"{"message":"m"}"#), "m");
+        assert_eq!(server_message(StatusCode::BAD_REQUEST, None, br#"{"error":{"message":"e"}}"#), "e");
+        assert_eq!(server_message(StatusCode::BAD_REQUEST, None, br#""plain""#), "plain");
+    }
+
+    #[test]
+    fn json_without_a_message_is_not_quoted() {
+        let echo = br#"{"headers":{"cookie":"session=abc"},"url":"/tables/T"}"#;
+        let m = server_message(StatusCode::BAD_REQUEST, Some("application/json"), echo);
+        assert_eq!(m, "HTTP 400 Bad Request, a JSON object without an \"error\" or \"message\"");
+        assert!(!server_message(StatusCode::BAD_REQUEST, None, br#"[{"cookie":"abc"}]"#).contains("abc"));
+    }
+
+    #[test]
+    fn html_is_never_quoted() {
+        let page = "<!DOCTYPE html>\n<html><head><TITLE>\n 403 -  Forbidden </title></head>\
+                    <body><pre>cookie: session=abc</pre></body></html>";
+        let ct = Some("text/html; charset=utf-8");
+        assert_eq!(
+            server_message(StatusCode::FORBIDDEN, ct, page.as_bytes()),
+            "HTTP 403 Forbidden, text/html page: 403 - Forbidden"
+        );
+        // Without a content type, a leading `<` is enough; without a title, only the status.
+        let bare = "<html><body>cookie: session=abc</body></html>";
+        assert_eq!(server_message(StatusCode::FORBIDDEN, None, bare.as_bytes()), "HTTP 403 Forbidden, markup page");
+        // A content type that says HTML wins over text that does not look like it.
+        let m = server_message(StatusCode::BAD_GATEWAY, Some("TEXT/HTML"), b"cookie: session=abc");
+        assert_eq!(m, "HTTP 502 Bad Gateway, text/html page");
+        let m = server_message(StatusCode::BAD_GATEWAY, Some("application/xml"), b"<Error><Code>x</Code></Error>");
+        assert_eq!(m, "HTTP 502 Bad Gateway, application/xml page");
+        // A hostile content type cannot carry text into the message.
+        let m = server_message(StatusCode::BAD_GATEWAY, Some("text/html\" secret=\"abc def; q=1"), b"<p>");
+        assert_eq!(m, "HTTP 502 Bad Gateway, text/html page");
     }
 }

@@ -24,10 +24,11 @@
 //!
 //! Map of the crate:
 //! - [`AzureRestRemote`] and its [`AzureRestRemoteBuilder`] (`builder`): base URL, injectable
-//!   `reqwest::Client`, auth, extra headers, timeouts, body limit;
+//!   `reqwest::Client`, auth, extra headers (secret ones too), timeouts, body limit;
 //! - auth ([`TokenProvider`], [`StaticToken`], [`AuthToken`], [`AuthScheme`]): a token asked for
 //!   before every request, sent as `X-ZUMO-AUTH` or `Authorization: Bearer`, never printed;
-//! - request URLs (`urls`), response reading (`response`), error mapping ([`error`]);
+//! - request URLs (`urls`), response reading (`response`), error mapping ([`error`]), secrets
+//!   scrubbed from errors (`redact`);
 //! - `test_server` (feature `test-server`): starts the official Node server for tests.
 //!
 //! ```no_run
@@ -52,14 +53,30 @@
 //! | 404 | `NotFound` | also a soft-deleted item |
 //! | 401 | `Unauthorized` | after one repeat if [`TokenProvider::token_rejected`] returns `true` |
 //! | 429, 5xx | `Transient { status }` | |
-//! | other 4xx | `BadRequest { status }` | message = the server's `{"error": …}` |
+//! | other 4xx | `BadRequest { status }` | message = the server's `{"error": …}` (see [Messages](#messages)) |
 //! | connect failure, timeout, reset, body cut short | `Offline` | source: [`TransportError`]; see [`is_timeout`], [`is_connect`] |
 //! | 1xx/3xx, not JSON, wrong types, invalid id, body over the limit, too many rows | `Protocol` | |
-//! | invalid table name, id, version or token (nothing sent) | `BadRequest { status: 400 }` | message starts with `request not sent:` |
+//! | an insert, update or read answered with another item than the one asked for | `Protocol` | the answer is not used |
+//! | a row whose `createdAt`/`updatedAt` is not an ISO-8601 date-time, or a cursor whose `updatedAt` is not one (nothing sent) | `Protocol` | the cursor's `updatedAt` is the server's and goes into the next filter |
+//! | invalid table name, id, version, token, filter column name or filter literal (nothing sent) | `BadRequest { status: 400 }` | message starts with `request not sent:` |
+//!
+//! ## Messages
+//!
+//! A message is one line of at most 300 characters: the `error` or `message` field of a JSON
+//! body; for HTML or XML only the status, the content type and the page's title (never the
+//! page); for other text its first line. JSON without such a field is not quoted.
+//!
+//! Servers, proxies and firewalls echo request headers in error bodies, so **no secret the
+//! remote sent leaves it**: the token of every request, and the values of headers added with
+//! [`AzureRestRemoteBuilder::secret_header`] (and of well-known credential headers such as
+//! `X-Api-Key`), are replaced by `[redacted]` in the error body before it is read, and in every
+//! error returned — its message, its source and its conflict item — whether echoed as sent,
+//! after `Bearer `, percent-encoded, JSON- or HTML-escaped, or cut short.
 
 mod auth;
 mod builder;
 pub mod error;
+mod redact;
 mod remote;
 mod response;
 mod urls;

@@ -15,6 +15,7 @@ use url::Url;
 use crate::auth::{AuthScheme, AuthToken, TokenProvider};
 use crate::builder::AzureRestRemoteBuilder;
 use crate::error::{from_reqwest, from_status};
+use crate::redact::Redactor;
 use crate::response::{conflict_item, has_next_link, parse_item, parse_rows, read_limited, RawResponse};
 use crate::urls::{if_match, invalid_request, Endpoint};
 
@@ -30,6 +31,8 @@ pub(crate) struct Config {
     pub auth: Option<Arc<dyn TokenProvider>>,
     pub auth_scheme: AuthScheme,
     pub headers: HeaderMap,
+    /// The values of the extra headers marked secret.
+    pub secrets: Vec<String>,
     pub timeout: Option<Duration>,
     pub max_body_bytes: usize,
     pub default_page_size: u64,
@@ -49,6 +52,12 @@ pub(crate) struct Config {
 /// [`TokenProvider`] (asked per request), and the extra headers. Failures are classified by HTTP
 /// status (see the crate docs for the table); nothing is retried here except one repeat after a
 /// 401 when the provider says it refreshed the token, because the sync engine owns retries.
+///
+/// Secrets never leave in an error: the token of every request and the values of the secret
+/// extra headers ([`AzureRestRemoteBuilder::secret_header`]) are replaced by `[redacted]` in each
+/// error body before it is read, and in every error returned (message, source, conflict item),
+/// since servers and proxies echo request headers in error pages. An insert or update answered
+/// with another item than the one sent is a protocol error, as for read.
 ///
 /// Cloning is cheap and clones share the connection pool.
 #[derive(Clone)]
@@ -94,8 +103,11 @@ impl AzureRestRemote {
 
     /// Sends one request and reads the whole response (any status). After a 401 to a request
     /// with a token, asks the provider once whether a fresh token exists and repeats if so.
+    /// Every token sent is added to `secrets`, and the body of a non-2xx response is scrubbed
+    /// with them before it is returned.
     async fn send(
         &self,
+        secrets: &mut Redactor,
         op: Op,
         method: Method,
         url: Url,
@@ -110,7 +122,10 @@ impl AzureRestRemote {
         let mut repeated = false;
         loop {
             let token = self.token().await?;
-            let raw = self.send_once(op, &method, &url, body.as_deref(), if_match.as_ref(), token.as_ref()).await?;
+            if let Some(t) = &token {
+                secrets.add(t.secret());
+            }
+            let mut raw = self.send_once(op, &method, &url, body.as_deref(), if_match.as_ref(), token.as_ref()).await?;
             if raw.status.as_u16() == 401 && !repeated {
                 if let (Some(auth), Some(token)) = (&self.inner.auth, &token) {
                     if auth.token_rejected(token).await {
@@ -119,8 +134,17 @@ impl AzureRestRemote {
                     }
                 }
             }
+            if !raw.status.is_success() {
+                // Nothing reads an error body before this: servers echo request headers in them.
+                raw.body = secrets.bytes(std::mem::take(&mut raw.body));
+            }
             return Ok(raw);
         }
+    }
+
+    /// A redactor for one call, knowing the secret extra headers.
+    fn redactor(&self) -> Redactor {
+        Redactor::new(self.inner.secrets.iter().map(String::as_str))
     }
 
     async fn token(&self) -> Result<Option<AuthToken>, RemoteError> {
@@ -193,14 +217,15 @@ impl AzureRestRemote {
             409 | 412 => conflict_item(raw),
             _ => None,
         };
-        from_status(raw.status, &raw.body, item)
+        let content_type = raw.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        from_status(raw.status, content_type, &raw.body, item)
     }
 
     /// A 409 on insert: the body echoes the request, so the server's item is read separately
     /// (when enabled); a 404 (soft-deleted) or any failure of that read leaves it out.
-    async fn insert_conflict(&self, table: &str, id: &str) -> RemoteError {
+    async fn insert_conflict(&self, secrets: &mut Redactor, table: &str, id: &str) -> RemoteError {
         let server_item = if self.inner.fetch_on_insert_conflict {
-            match self.read(table, id).await {
+            match self.read_with(secrets, table, id).await {
                 Ok(item) => Some(Box::new(item)),
                 Err(e) => {
                     tracing::debug!(kind = ?e.kind(), "no server item for the insert conflict");
@@ -219,32 +244,74 @@ fn ok(raw: &RawResponse) -> bool {
     raw.status.is_success()
 }
 
-#[async_trait]
-impl Remote for AzureRestRemote {
-    async fn insert(&self, table: &str, item: &Record) -> Result<Record, RemoteError> {
+/// The answer's item must be the one the call was about: a server that answers the write of `a`
+/// with item `b` would otherwise make the caller overwrite `b`.
+fn same_item(op: Op, asked: &str, item: Record) -> Result<Record, RemoteError> {
+    if item.id() == asked {
+        return Ok(item);
+    }
+    let what = match op {
+        Op::Insert => "insert",
+        Op::Update => "update",
+        Op::Delete => "delete",
+        Op::Read => "read",
+        Op::Query => "query",
+    };
+    Err(RemoteError::protocol(format!(
+        "the server answered the {what} of item {:?} with item {:?}",
+        short(asked),
+        short(item.id())
+    )))
+}
+
+/// At most 64 characters of an id for a message.
+fn short(id: &str) -> String {
+    let mut out: String = id.chars().take(64).map(|c| if c.is_control() { '?' } else { c }).collect();
+    if id.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+/// The calls, each with the [`Redactor`] that scrubs what it returns.
+impl AzureRestRemote {
+    async fn insert_with(&self, secrets: &mut Redactor, table: &str, item: &Record) -> Result<Record, RemoteError> {
         let url = self.inner.endpoint.table_url(table)?;
-        let raw = self.send(Op::Insert, Method::POST, url, Some(&strip_server_columns(item)), None).await?;
+        let raw = self.send(secrets, Op::Insert, Method::POST, url, Some(&strip_server_columns(item)), None).await?;
         if ok(&raw) {
-            return parse_item(&raw);
+            return same_item(Op::Insert, item.id(), parse_item(&raw)?);
         }
         if raw.status.as_u16() == 409 {
-            return Err(self.insert_conflict(table, item.id()).await);
+            return Err(self.insert_conflict(secrets, table, item.id()).await);
         }
         Err(Self::failure(&raw))
     }
 
-    async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError> {
+    async fn update_with(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        item: &Record,
+        version: Option<&str>,
+    ) -> Result<Record, RemoteError> {
         let url = self.inner.endpoint.item_url(table, item.id())?;
-        let raw = self.send(Op::Update, Method::PATCH, url, Some(&strip_server_columns(item)), version).await?;
+        let body = strip_server_columns(item);
+        let raw = self.send(secrets, Op::Update, Method::PATCH, url, Some(&body), version).await?;
         if ok(&raw) {
-            return parse_item(&raw);
+            return same_item(Op::Update, item.id(), parse_item(&raw)?);
         }
         Err(Self::failure(&raw))
     }
 
-    async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError> {
+    async fn delete_with(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        id: &str,
+        version: Option<&str>,
+    ) -> Result<(), RemoteError> {
         let url = self.inner.endpoint.item_url(table, id)?;
-        let raw = self.send(Op::Delete, Method::DELETE, url, None, version).await?;
+        let raw = self.send(secrets, Op::Delete, Method::DELETE, url, None, version).await?;
         // NODE answers 200 with the deleted item, NETSRV 204: the body is not needed.
         if ok(&raw) {
             return Ok(());
@@ -252,17 +319,57 @@ impl Remote for AzureRestRemote {
         Err(Self::failure(&raw))
     }
 
-    async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError> {
+    async fn read_with(&self, secrets: &mut Redactor, table: &str, id: &str) -> Result<Record, RemoteError> {
         let url = self.inner.endpoint.item_url(table, id)?;
-        let raw = self.send(Op::Read, Method::GET, url, None, None).await?;
+        let raw = self.send(secrets, Op::Read, Method::GET, url, None, None).await?;
         if !ok(&raw) {
             return Err(Self::failure(&raw));
         }
-        let item = parse_item(&raw)?;
-        if item.id() != id {
-            return Err(RemoteError::protocol("the server returned another item than the one asked for"));
+        same_item(Op::Read, id, parse_item(&raw)?)
+    }
+
+    async fn query_page_with(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
+        let url = self.inner.endpoint.query_url(table, filter, cursor, top)?;
+        let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
+        if !ok(&raw) {
+            return Err(Self::failure(&raw));
         }
-        Ok(item)
+        let items = parse_rows(&raw)?;
+        if items.len() as u64 > top {
+            return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {}", items.len())));
+        }
+        Ok(Page { items, has_next_link: has_next_link(&raw.headers) })
+    }
+}
+
+#[async_trait]
+impl Remote for AzureRestRemote {
+    async fn insert(&self, table: &str, item: &Record) -> Result<Record, RemoteError> {
+        let mut secrets = self.redactor();
+        self.insert_with(&mut secrets, table, item).await.map_err(|e| secrets.error(e))
+    }
+
+    async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError> {
+        let mut secrets = self.redactor();
+        self.update_with(&mut secrets, table, item, version).await.map_err(|e| secrets.error(e))
+    }
+
+    async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError> {
+        let mut secrets = self.redactor();
+        self.delete_with(&mut secrets, table, id, version).await.map_err(|e| secrets.error(e))
+    }
+
+    async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError> {
+        let mut secrets = self.redactor();
+        self.read_with(&mut secrets, table, id).await.map_err(|e| secrets.error(e))
     }
 
     async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
@@ -285,17 +392,8 @@ impl Remote for AzureRestRemote {
         cursor: Option<&Cursor>,
         page_size: u64,
     ) -> Result<Page, RemoteError> {
-        let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
-        let url = self.inner.endpoint.query_url(table, filter, cursor, top)?;
-        let raw = self.send(Op::Query, Method::GET, url, None, None).await?;
-        if !ok(&raw) {
-            return Err(Self::failure(&raw));
-        }
-        let items = parse_rows(&raw)?;
-        if items.len() as u64 > top {
-            return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {}", items.len())));
-        }
-        Ok(Page { items, has_next_link: has_next_link(&raw.headers) })
+        let mut secrets = self.redactor();
+        self.query_page_with(&mut secrets, table, filter, cursor, page_size).await.map_err(|e| secrets.error(e))
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::header::{HeaderMap, ETAG, LINK};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sync_core::backend::{system, RemoteError};
+use sync_core::backend::{is_odata_datetime, system, RemoteError};
 use sync_core::Record;
 
 use crate::error::from_reqwest;
@@ -85,7 +85,9 @@ pub(crate) fn parse_rows(raw: &RawResponse) -> Result<Vec<Record>, RemoteError> 
 }
 
 /// Checks one JSON value is a record: an object, a valid id, and system columns of the right
-/// types. `deleted` given as 0/1 (some SQL providers) becomes a boolean.
+/// types; `createdAt` and `updatedAt` must have the shape of an ISO-8601 date-time (a pull
+/// cursor is made of `updatedAt` and written into the next request's filter). `deleted` given as
+/// 0/1 (some SQL providers) becomes a boolean.
 fn to_record(value: Value) -> Result<Record, RemoteError> {
     let record = Record::from_json(value).map_err(|e| RemoteError::protocol(format!("not a valid item: {e}")))?;
     let mut map = record.into_map();
@@ -93,6 +95,9 @@ fn to_record(value: Value) -> Result<Record, RemoteError> {
         if let Some(v) = map.get(col) {
             if !(v.is_string() || v.is_null()) {
                 return Err(wrong_type(col, "a string", v));
+            }
+            if col != system::VERSION && v.as_str().is_some_and(|s| !is_odata_datetime(s)) {
+                return Err(wrong_type(col, "an ISO-8601 date-time", v));
             }
         }
     }
@@ -109,7 +114,11 @@ fn to_record(value: Value) -> Result<Record, RemoteError> {
 }
 
 fn wrong_type(col: &str, expected: &str, found: &Value) -> RemoteError {
-    RemoteError::protocol(format!("not a valid item: {col:?} must be {expected}, found {}", type_name(found)))
+    let found = match found {
+        Value::String(_) => "another string",
+        other => type_name(other),
+    };
+    RemoteError::protocol(format!("not a valid item: {col:?} must be {expected}, found {found}"))
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -190,6 +199,8 @@ mod tests {
             r#"{"id":"a","version":7}"#,
             r#"{"id":"a","deleted":"yes"}"#,
             r#"{"id":"a","updatedAt":1}"#,
+            r#"{"id":"a","updatedAt":"2024-01-01T00:00:00.000Z') or (1 eq 1"}"#,
+            r#"{"id":"a","createdAt":"yesterday"}"#,
             "\u{0}",
         ] {
             let e = parse_item(&raw(body, None)).unwrap_err();

@@ -6,12 +6,12 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::HeaderValue;
-use sync_core::backend::{odata_filter, odata_orderby, system, validate_id, Cursor, RemoteError};
+use sync_core::backend::{odata_orderby, system, try_odata_filter, validate_id, Cursor, RemoteError};
 use sync_core::{Expr, OrderBy, TableSchema};
 use url::Url;
 
 /// What is left unencoded in a path segment or a query value.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 /// Query keys additionally keep `$` (`$filter`), as every official client sends it.
 const KEY: &AsciiSet = &COMPONENT.remove(b'$');
 
@@ -78,6 +78,11 @@ impl Endpoint {
     }
 
     /// The keyset query (`docs/architecture.md`, "Pull with the keyset cursor") for one page.
+    ///
+    /// Nothing unchecked goes into `$filter` (`sync_core::backend::try_odata_filter`): a filter
+    /// with an invalid column name or literal is refused as a request not sent, and a cursor
+    /// whose `updatedAt` is not a date-time is a protocol error, since that text came from the
+    /// server (a hostile one could otherwise inject filter text into this request).
     pub(crate) fn query_url(
         &self,
         table: &str,
@@ -86,11 +91,11 @@ impl Endpoint {
         top: u64,
     ) -> Result<Url, RemoteError> {
         let mut url = self.table_url(table)?;
-        let filter = match (filter, cursor) {
-            (Some(f), Some(c)) => Some(format!("{} and {}", odata_filter(f), odata_filter(&c.filter()))),
-            (Some(f), None) => Some(odata_filter(f)),
-            (None, Some(c)) => Some(odata_filter(&c.filter())),
-            (None, None) => None,
+        let keyset = cursor.map(keyset_filter).transpose()?;
+        let filter = filter.map(|f| try_odata_filter(f).map_err(|e| invalid_request(e.to_string()))).transpose()?;
+        let filter = match (filter, keyset) {
+            (Some(f), Some(k)) => Some(format!("{f} and {k}")),
+            (f, k) => f.or(k),
         };
         let asc = |c: &str| OrderBy { column: c.to_owned(), descending: false };
         let order = odata_orderby(&[asc(system::UPDATED_AT), asc(system::ID)]);
@@ -112,6 +117,18 @@ impl Endpoint {
         url.set_path(&path);
         url
     }
+}
+
+/// The `$filter` text of the cursor's keyset condition. The cursor holds the server's own
+/// `updatedAt`, so one that is not a date-time is the server's fault: a protocol error.
+fn keyset_filter(cursor: &Cursor) -> Result<String, RemoteError> {
+    try_odata_filter(&cursor.filter()).map_err(|_| {
+        let shown: String = cursor.updated_at.chars().take(64).map(|c| if c.is_control() { '?' } else { c }).collect();
+        let more = if cursor.updated_at.chars().count() > 64 { "…" } else { "" };
+        RemoteError::protocol(format!(
+            "the server sent updatedAt {shown:?}{more}, which is not a date-time; the next page was not asked for"
+        ))
+    })
 }
 
 /// `k=v&k=v` with keys and values percent-encoded (see the module docs).

@@ -1,9 +1,11 @@
 //! What goes over the wire and how odd responses are classified, without the Node server: a raw
-//! TCP listener on 127.0.0.1 records each request and answers with a canned response (the real
-//! server cannot be made to send malformed bodies, cut connections or redirects).
+//! TCP listener on 127.0.0.1 (`support`) records each request and answers with a canned response
+//! (the real server cannot be made to send malformed bodies, cut connections or redirects).
+
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,79 +13,8 @@ use backend_azure_rest::{is_timeout, AuthScheme, AuthToken, AzureRestRemote, Bui
 use serde_json::json;
 use sync_core::backend::{odata_filter, Cursor, RemoteError, RemoteErrorKind as K};
 use sync_core::{column, Record, Remote};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-/// A canned answer: raw bytes written after the request is read; `None` = close without answering;
-/// `Hang` = never answer.
-#[derive(Clone)]
-enum Answer {
-    Raw(Vec<u8>),
-    Close,
-    Hang,
-}
-
-fn http(status: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut s = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-    for (k, v) in headers {
-        s.push_str(&format!("{k}: {v}\r\n"));
-    }
-    s.push_str("\r\n");
-    s.push_str(body);
-    Answer::Raw(s.into_bytes())
-}
-
-/// Serves `answers` in turn (the last one repeats); returns the base URL and the recorded requests.
-async fn serve(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        let mut i = 0;
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
-            let answer = answers[i.min(answers.len() - 1)].clone();
-            i += 1;
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // Read the head, then Content-Length bytes of body.
-                loop {
-                    let Ok(n) = sock.read(&mut chunk).await else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                            })
-                            .and_then(|v| v.parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
-                }
-                log.lock().unwrap().push(String::from_utf8_lossy(&buf).to_string());
-                match answer {
-                    Answer::Raw(bytes) => {
-                        let _ = sock.write_all(&bytes).await;
-                        let _ = sock.shutdown().await;
-                    }
-                    Answer::Close => drop(sock),
-                    Answer::Hang => tokio::time::sleep(Duration::from_secs(30)).await,
-                }
-            });
-        }
-    });
-    (url, seen)
-}
+use support::{http, serve, Answer};
 
 fn remote(url: &str) -> AzureRestRemote {
     AzureRestRemote::builder(url).build().unwrap()

@@ -27,7 +27,7 @@ pub use crate::error::{
 };
 pub use crate::operation::{NewOperation, OperationFilter};
 pub use crate::query::eval::{compare_records, compare_values, matches, project, run_query};
-pub use crate::query::odata::{odata_filter, odata_literal, odata_orderby};
+pub use crate::query::odata::{is_odata_datetime, odata_filter, odata_literal, odata_orderby, try_odata_filter};
 pub use crate::query::resolve::resolve_query;
 pub use crate::queue::{
     adopt_server_columns, apply_local_change, apply_pull_page, complete_operation, newest_operation,
