@@ -255,6 +255,7 @@ fn same_item(op: Op, asked: &str, item: Record) -> Result<Record, RemoteError> {
         Op::Update => "update",
         Op::Delete => "delete",
         Op::Read => "read",
+        Op::Undelete => "undelete",
         Op::Query => "query",
     };
     Err(RemoteError::protocol(format!(
@@ -328,6 +329,21 @@ impl AzureRestRemote {
         same_item(Op::Read, id, parse_item(&raw)?)
     }
 
+    async fn undelete_with(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        id: &str,
+        version: Option<&str>,
+    ) -> Result<Record, RemoteError> {
+        let url = self.inner.endpoint.item_url(table, id)?;
+        let raw = self.send(secrets, Op::Undelete, Method::POST, url, None, version).await?;
+        if !ok(&raw) {
+            return Err(Self::failure(&raw));
+        }
+        same_item(Op::Undelete, id, parse_item(&raw)?)
+    }
+
     async fn query_page_with(
         &self,
         secrets: &mut Redactor,
@@ -373,16 +389,8 @@ impl Remote for AzureRestRemote {
     }
 
     async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
-        let url = self.inner.endpoint.item_url(table, id)?;
-        let raw = self.send(Op::Undelete, Method::POST, url, None, version).await?;
-        if !ok(&raw) {
-            return Err(Self::failure(&raw));
-        }
-        let item = parse_item(&raw)?;
-        if item.id() != id {
-            return Err(RemoteError::protocol("the server undeleted another item than the one asked for"));
-        }
-        Ok(item)
+        let mut secrets = self.redactor();
+        self.undelete_with(&mut secrets, table, id, version).await.map_err(|e| secrets.error(e))
     }
 
     async fn query_page(
