@@ -5,6 +5,7 @@
 //! [`Store`]: crate::Store
 //! [`Remote`]: crate::Remote
 
+pub mod history;
 pub mod remote;
 pub mod scenarios;
 pub mod store;

@@ -129,7 +129,7 @@ pub fn test_options() -> SyncOptions {
 }
 
 /// One simulated device: a context over its own store, and its `Item` table.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Device {
     /// The context.
     pub ctx: SyncContext,

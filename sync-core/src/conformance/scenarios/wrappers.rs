@@ -153,6 +153,13 @@ impl FlakyRemote {
         }
     }
 
+    /// Forgets the faults not used yet.
+    pub fn clear_faults(&self) {
+        if let Ok(mut q) = self.write_faults.lock() {
+            q.clear();
+        }
+    }
+
     /// The query that would deliver row `rows + 1` (counted from now) fails as a dropped
     /// connection, once.
     pub fn drop_pull_after(&self, rows: u64) {

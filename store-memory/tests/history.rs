@@ -1,0 +1,29 @@
+//! sync-core's randomized history test on MemoryStore devices and a MemoryRemote server. Set
+//! `SYNC_HISTORIES=N` for more histories, `SYNC_SEED=S` to start (or replay) at a seed.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use store_memory::{MemoryRemote, MemoryStore};
+use sync_core::conformance::scenarios::ScenarioFactory;
+use sync_core::{Record, Remote, Store};
+
+struct Memory(MemoryRemote);
+
+#[async_trait]
+impl ScenarioFactory for Memory {
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(MemoryStore::new())
+    }
+    async fn remote(&self) -> Arc<dyn Remote> {
+        Arc::new(self.0.clone())
+    }
+    async fn seed(&self, table: &str, rows: Vec<Record>, updated_at: &str) {
+        self.0.seed(table, rows, updated_at);
+    }
+}
+
+#[test]
+fn random_histories_converge_and_lose_nothing() {
+    sync_core::conformance::block_on(sync_core::conformance::history::run_histories(&Memory(MemoryRemote::new()), 200));
+}
