@@ -172,6 +172,8 @@ impl Store for MemoryStore {
 }
 
 #[cfg(test)]
+mod scale;
+#[cfg(test)]
 mod tests;
 
 impl From<MemoryStore> for Arc<dyn Store> {
