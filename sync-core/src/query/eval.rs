@@ -97,8 +97,8 @@ pub fn compare_records(order_by: &[OrderBy], a: &Record, b: &Record) -> Ordering
 /// filter is prepared once (an `in` list of more than a few values becomes a hash set); with
 /// `top`, only the first `skip + top` hits in the order are kept — in a small sorted buffer while
 /// the rows stream by when that is a few, else picked with `select_nth_unstable_by` — and only
-/// those are sorted. The answer is exactly that of filtering with [`matches`] and stably sorting
-/// every hit with [`compare_records`].
+/// those are sorted. The answer is exactly that of filtering with [`matches`](fn@matches) and
+/// stably sorting every hit with [`compare_records`].
 pub fn run_query<'a>(rows: impl IntoIterator<Item = &'a Record>, query: &Query) -> QueryResult {
     let filter = query.filter.as_ref().map(Prepared::new);
     let first_key = query.order_by.first();
@@ -185,10 +185,10 @@ fn first_few<'a>(
 /// `in` lists longer than this are looked up in a hash set; shorter ones are compared one by one.
 const SET_LOOKUP_FROM: usize = 8;
 
-/// A filter prepared for many rows: gives exactly what [`matches`] gives, with long `in` lists
+/// A filter prepared for many rows: gives exactly what [`matches`](fn@matches) gives, with long `in` lists
 /// turned into [`ValueSet`]s.
 enum Prepared<'q> {
-    /// Evaluated by [`matches`].
+    /// Evaluated by [`matches`](fn@matches).
     Plain(&'q Expr),
     /// `column in (…)` as a set.
     In {
