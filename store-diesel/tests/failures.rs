@@ -5,13 +5,15 @@
 //! How each is produced, and why:
 //! - **Locked**: another connection (standing in for another process) holds `BEGIN IMMEDIATE`.
 //! - **Damaged**: bytes written over the file, or a file that never was a database.
-//! - **Full disk** and **read-only mount** need a filesystem that is really full or really
-//!   read-only. File permissions cannot give that to root (root writes through `chmod 0444` and
-//!   read-only directories), so these tests mount a small `tmpfs` (1 MiB for the full disk, then
-//!   `remount,ro` for the read-only cases). Mounting needs root (`CAP_SYS_ADMIN`): elsewhere the
-//!   tests print `SKIPPED <name>` and return. The same two failures are also produced without
-//!   root, through SQLite itself (`PRAGMA max_page_count` for a full database and
-//!   `PRAGMA query_only` for a read-only one), by the unit tests in `src/error.rs`.
+//! - **Full disk**: a filesystem that is really full, a 1 MiB `tmpfs`. Mounting needs root
+//!   (`CAP_SYS_ADMIN`); elsewhere the test prints `SKIPPED <name>` and returns. Without root the
+//!   same failure comes from SQLite itself (`PRAGMA max_page_count`: `SQLITE_FULL` exactly as for
+//!   a full disk), in the unit tests of `src/error.rs`.
+//! - **Read-only**: for a process that file permissions bind, `chmod 0444` on the files and
+//!   `0555` on the directory. Root writes through those, so as root the directory is a `tmpfs`
+//!   remounted `ro` instead (every write fails with `EROFS`, for root too); root without the
+//!   right to mount prints `SKIPPED <name>`. `PRAGMA query_only` (in `src/error.rs`) gives the
+//!   same `SQLITE_READONLY` anywhere.
 #![cfg(unix)]
 
 use std::path::{Path, PathBuf};
@@ -192,7 +194,7 @@ async fn a_damaged_table_is_corrupt_and_the_rest_of_the_file_still_works() {
     assert_eq!(config, None);
 }
 
-// ---- A full disk and a read-only mount (tmpfs, root only) -------------------------------------
+// ---- A full disk (tmpfs, root only) and a read-only place ---------------------------------------
 
 /// A tmpfs mounted on a fresh temporary directory, unmounted on drop (also when a test fails).
 struct Tmpfs {
@@ -226,6 +228,86 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
+}
+
+/// A directory that can be made read-only for this process: by permissions when they bind it,
+/// else (root) as a tmpfs remounted read-only.
+enum ReadOnlyPlace {
+    Permissions(tempfile::TempDir),
+    Mount(Tmpfs),
+}
+
+impl ReadOnlyPlace {
+    fn new() -> Option<Self> {
+        if permissions_bind() {
+            Some(ReadOnlyPlace::Permissions(tempfile::tempdir().expect("dir")))
+        } else {
+            Tmpfs::mount("4m").map(ReadOnlyPlace::Mount)
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        match self {
+            ReadOnlyPlace::Permissions(dir) => dir.path().join(name),
+            ReadOnlyPlace::Mount(fs) => fs.path(name),
+        }
+    }
+
+    /// What the message says when a database without its `-wal`/`-shm` files is opened here:
+    /// without write permission SQLite opens the file read-only and reports `SQLITE_READONLY`;
+    /// on a read-only mount it reports `SQLITE_CANTOPEN`, and the store adds the system's reason.
+    fn open_reasons(&self) -> &'static [&'static str] {
+        match self {
+            ReadOnlyPlace::Permissions(_) => &[": attempt to write a readonly database"],
+            ReadOnlyPlace::Mount(_) => &[": unable to open database file", "Read-only file system"],
+        }
+    }
+
+    fn make_read_only(&self) {
+        match self {
+            ReadOnlyPlace::Permissions(dir) => {
+                for entry in std::fs::read_dir(dir.path()).expect("list") {
+                    set_mode(&entry.expect("entry").path(), 0o444);
+                }
+                set_mode(dir.path(), 0o555);
+            }
+            ReadOnlyPlace::Mount(fs) => fs.make_read_only(),
+        }
+    }
+}
+
+impl Drop for ReadOnlyPlace {
+    fn drop(&mut self) {
+        if let ReadOnlyPlace::Permissions(dir) = self {
+            set_mode(dir.path(), 0o755); // so the directory can be removed
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Whether a read-only directory stops this process from creating a file in it (not for root).
+fn permissions_bind() -> bool {
+    let dir = tempfile::tempdir().expect("dir");
+    set_mode(dir.path(), 0o555);
+    let bound = std::fs::File::create(dir.path().join("probe")).is_err();
+    set_mode(dir.path(), 0o755);
+    bound
+}
+
+macro_rules! read_only_or_skip {
+    ($name:expr) => {
+        match ReadOnlyPlace::new() {
+            Some(place) => place,
+            None => {
+                eprintln!("SKIPPED {}: root ignores file permissions, and mounting a tmpfs is not allowed", $name);
+                return;
+            }
+        }
+    };
 }
 
 macro_rules! tmpfs_or_skip {
@@ -272,10 +354,10 @@ async fn a_full_disk_is_disk_full_and_nothing_of_the_transaction_is_written() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_only_mount_reads_and_refuses_writes_as_read_only() {
-    let fs = tmpfs_or_skip!("4m", "a_read_only_mount_reads_and_refuses_writes_as_read_only");
+async fn a_read_only_place_reads_and_refuses_writes_as_read_only() {
+    let fs = read_only_or_skip!("a_read_only_place_reads_and_refuses_writes_as_read_only");
     // The store keeps its -wal and -shm files while it is open: copy all three from a live store,
-    // as a backup of a running app would, so SQLite finds them on the read-only mount.
+    // as a backup of a running app would, so SQLite finds them in the read-only place.
     let live_dir = tempfile::tempdir().expect("dir");
     let live = seeded(&live_dir.path().join("live.db")).await;
     for suffix in ["", "-wal", "-shm"] {
@@ -296,8 +378,8 @@ async fn a_read_only_mount_reads_and_refuses_writes_as_read_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_only_mount_without_its_wal_files_is_read_only_at_open() {
-    let fs = tmpfs_or_skip!("4m", "a_read_only_mount_without_its_wal_files_is_read_only_at_open");
+async fn a_read_only_place_without_its_wal_files_is_read_only_at_open() {
+    let fs = read_only_or_skip!("a_read_only_place_without_its_wal_files_is_read_only_at_open");
     // Closing the store checkpoints and removes -wal and -shm: only the database file is left.
     seeded(&fs.path("ro.db")).await.close().await.expect("close");
     assert!(!fs.path("ro.db-wal").exists() && !fs.path("ro.db-shm").exists());
@@ -305,11 +387,8 @@ async fn a_read_only_mount_without_its_wal_files_is_read_only_at_open() {
 
     let e = DieselStore::open(fs.path("ro.db")).await.expect_err("SQLite cannot create -shm");
     assert!(matches!(e, StoreError::ReadOnly { .. }), "{e:?}");
-    let message = match &e {
-        StoreError::ReadOnly { message, .. } => message.clone(),
-        _ => unreachable!(),
-    };
-    assert_eq!(e.kind(), ErrorKind::ReadOnly);
-    assert!(message.contains("unable to open database file"), "SQLite's reason: {message}");
-    assert!(message.contains("Read-only file system"), "and the system's: {message}");
+    let message = message_of(&e, ErrorKind::ReadOnly);
+    for reason in fs.open_reasons() {
+        assert!(message.contains(reason), "{reason:?} in {message:?}");
+    }
 }
