@@ -80,10 +80,18 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens a connection and applies the pragmas of its role.
+    /// Opens a connection and applies the pragmas of its role. A file that cannot be opened
+    /// because it cannot be written is [`StoreError::ReadOnly`] (see `error::diagnose_cant_open`).
     pub(crate) fn open(location: &Location, role: Role, options: &OpenOptions) -> Result<Db, StoreError> {
+        Self::open_inner(location, role, options).map_err(|e| match location {
+            Location::File(path) => error::diagnose_cant_open(e, Path::new(path)),
+            Location::Memory => e,
+        })
+    }
+
+    fn open_inner(location: &Location, role: Role, options: &OpenOptions) -> Result<Db, StoreError> {
         let conn = SqliteConnection::establish(location.url())
-            .map_err(|e| StoreError::backend(format!("sqlite: cannot open {:?}", location.url()), e))?;
+            .map_err(|e| error::connect(&format!("opening {:?}", location.url()), e))?;
         let mut db = Db { conn, cached: HashSet::new(), in_transaction: false };
         let mut setup = format!("PRAGMA busy_timeout = {};", options.busy_timeout_ms());
         match role {

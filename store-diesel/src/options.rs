@@ -61,7 +61,9 @@ impl OpenOptions {
     }
 
     /// How long a statement waits for a lock held by another connection (or process) before it
-    /// fails with `SQLITE_BUSY` (reported as [`StoreError::Backend`](sync_core::backend::StoreError::Backend)).
+    /// fails with `SQLITE_BUSY` (reported as [`StoreError::Busy`](sync_core::backend::StoreError::Busy)).
+    /// Opening a file that needs no migration, `get`, `query` and `ensure_table` of a known
+    /// table never wait for another process's write lock.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self

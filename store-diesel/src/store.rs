@@ -66,6 +66,21 @@ use crate::{ddl, migrations, query_sql, rows};
 /// catalogue is cached in memory, so a table one process creates is seen by another after its
 /// next [`ensure_table`](Store::ensure_table).
 ///
+/// # Failures
+/// Every SQLite failure carries SQLite's reason in its message (`sqlite: committing: database
+/// or disk is full`) and the Diesel error as its source, and is classified: a full disk is
+/// [`StoreError::DiskFull`], a lock held by another process past the busy timeout
+/// [`StoreError::Busy`], a read-only file, directory or mount [`StoreError::ReadOnly`], a damaged
+/// file (or one that is not a database) [`StoreError::CorruptFile`]; anything else is
+/// [`StoreError::Backend`]. A failed transaction has written nothing.
+///
+/// Opening takes the write lock only when the file needs migrating (it is new, or an older
+/// version of this crate created it), so while another process holds a write transaction an
+/// up-to-date file still opens, [`ensure_table`](Store::ensure_table) of a table it already
+/// holds with the same schema succeeds, and `get`/`query` answer from the last commit. A file on
+/// a read-only mount opens and reads as long as its `-wal` and `-shm` files exist there (SQLite
+/// cannot create them); without them opening fails with [`StoreError::ReadOnly`].
+///
 /// ```
 /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 /// use sync_core::backend::StoreExt;
@@ -178,7 +193,7 @@ impl DieselStore {
     }
 
     /// Runs blocking work on the writer connection.
-    async fn on_writer<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(crate) async fn on_writer<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
@@ -213,7 +228,12 @@ impl Store for DieselStore {
         let schema = schema.clone();
         let shared = Arc::clone(&self.catalogue);
         self.on_writer(move |db| {
-            let info = db.immediate(|db| ddl::ensure_table(db, &schema))?;
+            // Read first: a table another handle already created with this very schema needs no
+            // write lock (which another process may be holding).
+            let info = match catalogue::find(db, schema.name())? {
+                Some(stored) if stored.schema == schema => Arc::new(TableInfo::new(&stored)?),
+                _ => db.immediate(|db| ddl::ensure_table(db, &schema))?,
+            };
             // Still holding the writer: no transaction can start between commit and this update.
             let mut guard = shared.write().unwrap_or_else(|p| p.into_inner());
             let mut next = Catalogue::clone(&guard);

@@ -90,7 +90,7 @@ async fn futures_join(store: &DieselStore) -> (Option<Record>, usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_held_past_the_busy_timeout_is_a_backend_error() {
+async fn a_lock_held_past_the_busy_timeout_is_busy() {
     let dir = tempfile::tempdir().expect("dir");
     let options = OpenOptions::new().busy_timeout(Duration::from_millis(200));
     let (store, path) = file_store(&dir, options).await;
@@ -100,10 +100,11 @@ async fn a_lock_held_past_the_busy_timeout_is_a_backend_error() {
     let started = Instant::now();
     let result = store.transact(|tx| tx.upsert("Item", &item("1", "x"))).await;
     match result {
-        Err(StoreError::Backend { source: Some(source), message }) => {
-            assert!(source.to_string().contains("locked"), "{message}: {source}");
+        Err(StoreError::Busy { source: Some(source), message }) => {
+            assert_eq!(message, "sqlite: beginning a transaction: database is locked");
+            assert_eq!(source.to_string(), "database is locked");
         }
-        other => panic!("expected a Backend error with its source, got {other:?}"),
+        other => panic!("expected a Busy error with its source, got {other:?}"),
     }
     assert!(started.elapsed() >= Duration::from_millis(150), "the busy timeout was not honoured");
     other.batch_execute("ROLLBACK").expect("unlock");

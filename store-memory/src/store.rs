@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: a [`Store`] kept in memory.
 
+mod lookup;
 mod state;
 mod tx;
 
@@ -32,9 +33,15 @@ use tx::MemoryTransaction;
 /// - [`transaction`](Store::transaction)s run one at a time under one lock, with an undo log:
 ///   when the work fails (or panics), every write it made is put back;
 /// - queries are checked with [`resolve_query`] and answered by
-///   [`run_query`](sync_core::backend::run_query), the reference semantics;
-/// - the queue is indexed by item, so per-item lookups stay O(log n) with many pending
-///   operations, and operation ids are never reused.
+///   [`run_query`](sync_core::backend::run_query), the reference semantics; a filter that pins
+///   ids (`id eq …`, `id in (…)`, also inside `and`/`or`) looks its rows up by id instead of
+///   scanning, long `in` lists are hash sets, and `top` selects its rows without sorting every
+///   hit;
+/// - the queue is indexed by table and by item, so counting a table's operations and per-item
+///   lookups stay cheap with many pending operations, and operation ids are never reused.
+///
+/// With a million rows, `id in (1000 ids)` and "order by a text column, top 10" each take
+/// milliseconds to a fraction of a second in a release build (`src/store/scale.rs` measures them).
 ///
 /// Cloning is cheap and gives another handle on the **same** data (like an `Arc`).
 ///
@@ -151,7 +158,7 @@ impl Store for MemoryStore {
         let state = self.lock()?;
         let table = state.table(table)?;
         let resolved = resolve_query(query, &table.schema)?;
-        Ok(run_query(table.rows.values(), &resolved))
+        Ok(run_query(lookup::candidates(table, resolved.filter.as_ref()), &resolved))
     }
 
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
@@ -177,6 +184,8 @@ impl Store for MemoryStore {
     }
 }
 
+#[cfg(test)]
+mod scale;
 #[cfg(test)]
 mod tests;
 

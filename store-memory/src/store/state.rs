@@ -22,12 +22,23 @@ pub(super) struct State {
     pub(super) tables: BTreeMap<String, Table>,
     /// The queue, by id (= queue position).
     ops: BTreeMap<u64, Operation>,
-    /// table → item id → ids of its queued operations, so per-item lookups are O(log n).
-    op_index: BTreeMap<String, BTreeMap<String, BTreeSet<u64>>>,
+    /// Each table's queued operations, so counts and per-table and per-item lookups never scan
+    /// the whole queue. Kept in step by [`State::set_op`], the only writer of `ops` (rollbacks
+    /// go through it too).
+    op_index: BTreeMap<String, TableOps>,
     pub(super) errors: BTreeMap<u64, OperationError>,
     pub(super) config: BTreeMap<String, String>,
     /// The last id handed out; never goes back, not even when a transaction rolls back.
     last_op_id: u64,
+}
+
+/// The queued operations of one table.
+#[derive(Debug, Default)]
+struct TableOps {
+    /// Their ids, in queue order.
+    ids: BTreeSet<u64>,
+    /// Item id → the ids of its operations.
+    by_item: BTreeMap<String, BTreeSet<u64>>,
 }
 
 /// How to put back one entry a transaction wrote.
@@ -74,52 +85,82 @@ impl State {
     pub(super) fn set_op(&mut self, id: u64, op: Option<Operation>) -> Option<Operation> {
         let previous = self.ops.remove(&id);
         if let Some(old) = &previous {
-            self.unindex(old);
+            self.unindex(id, old);
         }
         if let Some(op) = op {
-            self.op_index.entry(op.table.clone()).or_default().entry(op.item_id.clone()).or_default().insert(id);
+            let table = self.op_index.entry(op.table.clone()).or_default();
+            table.ids.insert(id);
+            table.by_item.entry(op.item_id.clone()).or_default().insert(id);
             self.ops.insert(id, op);
         }
         previous
     }
 
-    fn unindex(&mut self, op: &Operation) {
-        let Some(items) = self.op_index.get_mut(&op.table) else { return };
-        if let Some(ids) = items.get_mut(&op.item_id) {
-            ids.remove(&op.id);
+    fn unindex(&mut self, id: u64, op: &Operation) {
+        let Some(table) = self.op_index.get_mut(&op.table) else { return };
+        table.ids.remove(&id);
+        if let Some(ids) = table.by_item.get_mut(&op.item_id) {
+            ids.remove(&id);
             if ids.is_empty() {
-                items.remove(&op.item_id);
+                table.by_item.remove(&op.item_id);
             }
         }
-        if items.is_empty() {
+        if table.ids.is_empty() {
             self.op_index.remove(&op.table);
         }
     }
 
-    /// The operations passing `filter` (ignoring `limit`), lowest id first. With a table list and
-    /// an item, only the index is read; otherwise the queue is scanned from `after`.
+    /// The ids of the operations passing `filter` (ignoring `limit`), lowest first, from the
+    /// index when the filter names its tables; `None` when the filter must scan the queue.
+    fn indexed_ids<'a>(&'a self, filter: &'a OperationFilter) -> Option<Box<dyn Iterator<Item = u64> + 'a>> {
+        let tables = filter.tables.as_ref()?;
+        let from = filter.after.map_or(Some(0), |after| after.checked_add(1));
+        let Some(from) = from else { return Some(Box::new(std::iter::empty())) };
+        let mut names: Vec<&str> = tables.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        let sets = names.into_iter().filter_map(|t| self.op_index.get(t)).filter_map(|t| match &filter.item_id {
+            Some(item) => t.by_item.get(item.as_str()),
+            None => Some(&t.ids),
+        });
+        let mut ranges: Vec<_> = sets.map(|ids| ids.range(from..).copied().peekable()).collect();
+        Some(match ranges.len() {
+            0 => Box::new(std::iter::empty()),
+            1 => Box::new(ranges.pop().into_iter().flatten()),
+            _ => Box::new(Merge(ranges)),
+        })
+    }
+
+    /// The operations passing `filter` (ignoring `limit`), lowest id first. With a table list,
+    /// only the index is read; otherwise the queue is scanned from `after`.
     pub(super) fn ops_matching<'a>(
         &'a self,
         filter: &'a OperationFilter,
     ) -> Box<dyn Iterator<Item = &'a Operation> + 'a> {
-        let after = filter.after.unwrap_or(0);
-        match (&filter.tables, &filter.item_id) {
-            (Some(tables), Some(item)) => {
-                let mut ids: Vec<u64> = tables
-                    .iter()
-                    .filter_map(|t| self.op_index.get(t.as_str())?.get(item.as_str()))
-                    .flat_map(|ids| ids.range(after.saturating_add(1)..).copied())
-                    .collect();
-                if tables.len() > 1 {
-                    ids.sort_unstable();
-                    ids.dedup();
-                }
-                Box::new(ids.into_iter().filter_map(|id| self.ops.get(&id)))
+        if let Some(ids) = self.indexed_ids(filter) {
+            return Box::new(ids.filter_map(|id| self.ops.get(&id)));
+        }
+        match filter.after.unwrap_or(0).checked_add(1) {
+            Some(from) => Box::new(self.ops.range(from..).map(|(_, op)| op).filter(|op| filter.accepts(op))),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// How many operations pass `filter` (ignoring `limit`): a table's or an item's count is the
+    /// size of its index entry, read without touching the operations.
+    pub(super) fn count_matching(&self, filter: &OperationFilter) -> u64 {
+        match (&filter.tables, &filter.item_id, filter.after) {
+            (Some(tables), item, None) => {
+                let mut names: Vec<&str> = tables.iter().map(String::as_str).collect();
+                names.sort_unstable();
+                names.dedup();
+                let counts = names.into_iter().filter_map(|t| self.op_index.get(t)).map(|t| match item {
+                    Some(item) => t.by_item.get(item.as_str()).map_or(0, BTreeSet::len),
+                    None => t.ids.len(),
+                });
+                counts.sum::<usize>() as u64
             }
-            _ => match after.checked_add(1) {
-                Some(from) => Box::new(self.ops.range(from..).map(|(_, op)| op).filter(|op| filter.accepts(op))),
-                None => Box::new(std::iter::empty()),
-            },
+            _ => self.ops_matching(filter).count() as u64,
         }
     }
 
@@ -179,4 +220,17 @@ pub(super) fn incompatibility(old: &TableSchema, new: &TableSchema) -> Option<St
         .iter()
         .find(|c| !c.nullable && old.column(&c.name).is_none())
         .map(|c| format!("new column {:?} is not nullable; only nullable columns can be added", c.name))
+}
+
+/// Merges ascending id sequences (of distinct tables, so no id is in two) into one.
+struct Merge<I: Iterator<Item = u64>>(Vec<std::iter::Peekable<I>>);
+
+impl<I: Iterator<Item = u64>> Iterator for Merge<I> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        // A handful of tables at most: picking the smallest head each time is cheapest.
+        let next = self.0.iter_mut().enumerate().filter_map(|(i, it)| it.peek().map(|id| (*id, i))).min()?;
+        self.0[next.1].next()
+    }
 }

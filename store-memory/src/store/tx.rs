@@ -1,10 +1,11 @@
 //! [`MemoryTransaction`]: the [`Transaction`] a memory store runs work in. Every write records how
 //! to undo itself, so an aborted transaction puts the state back exactly.
 
-use sync_core::backend::matches;
+use sync_core::backend::run_query;
 use sync_core::backend::{resolve_query, NewOperation, OperationFilter, StoreError, Transaction};
 use sync_core::{Expr, Operation, OperationError, Query, Record};
 
+use super::lookup;
 use super::state::{State, Undo, OPERATIONS_TABLE};
 
 /// A transaction over the locked state, with its undo log.
@@ -58,13 +59,17 @@ impl Transaction for MemoryTransaction<'_> {
     fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError> {
         let t = self.state.table_mut(table)?;
         let query = Query { filter: filter.cloned(), ..Query::default() };
-        let filter = resolve_query(&query, &t.schema)?.filter;
-        let doomed: Vec<String> = t
-            .rows
-            .values()
-            .filter(|r| filter.as_ref().is_none_or(|f| matches(f, r)))
-            .map(|r| r.id().to_owned())
-            .collect();
+        // Soft-deleted rows too, and only their ids: run_query gives the matching rows with the
+        // same lookups and prepared filter as a query.
+        let resolved = Query { include_deleted: true, select: Some(Vec::new()), ..resolve_query(&query, &t.schema)? };
+        let doomed: Vec<String> = match &resolved.filter {
+            None => t.rows.keys().cloned().collect(),
+            Some(f) => run_query(lookup::candidates(t, Some(f)), &resolved)
+                .items
+                .into_iter()
+                .map(|r| r.id().to_owned())
+                .collect(),
+        };
         for id in &doomed {
             let previous = t.rows.remove(id);
             self.undo.push(Undo::Row { table: table.to_owned(), id: id.clone(), previous });
@@ -108,7 +113,7 @@ impl Transaction for MemoryTransaction<'_> {
     }
 
     fn count_operations(&mut self, filter: &OperationFilter) -> Result<u64, StoreError> {
-        Ok(self.state.ops_matching(filter).count() as u64)
+        Ok(self.state.count_matching(filter))
     }
 
     fn put_error(&mut self, error: &OperationError) -> Result<(), StoreError> {

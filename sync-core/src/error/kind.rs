@@ -15,7 +15,11 @@ use super::{RemoteError, RemoteErrorKind, StoreError, SyncError};
 /// | `Protocol` | the server's answer does not follow the protocol (or a server row does not fit) | check the server |
 /// | `InvalidInput` | a record, query, schema, id or query id the app passed is invalid | fix the call |
 /// | `LocalState` | the change or resolution does not fit the local state (duplicate id, a queued delete, stale error, blocked purge) | sync first, or pick another resolution |
-/// | `Storage` | the local database failed (I/O, corruption, an incompatible stored schema) | |
+/// | `Busy` | another process holds the local database locked | try again later (close the other program) |
+/// | `DiskFull` | the disk holding the local database is full | free some space, then try again |
+/// | `ReadOnly` | the local database cannot be written (read-only file, directory or mount) | move it somewhere writable, or fix its permissions |
+/// | `Corrupt` | the local database file is damaged, or holds data it cannot read back | restore it, or delete it and sync again |
+/// | `Storage` | the local database failed otherwise (I/O, an incompatible stored schema) | |
 /// | `Usage` | the context cannot do this as configured (no remote, a table not opened) | fix the setup |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -38,16 +42,30 @@ pub enum ErrorKind {
     InvalidInput,
     /// The change or resolution does not fit the local state.
     LocalState,
-    /// The local database failed.
+    /// Another connection or process holds the local database locked (past the busy timeout).
+    Busy,
+    /// The disk holding the local database (or the database's size limit) is full.
+    DiskFull,
+    /// The local database cannot be written: a read-only file, directory or mount.
+    ReadOnly,
+    /// The local database file is damaged, or a stored value cannot be read back.
+    Corrupt,
+    /// The local database failed otherwise (I/O, an incompatible stored schema, …).
     Storage,
     /// The context cannot do this as configured.
     Usage,
 }
 
 impl ErrorKind {
-    /// Whether the same call may succeed later without any change (offline, temporary).
+    /// Whether the same call may succeed later without any change (offline, temporary, busy).
+    ///
+    /// ```
+    /// use sync_core::ErrorKind;
+    /// assert!(ErrorKind::Busy.is_retryable());
+    /// assert!(!ErrorKind::DiskFull.is_retryable()); // not without freeing space first
+    /// ```
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorKind::Offline | ErrorKind::Temporary)
+        matches!(self, ErrorKind::Offline | ErrorKind::Temporary | ErrorKind::Busy)
     }
 }
 
@@ -73,9 +91,11 @@ impl StoreError {
             StoreError::UnknownTable(_) => ErrorKind::Usage,
             StoreError::DuplicateId { .. } | StoreError::Collapse(_) => ErrorKind::LocalState,
             StoreError::NotFound { .. } => ErrorKind::NotFound,
-            StoreError::IncompatibleSchema { .. } | StoreError::Corrupt { .. } | StoreError::Backend { .. } => {
-                ErrorKind::Storage
-            }
+            StoreError::Busy { .. } => ErrorKind::Busy,
+            StoreError::DiskFull { .. } => ErrorKind::DiskFull,
+            StoreError::ReadOnly { .. } => ErrorKind::ReadOnly,
+            StoreError::Corrupt { .. } | StoreError::CorruptFile { .. } => ErrorKind::Corrupt,
+            StoreError::IncompatibleSchema { .. } | StoreError::Backend { .. } => ErrorKind::Storage,
         }
     }
 }
@@ -126,7 +146,8 @@ impl SyncError {
         self.kind() == ErrorKind::NotFound
     }
 
-    /// Whether the same call may succeed later without any change (offline, temporary).
+    /// Whether the same call may succeed later without any change (offline, temporary, a busy
+    /// local database).
     pub fn is_retryable(&self) -> bool {
         self.kind().is_retryable()
     }
@@ -150,5 +171,30 @@ impl SyncError {
             SyncError::Store(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_failures_have_their_own_kinds() {
+        let reason = || "sqlite: committing: reason".to_owned();
+        let cases = [
+            (StoreError::Busy { message: reason(), source: None }, ErrorKind::Busy, true),
+            (StoreError::DiskFull { message: reason(), source: None }, ErrorKind::DiskFull, false),
+            (StoreError::ReadOnly { message: reason(), source: None }, ErrorKind::ReadOnly, false),
+            (StoreError::CorruptFile { message: reason(), source: None }, ErrorKind::Corrupt, false),
+            (StoreError::Backend { message: reason(), source: None }, ErrorKind::Storage, false),
+        ];
+        for (error, kind, retryable) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            let app = SyncError::from(error);
+            assert_eq!((app.kind(), app.is_retryable()), (kind, retryable), "{app}");
+            assert!(app.to_string().ends_with(": sqlite: committing: reason"), "the reason is shown: {app}");
+        }
+        let row = StoreError::Corrupt { table: "T".into(), message: "not a boolean".into() };
+        assert_eq!(row.kind(), ErrorKind::Corrupt, "unreadable stored data is corruption too");
     }
 }

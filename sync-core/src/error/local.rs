@@ -172,7 +172,8 @@ pub enum StoreError {
     /// The new change cannot be combined with the queued one.
     #[error(transparent)]
     Collapse(#[from] CollapseError),
-    /// A stored value could not be read back (corruption or a foreign writer).
+    /// A stored value could not be read back (corruption or a foreign writer). A database file
+    /// the backend itself finds damaged is [`StoreError::CorruptFile`].
     #[error("corrupt data in {table:?}: {message}")]
     Corrupt {
         /// The table.
@@ -180,7 +181,47 @@ pub enum StoreError {
         /// What could not be read.
         message: String,
     },
-    /// The backend itself failed (I/O, SQLite, a poisoned lock, a cancelled task, …).
+    /// The disk holding the database is full, or the database reached its size limit. The
+    /// transaction was rolled back: nothing of it was written. Free some space, then try again.
+    #[error("the disk is full: {message}")]
+    DiskFull {
+        /// What failed, and the backend's reason (`sqlite: committing: database or disk is full`).
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Another connection or process holds a lock on the database and kept it past the store's
+    /// busy timeout. Nothing was written; the same call may succeed once the lock is released.
+    #[error("the database is busy: {message}")]
+    Busy {
+        /// What failed, and the backend's reason (`sqlite: beginning a transaction: database is locked`).
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The database cannot be written: a read-only file, directory or mount. Nothing was written;
+    /// reads may still work.
+    #[error("the database is read-only: {message}")]
+    ReadOnly {
+        /// What failed, and the backend's reason (`sqlite: writing to "T": attempt to write a readonly database`).
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The database file is damaged, or is not a database at all. Restore it from a backup, or
+    /// delete it and sync again (queued local changes in it are lost).
+    #[error("the database file is corrupt: {message}")]
+    CorruptFile {
+        /// What failed, and the backend's reason (`sqlite: querying "T": database disk image is malformed`).
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The backend itself failed for another reason (I/O, a poisoned lock, a cancelled task, …).
     #[error("store backend failed: {message}")]
     Backend {
         /// What failed.
