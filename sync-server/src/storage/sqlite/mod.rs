@@ -10,6 +10,8 @@
 //! Writes run in `BEGIN IMMEDIATE` transactions on one writer connection, so the clock, the
 //! precondition check and the write are one atomic step even when several servers share the file.
 
+#[cfg(test)]
+mod fuzz;
 mod render;
 
 use std::path::Path;
