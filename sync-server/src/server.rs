@@ -22,7 +22,6 @@ pub(crate) struct Inner {
     pub tables: HashMap<String, TableDef>,
     pub max_body_bytes: usize,
     pub public_url: Option<String>,
-    sqlite: SqliteBackend,
 }
 
 /// Where the data lives.
@@ -164,22 +163,16 @@ impl ServerBuilder {
             }
             tables.insert(def.name.clone(), def);
         }
-        let sqlite = match &self.database {
-            Database::File(path) => SqliteBackend::open(Some(path)).await?,
-            Database::Memory => SqliteBackend::open(None).await?,
+        let backend: Arc<dyn Backend> = match &self.database {
+            Database::File(path) => Arc::new(SqliteBackend::open(Some(path)).await?),
+            Database::Memory => Arc::new(SqliteBackend::open(None).await?),
         };
         let mut names: Vec<&String> = tables.keys().collect();
         names.sort();
         for name in names {
-            sqlite.prepare(&tables[name]).await?;
+            backend.prepare(&tables[name]).await?;
         }
-        let inner = Inner {
-            backend: Arc::new(sqlite.clone()),
-            tables,
-            max_body_bytes: self.max_body_bytes,
-            public_url: self.public_url,
-            sqlite,
-        };
+        let inner = Inner { backend, tables, max_body_bytes: self.max_body_bytes, public_url: self.public_url };
         Ok(Server { inner: Arc::new(inner) })
     }
 }
@@ -224,7 +217,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let result = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
-        self.inner.sqlite.close().await;
+        self.inner.backend.close().await;
         result
     }
 

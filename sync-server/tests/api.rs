@@ -317,8 +317,12 @@ async fn tables_without_soft_delete_remove_rows() {
 #[tokio::test]
 async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tables.toml");
+    std::fs::write(&config, "[tables.Fixed]\nsoft_delete = false\ncolumns = { due = \"date\" }\n").unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args(["--listen", "127.0.0.1:0", "--table", "Thing", "--db"])
+        .args(["--listen", "127.0.0.1:0", "--table", "Thing", "--config"])
+        .arg(&config)
+        .arg("--db")
         .arg(dir.path().join("bin.sqlite"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -331,6 +335,10 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     let api = Api { client: Client::new(), url };
     api.post("Thing", json!({"id": "t", "x": 1})).await;
     assert_eq!(api.rows("Thing", "").await.len(), 1);
+    let fixed = api.post("Fixed", json!({"id": "f", "due": "2024-01-01T01:00:00+01:00"})).await;
+    assert_eq!(fixed["due"], json!("2024-01-01T00:00:00.000Z"), "the config's date column");
+    let (status, _, _) = api.send(Method::POST, "/tables/Fixed", Some(r#"{"x":1}"#)).await;
+    assert_eq!(status, 400, "the config's table has fixed columns");
     let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
@@ -340,4 +348,30 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
         log.lines().filter(|l| l.contains("finished processing request")).count() >= 2,
         "one line per request:\n{log}"
     );
+}
+
+/// A table from the same `#[derive(SyncEntity)]` schema a client uses.
+#[derive(sync_core::SyncEntity, Debug, Clone)]
+#[sync(table = "Task")]
+struct Task {
+    id: String,
+    title: String,
+    #[sync(rename = "dueAt")]
+    due_at: Option<sync_core::chrono::DateTime<sync_core::chrono::Utc>>,
+    priority: i64,
+    done: bool,
+}
+
+#[tokio::test]
+async fn tables_come_from_derived_entities() {
+    let server = TestServer::with_config("", |b| b.table::<Task>());
+    let api = Api::new(&server);
+    let v = api.post("Task", json!({"id": "t1", "title": "write", "priority": 2, "done": false})).await;
+    assert_eq!((&v["title"], &v["priority"], &v["dueAt"]), (&json!("write"), &json!(2), &Value::Null));
+    for bad in [json!({"title": null}), json!({"priority": 1.5}), json!({"done": "no"}), json!({"due_at": null})] {
+        let (status, _, err) = api.send(Method::POST, "/tables/Task", Some(&bad.to_string())).await;
+        assert_eq!(status, 400, "{bad}: {err}");
+    }
+    let rows = api.rows("Task", "$filter=priority%20ge%202%20and%20not%20done").await;
+    assert_eq!(rows.len(), 1);
 }

@@ -147,4 +147,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Writes rows with a given `updatedAt` (= `createdAt`), behind the protocol's back (tests).
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error>;
+
+    /// Closes the connections (after the last request).
+    async fn close(&self);
 }

@@ -117,12 +117,6 @@ impl SqliteBackend {
             }
         }
     }
-
-    /// Closes the pools.
-    pub(crate) async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
-    }
 }
 
 /// The stored columns of a table (`None`: no such table).
@@ -547,5 +541,10 @@ impl Backend for SqliteBackend {
         advance_clock(&mut tx, &table.name, ms).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
     }
 }
