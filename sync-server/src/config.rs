@@ -56,7 +56,8 @@ pub struct Config {
 pub struct TableConfig {
     /// Soft delete (default on).
     pub soft_delete: Option<bool>,
-    /// Columns are added by writes (default off; on when no columns are declared is NOT implied).
+    /// Columns are added by the writes that first bring them (default off: a table without
+    /// `columns` and without this has only the system columns).
     #[serde(default)]
     pub dynamic_schema: bool,
     /// Page size of this table.

@@ -105,6 +105,7 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         (Method::GET, "/tables/Item?$top=1001".into(), None, 400, "more than 1000"),
         (Method::GET, "/tables/Item?$top=-1".into(), None, 400, "non-negative"),
         (Method::GET, format!("/tables/Item?$filter={}", "(".repeat(100)), None, 400, "nested too deeply"),
+        (Method::GET, format!("/tables/Item?$filter=name%20eq%20'{}'", "x".repeat(40_000)), None, 400, "too long"),
         (Method::PUT, "/tables/Item/keep".into(), Some("{}".into()), 405, "method not allowed"),
     ];
     for (method, path, body, status, message) in cases {

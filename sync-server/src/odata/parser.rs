@@ -10,7 +10,7 @@ use super::lexer::{tokenize, Token};
 use crate::error::Error;
 
 /// The longest `$filter` accepted, in bytes.
-pub const MAX_FILTER_BYTES: usize = 64 * 1024;
+pub const MAX_FILTER_BYTES: usize = 32 * 1024;
 /// The deepest nesting accepted (parentheses, function arguments and operators).
 pub const MAX_DEPTH: usize = 64;
 /// The most nodes (literals, columns, operators, calls) a filter may have.
