@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{OriginalUri, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -114,7 +114,7 @@ async fn query(
     p: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Response, Error> {
     let name = path(p)?;
     let table = table(&inner, &name)?;
@@ -144,7 +144,8 @@ async fn query(
     Ok(response)
 }
 
-/// The absolute URL of the next page: the same request with `$top` and `$skip` advanced.
+/// The absolute URL of the next page: the same request (its path as the client sent it, so a
+/// router nested under a prefix keeps the prefix) with `$top` and `$skip` advanced.
 fn next_link(inner: &Inner, headers: &HeaderMap, uri: &Uri, pairs: &[(String, String)], top: u64, skip: u64) -> String {
     let base = match &inner.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),

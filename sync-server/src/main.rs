@@ -32,7 +32,8 @@ struct Cli {
     /// The largest request body accepted, in bytes (default 1 MiB, or the config file's).
     #[arg(long)]
     max_body_bytes: Option<usize>,
-    /// The URL clients reach the server at, for `Link` headers (default: http:// + Host).
+    /// The origin clients reach the server at (`https://example.org`), for `Link` headers
+    /// (default: http:// + the request's Host).
     #[arg(long)]
     public_url: Option<String>,
 }

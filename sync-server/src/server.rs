@@ -144,8 +144,9 @@ impl ServerBuilder {
         self
     }
 
-    /// The URL clients reach the server at (`https://example.org/app`), used for `Link` headers.
-    /// Default: `http://` and the request's `Host` header.
+    /// The origin clients reach the server at (`https://example.org`, `http://10.0.0.2:8080`),
+    /// used for absolute `Link` URLs; the path is the request's own. Default: `http://` and the
+    /// request's `Host` header.
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into());
         self

@@ -346,9 +346,53 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     assert!(out.status.success(), "clean exit on SIGTERM: {:?}", out.status);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
-        log.lines().filter(|l| l.contains("finished processing request")).count() >= 2,
+        log.lines().filter(|l| l.contains("finished processing request")).count() >= 4,
         "one line per request:\n{log}"
     );
+
+    // Ctrl-C (SIGINT) on the same database: the rows are still there.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", "127.0.0.1:0", "--table", "Thing", "--db"])
+        .arg(dir.path().join("bin.sqlite"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts again");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let api = Api { client: Client::new(), url: line.trim().trim_start_matches("listening on ").to_owned() };
+    assert_eq!(api.rows("Thing", "").await.len(), 1, "the data survives a restart");
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success(), "clean exit on SIGINT");
+}
+
+#[tokio::test]
+async fn the_router_can_be_nested_under_a_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sync_server::Config::from_toml(CONFORMANCE_TABLES).unwrap();
+    let server =
+        sync_server::Server::builder().sqlite_file(dir.path().join("n.sqlite")).config(&config).build().await.unwrap();
+    let app = axum::Router::new().nest("/api", server.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let api = Api { client: Client::new(), url: format!("{url}/api") };
+    for i in 0..3 {
+        api.post("Item", json!({"id": format!("n{i}")})).await;
+    }
+    let (status, headers, _) = api.send(Method::GET, "/tables/Item?$top=2", None).await;
+    assert_eq!(status, 200);
+    let link = headers["link"].to_str().unwrap();
+    assert!(link.starts_with(&format!("<{url}/api/tables/Item?")), "the Link keeps the prefix: {link}");
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
 }
 
 /// A table from the same `#[derive(SyncEntity)]` schema a client uses.
