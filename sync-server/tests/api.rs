@@ -237,7 +237,8 @@ async fn updates_and_deletes_get_later_updated_at_than_seeded_rows() {
 async fn conflicts_carry_the_server_item() {
     let server = TestServer::start();
     let api = Api::new(&server);
-    let v1 = api.post("Item", json!({"id": "c1", "name": "one", "n": 1})).await;
+    let v1 = api.post("Item", json!({"id": "c1", "name": "one", "n": 1, "version": "AAAA"})).await;
+    assert_ne!(v1["version"], json!("AAAA"), "a version sent on insert is ignored");
     let (status, _, dup) = api.send(Method::POST, "/tables/Item", Some(r#"{"id":"c1","name":"dup"}"#)).await;
     assert_eq!((status.as_u16(), &dup["name"]), (409, &json!("one")), "409 with the stored item");
     let version = v1["version"].as_str().unwrap();
