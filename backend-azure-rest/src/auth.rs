@@ -5,7 +5,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
-use sync_core::RemoteError;
+use sync_core::backend::RemoteError;
 
 /// An authentication token (an App Service `X-ZUMO-AUTH` token or an OAuth bearer token).
 ///
@@ -56,7 +56,7 @@ impl From<&str> for AuthToken {
 ///
 /// Returning `Ok(None)` sends the request without credentials. An `Err` aborts the request with
 /// that error unchanged, so the provider chooses its kind: e.g. [`RemoteError::Unauthorized`] when
-/// the user must sign in again, or [`RemoteError::Transient`] when the identity provider is
+/// the user must sign in again, or [`RemoteError::Offline`] when the identity provider is
 /// unreachable. Never put the token into such an error's message.
 #[async_trait]
 pub trait TokenProvider: Send + Sync {

@@ -1,5 +1,6 @@
 //! This crate's own errors ([`BuildError`], [`TransportError`]) and the mapping of HTTP statuses
-//! and transport failures onto [`RemoteError`] kinds (PROTOCOL.md §1.4). Statuses decide the
+//! and transport failures onto [`RemoteError`] kinds (`docs/protocol.md`, "Routes and status
+//! codes"). Statuses decide the
 //! kind; a server's message text never does.
 
 use std::error::Error as StdError;
@@ -7,7 +8,8 @@ use std::fmt;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use sync_core::{Record, RemoteError};
+use sync_core::backend::RemoteError;
+use sync_core::Record;
 
 /// The builder could not make a remote.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +47,7 @@ pub enum TransportErrorKind {
     Broken,
 }
 
-/// A transport failure, kept as the `source` of a [`RemoteError::Transient`]. Use
+/// A transport failure, kept as the `source` of a [`RemoteError::Offline`]. Use
 /// [`is_timeout`] / [`is_connect`] on a `RemoteError`, or
 /// downcast its source to this type. Its text and source never hold the request URL.
 #[derive(Debug)]
@@ -108,7 +110,7 @@ fn transport(err: &RemoteError) -> Option<&TransportError> {
     None
 }
 
-/// Maps a reqwest failure: connects, timeouts and broken connections are transient (reqwest
+/// Maps a reqwest failure: connects, timeouts and broken connections are offline (reqwest
 /// reports a body cut short while streaming as a "decode" error: this crate never lets reqwest
 /// decode anything, so those are broken connections too); a request reqwest refused to build is a
 /// bad request; a redirect loop is a protocol error. The URL is stripped from the kept error.
@@ -128,10 +130,10 @@ pub(crate) fn from_reqwest(err: reqwest::Error) -> RemoteError {
         TransportErrorKind::Broken
     };
     let transport = TransportError { kind, source: err };
-    RemoteError::Transient { status: None, message: transport.to_string(), source: Some(Box::new(transport)) }
+    RemoteError::Offline { message: transport.to_string(), source: Some(Box::new(transport)) }
 }
 
-/// Maps a non-success status (PROTOCOL.md §1.4). `server_item` is the record to attach to a
+/// Maps a non-success status (`docs/protocol.md`, "Routes and status codes"). `server_item` is the record to attach to a
 /// 409/412, if the caller found one in the body.
 pub(crate) fn from_status(status: StatusCode, body: &[u8], server_item: Option<Record>) -> RemoteError {
     let code = status.as_u16();
@@ -140,7 +142,7 @@ pub(crate) fn from_status(status: StatusCode, body: &[u8], server_item: Option<R
         409 | 412 => RemoteError::Conflict { status: code, server_item: server_item.map(Box::new) },
         404 => RemoteError::NotFound { message },
         401 => RemoteError::Unauthorized { message },
-        429 | 500..=599 => RemoteError::Transient { status: Some(code), message, source: None },
+        429 | 500..=599 => RemoteError::Transient { status: code, message },
         400..=499 => RemoteError::BadRequest { status: code, message },
         _ => RemoteError::protocol(format!("unexpected HTTP status {code}: {message}")),
     }
@@ -180,7 +182,7 @@ pub(crate) fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sync_core::RemoteErrorKind as K;
+    use sync_core::backend::RemoteErrorKind as K;
 
     fn kind(code: u16, body: &str) -> (K, Option<u16>, String) {
         let e = from_status(StatusCode::from_u16(code).unwrap(), body.as_bytes(), None);

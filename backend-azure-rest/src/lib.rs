@@ -3,6 +3,25 @@
 //! The [`Remote`](sync_core::Remote) of sync-core for Azure Mobile Apps backends, spoken over
 //! their REST table API (ZUMO-API-VERSION 2.0.0) with reqwest and rustls.
 //!
+//! ```no_run
+//! use backend_azure_rest::AzureRestRemote;
+//! use store_diesel::DieselStore;
+//! use sync_core::{PullOptions, Query, SyncContext, SyncEntity};
+//!
+//! #[derive(SyncEntity, Debug, Clone)]
+//! #[sync(table = "TodoItem")]
+//! struct TodoItem { id: String, text: String, complete: bool }
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net").token("…").build()?;
+//! let ctx = SyncContext::builder(DieselStore::open("app.db").await?).remote(remote).build().await?;
+//! let todos = ctx.table::<TodoItem>().await?;
+//! todos.insert(TodoItem { id: String::new(), text: "milk".into(), complete: false }).await?;
+//! ctx.push().await?;
+//! todos.pull(&Query::new(), PullOptions::incremental("all-todo-items")).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! Map of the crate:
 //! - [`AzureRestRemote`] and its [`AzureRestRemoteBuilder`] (`builder`): base URL, injectable
 //!   `reqwest::Client`, auth, extra headers, timeouts, body limit;
@@ -13,7 +32,7 @@
 //!
 //! ```no_run
 //! use backend_azure_rest::AzureRestRemote;
-//! use sync_core::{column, Remote};
+//! use sync_core::{Remote, column};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net").token("…").build()?;
@@ -24,17 +43,17 @@
 //!
 //! ## Errors
 //!
-//! Every failure is a [`RemoteError`](sync_core::RemoteError), classified by HTTP status, never
-//! by message text (PROTOCOL.md §1.4):
+//! Every failure is a [`RemoteError`](sync_core::backend::RemoteError), classified by HTTP status, never
+//! by message text (`docs/protocol.md`, "Routes and status codes"):
 //!
 //! | what happened | kind | notes |
 //! |---|---|---|
 //! | 409, 412 | `Conflict { status, server_item }` | `server_item` = the body when it is a valid record (its `version` from a strong `ETag` if absent); on an **insert** 409 the Node server echoes the request, so the body is ignored and the item is read with a GET (`None` if soft-deleted or that GET fails; see [`AzureRestRemoteBuilder::fetch_server_item_on_insert_conflict`]) |
 //! | 404 | `NotFound` | also a soft-deleted item |
 //! | 401 | `Unauthorized` | after one repeat if [`TokenProvider::token_rejected`] returns `true` |
-//! | 429, 5xx | `Transient { status: Some(_) }` | |
+//! | 429, 5xx | `Transient { status }` | |
 //! | other 4xx | `BadRequest { status }` | message = the server's `{"error": …}` |
-//! | connect failure, timeout, reset, body cut short | `Transient { status: None }` | source: [`TransportError`]; see [`is_timeout`], [`is_connect`] |
+//! | connect failure, timeout, reset, body cut short | `Offline` | source: [`TransportError`]; see [`is_timeout`], [`is_connect`] |
 //! | 1xx/3xx, not JSON, wrong types, invalid id, body over the limit, too many rows | `Protocol` | |
 //! | invalid table name, id, version or token (nothing sent) | `BadRequest { status: 400 }` | message starts with `request not sent:` |
 

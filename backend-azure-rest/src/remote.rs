@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
 use reqwest::Method;
-use sync_core::remote::strip_server_columns;
-use sync_core::{Cursor, Expr, Page, Record, Remote, RemoteError};
+use sync_core::backend::strip_server_columns;
+use sync_core::backend::{Cursor, Page, RemoteError};
+use sync_core::{Expr, Record, Remote};
 use url::Url;
 
 use crate::auth::{AuthScheme, AuthToken, TokenProvider};
@@ -296,5 +297,13 @@ impl fmt::Debug for AzureRestRemote {
             .field("max_body_bytes", &cfg.max_body_bytes)
             .field("default_page_size", &cfg.default_page_size)
             .finish_non_exhaustive()
+    }
+}
+
+impl From<AzureRestRemote> for Arc<dyn Remote> {
+    /// Lets [`SyncContextBuilder::remote`](sync_core::SyncContextBuilder::remote) take an
+    /// `AzureRestRemote` as it is.
+    fn from(remote: AzureRestRemote) -> Self {
+        Arc::new(remote)
     }
 }

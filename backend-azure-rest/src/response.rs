@@ -4,7 +4,8 @@
 use reqwest::header::{HeaderMap, ETAG, LINK};
 use reqwest::StatusCode;
 use serde_json::Value;
-use sync_core::{system, Record, RemoteError};
+use sync_core::backend::{system, RemoteError};
+use sync_core::Record;
 
 use crate::error::from_reqwest;
 use crate::urls::version_from_etag;
@@ -128,7 +129,7 @@ fn etag_version(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Whether any `Link` header has a link with relation `next`. The link itself is never followed:
-/// the Node server's is malformed (no port, path `/`; PROTOCOL.md §1.8).
+/// the Node server's is malformed (no port, path `/`; `docs/protocol.md`, "Paging").
 pub(crate) fn has_next_link(headers: &HeaderMap) -> bool {
     headers.get_all(LINK).iter().filter_map(|v| v.to_str().ok()).any(link_has_next)
 }
@@ -157,7 +158,7 @@ fn link_has_next(value: &str) -> bool {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-    use sync_core::RemoteErrorKind;
+    use sync_core::backend::RemoteErrorKind;
 
     fn raw(body: &str, etag: Option<&str>) -> RawResponse {
         let mut headers = HeaderMap::new();

@@ -6,7 +6,8 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::HeaderValue;
-use sync_core::{odata_filter, odata_orderby, system, validate_id, Cursor, Expr, OrderBy, RemoteError, TableSchema};
+use sync_core::backend::{odata_filter, odata_orderby, system, validate_id, Cursor, RemoteError};
+use sync_core::{Expr, OrderBy, TableSchema};
 use url::Url;
 
 /// What is left unencoded in a path segment or a query value.
@@ -76,7 +77,7 @@ impl Endpoint {
         Ok(self.with_path(&format!("tables/{table}/{}", utf8_percent_encode(id, COMPONENT))))
     }
 
-    /// The keyset query of DESIGN §5 for one page.
+    /// The keyset query (`docs/architecture.md`, "Pull with the keyset cursor") for one page.
     pub(crate) fn query_url(
         &self,
         table: &str,

@@ -6,7 +6,8 @@ use std::time::Duration;
 use backend_azure_rest::test_server::NodeServer;
 use backend_azure_rest::{is_connect, AuthScheme, AzureRestRemote};
 use serde_json::{json, Value};
-use sync_core::{column, Cursor, Record, Remote, RemoteError, RemoteErrorKind as K};
+use sync_core::backend::{Cursor, RemoteError, RemoteErrorKind as K};
+use sync_core::{column, Record, Remote};
 
 async fn server() -> NodeServer {
     match NodeServer::start().await {
@@ -361,7 +362,7 @@ async fn a_closed_port_is_transient() {
     drop(s);
     let r = AzureRestRemote::builder(url).build().unwrap();
     let e = kind(r.read("Item", "x").await);
-    assert_eq!((e.kind(), e.status()), (K::Transient, None));
+    assert_eq!((e.kind(), e.status()), (K::Offline, None));
     assert!(is_connect(&e), "{e:?}");
     assert!(e.is_retryable());
 }
@@ -383,10 +384,10 @@ async fn a_server_killed_mid_request_is_transient_and_restarts_with_its_data() {
     assert!(!pull.is_finished());
     s.kill().await.unwrap();
     let e = kind(pull.await.unwrap());
-    assert_eq!((e.kind(), e.status()), (K::Transient, None), "{e:?}");
+    assert_eq!((e.kind(), e.status()), (K::Offline, None), "{e:?}");
 
     // Down: connection refused.
-    assert_eq!(kind(r.read("Item", "keep").await).kind(), K::Transient);
+    assert_eq!(kind(r.read("Item", "keep").await).kind(), K::Offline);
 
     s.restart().await.unwrap();
     assert_eq!(s.port(), port);
@@ -400,7 +401,7 @@ async fn a_server_killed_mid_request_is_transient_and_restarts_with_its_data() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.kill().await.unwrap();
-    assert_eq!(kind(push.await.unwrap()).kind(), K::Transient);
+    assert_eq!(kind(push.await.unwrap()).kind(), K::Offline);
     s.restart().await.unwrap();
     // The request never reached the SDK (the process was frozen): the old value is there.
     assert_eq!(r.read("Item", "keep").await.unwrap().get("name"), Some(&json!("kept")));
@@ -412,7 +413,7 @@ async fn a_frozen_server_times_out() {
     let r = s.remote_builder().timeout(Duration::from_millis(300)).build().unwrap();
     s.suspend().await.unwrap();
     let e = kind(r.read("Item", "x").await);
-    assert_eq!(e.kind(), K::Transient);
+    assert_eq!(e.kind(), K::Offline);
     assert!(backend_azure_rest::is_timeout(&e), "{e:?}");
     s.resume().await.unwrap();
     assert_eq!(kind(r.read("Item", "x").await).kind(), K::NotFound);

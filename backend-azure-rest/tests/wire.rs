@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use backend_azure_rest::{is_timeout, AuthScheme, AuthToken, AzureRestRemote, BuildError, TokenProvider};
 use serde_json::json;
-use sync_core::{column, odata_filter, Cursor, Record, Remote, RemoteError, RemoteErrorKind as K};
+use sync_core::backend::{odata_filter, Cursor, RemoteError, RemoteErrorKind as K};
+use sync_core::{column, Record, Remote};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -220,17 +221,17 @@ async fn body_limit_is_enforced_while_streaming() {
 }
 
 #[tokio::test]
-async fn broken_connections_are_transient() {
+async fn broken_connections_are_offline() {
     // Body shorter than announced.
     let (url, _) = serve(vec![Answer::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[{\"id\":".to_vec())]).await;
     let e = err(remote(&url).query_page("Item", None, None, 10).await);
-    assert_eq!((e.kind(), e.status()), (K::Transient, None), "{e:?}");
+    assert_eq!((e.kind(), e.status()), (K::Offline, None), "{e:?}");
     // Closed without an answer.
     let (url, _) = serve(vec![Answer::Close]).await;
-    assert_eq!(err(remote(&url).read("Item", "a").await).kind(), K::Transient);
+    assert_eq!(err(remote(&url).read("Item", "a").await).kind(), K::Offline);
     // Garbage instead of HTTP.
     let (url, _) = serve(vec![Answer::Raw(b"SSH-2.0-OpenSSH\r\n".to_vec())]).await;
-    assert_eq!(err(remote(&url).read("Item", "a").await).kind(), K::Transient);
+    assert_eq!(err(remote(&url).read("Item", "a").await).kind(), K::Offline);
     // No answer within the timeout.
     let (url, _) = serve(vec![Answer::Hang]).await;
     let r = AzureRestRemote::builder(&url).timeout(Duration::from_millis(200)).build().unwrap();

@@ -24,8 +24,10 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::json;
 use store_diesel::{DieselStore, OpenOptions, Synchronous};
-use sync_core::queue::{apply_local_change, LocalChange};
-use sync_core::{Column, ColumnType, OperationKind, OperationState, Record, Store, StoreExt, TableSchema};
+use sync_core::backend::apply_local_change;
+use sync_core::backend::StoreExt;
+use sync_core::LocalChange;
+use sync_core::{Column, ColumnType, OperationKind, OperationState, Record, Store, TableSchema};
 
 const BATCH: usize = 1_000;
 

@@ -12,8 +12,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use sync_core::schema::system;
-use sync_core::{Column, StoreError, TableSchema};
+use sync_core::backend::system;
+use sync_core::backend::StoreError;
+use sync_core::{Column, TableSchema};
 
 use crate::connection::Db;
 use crate::error;
@@ -132,7 +133,7 @@ impl TableInfo {
     /// The quoted SQL name of a column of the schema.
     pub(crate) fn column_sql(&self, name: &str) -> Result<&str, StoreError> {
         self.column_sql.get(name).map(String::as_str).ok_or_else(|| {
-            StoreError::Query(sync_core::QueryError::UnknownColumn {
+            StoreError::Query(sync_core::backend::QueryError::UnknownColumn {
                 table: self.schema.name().to_owned(),
                 column: name.to_owned(),
             })

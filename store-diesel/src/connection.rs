@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use diesel::connection::{CacheSize, SimpleConnection};
 use diesel::{Connection, QueryResult, RunQueryDsl, SqliteConnection};
-use sync_core::StoreError;
+use sync_core::backend::StoreError;
 use tokio::sync::Semaphore;
 
 use crate::error;

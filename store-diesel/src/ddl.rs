@@ -24,7 +24,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sync_core::{ColumnType, StoreError, TableSchema};
+use sync_core::backend::StoreError;
+use sync_core::{ColumnType, TableSchema};
 
 use crate::catalogue::{self, quote, StoredTable, TableInfo};
 use crate::connection::Db;
@@ -68,7 +69,7 @@ fn create(db: &mut Db, schema: &TableSchema) -> Result<StoredTable, StoreError> 
         .iter()
         .map(|c| {
             let name = quote(stored.sql_column(&c.name)?);
-            Ok(if c.name == sync_core::schema::system::ID {
+            Ok(if c.name == sync_core::backend::system::ID {
                 format!("{name} TEXT PRIMARY KEY NOT NULL")
             } else {
                 format!("{name} {}", sql_type(c.ty))
@@ -77,7 +78,7 @@ fn create(db: &mut Db, schema: &TableSchema) -> Result<StoredTable, StoreError> 
         .collect::<Result<Vec<String>, StoreError>>()?;
     // Index names share the tables' namespace; `__` prefixes are never given to user tables.
     let index = quote(&format!("__idx_{}_updatedAt", stored.sql_name));
-    let updated_at = quote(stored.sql_column(sync_core::schema::system::UPDATED_AT)?);
+    let updated_at = quote(stored.sql_column(sync_core::backend::system::UPDATED_AT)?);
     let ddl = format!("CREATE TABLE {table} ({}); CREATE INDEX {index} ON {table} ({updated_at});", defs.join(", "));
     db.batch(&ddl).map_err(|e| error::db(&format!("creating table {:?}", schema.name()), e))?;
     catalogue::save(db, &stored)?;

@@ -4,7 +4,7 @@
 //! [`StoreError::Backend`] with the Diesel error kept as its source; errors of our own making
 //! (schema, records, queue rules) pass through unchanged.
 
-use sync_core::StoreError;
+use sync_core::backend::StoreError;
 
 /// A backend failure while doing `context`.
 pub(crate) fn db(context: &str, source: diesel::result::Error) -> StoreError {

@@ -4,12 +4,24 @@
 //! WAL mode, with the system tables created by embedded migrations. See [`DieselStore`] for the
 //! connections, durability, table layout and upgrade rules.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), sync_core::StoreError> {
-//! let store = store_diesel::DieselStore::open("app.db").await?;
-//! // … hand it to the engine as `Arc<dyn Store>` …
-//! store.close().await?;
-//! # Ok(()) }
+//! ```
+//! use store_diesel::DieselStore;
+//! use sync_core::{Query, SyncContext, SyncEntity};
+//!
+//! #[derive(SyncEntity, Debug, Clone)]
+//! #[sync(table = "TodoItem")]
+//! struct TodoItem { id: String, text: String, complete: bool }
+//!
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("app.db");
+//! let store = DieselStore::open(&path).await?;
+//! let ctx = SyncContext::builder(store).build().await?; // add .remote(…) to sync
+//! let todos = ctx.table::<TodoItem>().await?;
+//! todos.insert(TodoItem { id: String::new(), text: "milk".into(), complete: false }).await?;
+//! assert_eq!(todos.count(&Query::new()).await?, 1);
+//! assert_eq!(ctx.pending_count().await?, 1); // queued in the same transaction
+//! # Ok::<_, sync_core::SyncError>(()) }).unwrap();
 //! ```
 //!
 //! How it works, by module:
@@ -24,7 +36,7 @@
 //!   `__config` and the `__tables` catalogue;
 //! - `catalogue` and `ddl`: entity tables from a `TableSchema`, their SQL names, how they upgrade;
 //! - `rows`: records to typed column values and back;
-//! - `query_sql`: queries to SQL with bound parameters, matching `sync_core::query::eval::run_query`;
+//! - `query_sql`: queries to SQL with bound parameters, matching `sync_core::backend::run_query`;
 //! - `transaction` and `system_tables`: the `Transaction` the engine's work runs against.
 
 mod catalogue;
@@ -33,6 +45,7 @@ mod ddl;
 mod error;
 mod migrations;
 mod options;
+mod push_lock;
 mod query_sql;
 mod rows;
 mod statement;

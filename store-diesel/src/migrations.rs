@@ -1,7 +1,7 @@
 //! The embedded migrations that create (and later upgrade) the system tables.
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use sync_core::StoreError;
+use sync_core::backend::StoreError;
 
 use crate::connection::Db;
 
@@ -30,7 +30,7 @@ pub(crate) fn run(db: &mut Db) -> Result<(), StoreError> {
 }
 
 enum Failure {
-    Migration(sync_core::BoxError),
+    Migration(sync_core::backend::BoxError),
     Diesel(diesel::result::Error),
 }
 

@@ -61,7 +61,7 @@ impl OpenOptions {
     }
 
     /// How long a statement waits for a lock held by another connection (or process) before it
-    /// fails with `SQLITE_BUSY` (reported as [`StoreError::Backend`](sync_core::StoreError::Backend)).
+    /// fails with `SQLITE_BUSY` (reported as [`StoreError::Backend`](sync_core::backend::StoreError::Backend)).
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self

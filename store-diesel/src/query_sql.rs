@@ -1,5 +1,5 @@
 //! A resolved [`Query`] as SQL with bound parameters, matching
-//! [`run_query`](sync_core::query::eval::run_query) exactly:
+//! [`run_query`](sync_core::backend::run_query) exactly:
 //! - two-valued logic: every predicate is 0 or 1, never NULL, so `NOT` is plain negation —
 //!   `eq`/`ne` use the null-safe `IS`/`IS NOT`, ordering comparisons and `IN` are guarded by
 //!   `IS NOT NULL` (false on a null column);
@@ -12,9 +12,10 @@
 //!
 //! Only validated identifiers are written into the SQL; every value is a `?` parameter.
 
-use sync_core::query::expr::{CompareOp, Expr, Query};
-use sync_core::schema::system;
-use sync_core::{Column, QueryValue, StoreError};
+use sync_core::backend::system;
+use sync_core::backend::StoreError;
+use sync_core::{Column, QueryValue};
+use sync_core::{CompareOp, Expr, Query};
 
 use crate::catalogue::TableInfo;
 use crate::statement::{Param, Stmt};
@@ -29,7 +30,7 @@ pub(crate) struct Plan<'q> {
     pub(crate) columns: Vec<&'q Column>,
 }
 
-/// Plans a query that [`resolve_query`](sync_core::resolve_query) has checked against the table.
+/// Plans a query that [`resolve_query`](sync_core::backend::resolve_query) has checked against the table.
 pub(crate) fn plan<'q>(info: &'q TableInfo, query: &'q Query) -> Result<Plan<'q>, StoreError> {
     let mut where_sql = String::new();
     let mut params = Vec::new();

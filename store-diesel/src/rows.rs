@@ -7,8 +7,9 @@
 //! integers, reals as floats (a REAL holding 5 reads back as `5.0`).
 
 use serde_json::{Map, Number, Value};
-use sync_core::schema::system;
-use sync_core::{Column, ColumnType, Record, RecordError, StoreError, TableSchema};
+use sync_core::backend::system;
+use sync_core::backend::{RecordError, StoreError};
+use sync_core::{Column, ColumnType, Record, TableSchema};
 
 use crate::error::corrupt;
 use crate::statement::{Cell, Param, SqlRow};
@@ -43,7 +44,7 @@ fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordEr
     let wrong = || RecordError::WrongType {
         column: col.name.clone(),
         expected: col.ty.name(),
-        found: sync_core::record::json_type_name(value).to_owned(),
+        found: sync_core::backend::json_type_name(value).to_owned(),
     };
     if value.is_null() {
         return match col.ty {

@@ -4,13 +4,15 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use sync_core::query::eval::QueryResult;
-use sync_core::{resolve_query, Query, Record, Store, StoreError, TableSchema, TxWork};
+use sync_core::backend::{resolve_query, PushLock, StoreError, TxWork};
+use sync_core::QueryResult;
+use sync_core::{Query, Record, Store, TableSchema};
 
 use crate::catalogue::{self, Catalogue, TableInfo};
 use crate::connection::{guarded, Db, Location, ReaderPool, Role};
 use crate::error;
 use crate::options::OpenOptions;
+use crate::push_lock::PushLockSite;
 use crate::transaction::{get_item, DieselTransaction};
 use crate::{ddl, migrations, query_sql, rows};
 
@@ -59,11 +61,15 @@ use crate::{ddl, migrations, query_sql, rows};
 /// misread silently. The store knows its tables across restarts, so `get`/`query` work after
 /// reopening even before `ensure_table` is called again.
 ///
-/// One process should own a database file at a time: the table catalogue is cached in memory.
+/// Several processes may open one file (WAL and `BEGIN IMMEDIATE` serialise their writes; the
+/// push lock is an OS file lock on `<file>.push-lock`, see [`Store::lock_push`]). The table
+/// catalogue is cached in memory, so a table one process creates is seen by another after its
+/// next [`ensure_table`](Store::ensure_table).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
-/// use sync_core::{Column, ColumnType, Record, Store, StoreExt, TableSchema};
+/// use sync_core::backend::StoreExt;
+/// use sync_core::{Column, ColumnType, Record, Store, TableSchema};
 /// use store_diesel::DieselStore;
 ///
 /// let store = DieselStore::open_in_memory().await?;
@@ -80,6 +86,7 @@ pub struct DieselStore {
     connections: Option<Connections>,
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
     location: Location,
+    push_lock: PushLockSite,
 }
 
 /// The writer and the readers (none for the in-memory store, which reads on its writer).
@@ -142,6 +149,7 @@ impl DieselStore {
         Ok(DieselStore {
             connections: Some(Connections { writer: Arc::new(tokio::sync::Mutex::new(writer)), readers }),
             catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
+            push_lock: PushLockSite::for_location(&location),
             location,
         })
     }
@@ -251,6 +259,10 @@ impl Store for DieselStore {
         .await
     }
 
+    async fn lock_push(&self) -> Result<PushLock, StoreError> {
+        self.push_lock.lock().await
+    }
+
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
         let shared = Arc::clone(&self.catalogue);
         self.on_writer(move |db| {
@@ -259,5 +271,12 @@ impl Store for DieselStore {
             db.immediate(move |db| work(&mut DieselTransaction::new(db, catalogue)))
         })
         .await
+    }
+}
+
+impl From<DieselStore> for Arc<dyn Store> {
+    /// Lets [`SyncContext::builder`](sync_core::SyncContext::builder) take a `DieselStore` as it is.
+    fn from(store: DieselStore) -> Self {
+        Arc::new(store)
     }
 }

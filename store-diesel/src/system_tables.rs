@@ -1,10 +1,8 @@
 //! The system tables' statements: the operation queue (`__operations`), failed operations
 //! (`__errors`) and engine state (`__config`). Fixed SQL text, values as parameters.
 
-use sync_core::{
-    FailureKind, NewOperation, Operation, OperationError, OperationFilter, OperationKind, OperationState, Record,
-    StoreError,
-};
+use sync_core::backend::{NewOperation, OperationFilter, StoreError};
+use sync_core::{FailureKind, Operation, OperationError, OperationKind, OperationState, Record};
 
 use crate::connection::Db;
 use crate::error::{corrupt, db};

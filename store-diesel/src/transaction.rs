@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use sync_core::query::expr::{Expr, Query};
-use sync_core::{
-    resolve_query, NewOperation, Operation, OperationError, OperationFilter, Record, StoreError, Transaction,
-};
+use sync_core::backend::{resolve_query, NewOperation, OperationFilter, StoreError, Transaction};
+use sync_core::{Expr, Query};
+use sync_core::{Operation, OperationError, Record};
 
 use crate::catalogue::{Catalogue, TableInfo};
 use crate::connection::Db;

@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use store_diesel::DieselStore;
+use sync_core::backend::{PushLock, StoreError, TxWork};
 use sync_core::conformance::store::StoreFactory;
-use sync_core::query::eval::QueryResult;
-use sync_core::{Query, Record, Store, StoreError, TableSchema, TxWork};
+use sync_core::QueryResult;
+use sync_core::{Query, Record, Store, TableSchema};
 
 /// A file-backed store and the temporary directory that holds its file (deleted with the last
 /// handle).
+#[derive(Debug)]
 struct FileStore {
     store: DieselStore,
     path: PathBuf,
@@ -31,6 +33,9 @@ impl Store for FileStore {
     }
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
         self.store.transaction(work).await
+    }
+    async fn lock_push(&self) -> Result<PushLock, StoreError> {
+        self.store.lock_push().await
     }
 }
 
@@ -63,4 +68,4 @@ impl StoreFactory for FileFactory {
     }
 }
 
-sync_core::store_conformance_suite!(FileFactory);
+sync_core::store_conformance_suite!(FileFactory, persistent);

@@ -7,8 +7,13 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use serde_json::json;
 use store_diesel::{DieselStore, OpenOptions, Synchronous};
-use sync_core::queue::{apply_local_change, apply_pull_page, LocalChange};
-use sync_core::{column, Column, ColumnType, OperationFilter, Query, Record, Store, StoreError, StoreExt, TableSchema};
+use sync_core::backend::{apply_local_change, apply_pull_page, Cursor};
+use sync_core::backend::{OperationFilter, StoreError, StoreExt};
+use sync_core::LocalChange;
+use sync_core::{column, Column, ColumnType, Query, Record, Store, TableSchema};
+
+/// The `updatedAt` of the pulled rows.
+const T: &str = "2024-01-01T00:00:00.000Z";
 
 fn schema() -> TableSchema {
     TableSchema::new(
@@ -183,12 +188,14 @@ async fn a_thousand_local_changes_and_a_thousand_row_page_in_one_transaction_eac
     let page: Vec<Record> = (0..1000)
         .map(|i| {
             let r = json!({"id": format!("server-{i:04}"), "text": "pulled", "version": "v1", "deleted": i % 10 == 0,
-                           "updatedAt": "2024-01-01T00:00:00.000Z", "tags": {"i": i}});
+                           "updatedAt": T, "tags": {"i": i}});
             schema.conform_remote(Record::from_json(r).expect("record")).expect("fits")
         })
         .collect();
     let outcome = store
-        .transact(move |tx| apply_pull_page(tx, "Item", &page, Some(("cursor:Item", "2024-01-01T00:00:00.000Z|x"))))
+        .transact(move |tx| {
+            apply_pull_page(tx, "Item", &page, Some(("q", &Cursor { updated_at: T.into(), id: "x".into() })))
+        })
         .await
         .expect("pull page");
     assert_eq!((outcome.upserted, outcome.deleted, outcome.skipped), (900, 100, 0));
@@ -196,8 +203,8 @@ async fn a_thousand_local_changes_and_a_thousand_row_page_in_one_transaction_eac
     assert_eq!(ops, 1000);
     let pulled = Query::new().filter(column("text").eq("pulled")).with_total_count().top(1);
     assert_eq!(store.query("Item", &pulled).await.expect("query").total_count, Some(900));
-    let cursor = store.transact(|tx| tx.config("cursor:Item")).await.expect("config");
-    assert_eq!(cursor.as_deref(), Some("2024-01-01T00:00:00.000Z|x"));
+    let cursor = store.transact(|tx| Cursor::load(tx, "Item", "q")).await.expect("config");
+    assert_eq!(cursor, Some(Cursor { updated_at: T.into(), id: "x".into() }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

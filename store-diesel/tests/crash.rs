@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use serde_json::json;
 use store_diesel::DieselStore;
-use sync_core::queue::{apply_local_change, LocalChange};
-use sync_core::{Column, ColumnType, OperationFilter, OperationKind, Record, Store, StoreExt, TableSchema};
+use sync_core::backend::apply_local_change;
+use sync_core::backend::{OperationFilter, StoreExt};
+use sync_core::LocalChange;
+use sync_core::{Column, ColumnType, OperationKind, Record, Store, TableSchema};
 
 const CHILD_DB: &str = "STORE_DIESEL_CRASH_DB";
 const CHILD_TRIAL: &str = "STORE_DIESEL_CRASH_TRIAL";

@@ -16,7 +16,7 @@ async fn eight_in_flight_from_diesel_finishes() {
     let store = DieselStore::open(dir.path().join("push.db")).await.unwrap();
     let remote = MemoryRemote::new();
     remote.set_latency(Duration::from_millis(2));
-    let options = SyncOptions { push_parallelism: 8, ..SyncOptions::default() };
+    let options = SyncOptions::default().push_parallelism(8);
     let ctx = SyncContext::builder(store).remote(remote.clone()).options(options).build().await.unwrap();
     let schema = TableSchema::new("Item", vec![Column::new("name", ColumnType::String)]).unwrap();
     let items = ctx.json_table(schema).await.unwrap();
@@ -30,7 +30,7 @@ async fn eight_in_flight_from_diesel_finishes() {
         assert_eq!(summary.failed, 0);
         let edits: Vec<_> = (0..200)
             .map(|i| {
-                sync_core::queue::LocalChange::Update(
+                sync_core::LocalChange::Update(
                     Record::from_json(json!({"id": format!("i{:05}", i * 7 + round), "name": format!("r{round}")}))
                         .unwrap(),
                 )

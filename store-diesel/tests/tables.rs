@@ -2,7 +2,8 @@
 
 use serde_json::json;
 use store_diesel::DieselStore;
-use sync_core::{Column, ColumnType, Query, Record, Store, StoreError, StoreExt, TableSchema};
+use sync_core::backend::{StoreError, StoreExt};
+use sync_core::{Column, ColumnType, Query, Record, Store, TableSchema};
 
 fn todo_v1() -> TableSchema {
     TableSchema::new("Todo", vec![Column::new("text", ColumnType::String)]).expect("schema")

@@ -18,8 +18,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use sync_core::remote::strip_server_columns;
-use sync_core::{format_datetime, Cursor, Expr, Page, Record, Remote, RemoteError};
+use sync_core::backend::strip_server_columns;
+use sync_core::backend::{format_datetime, Cursor, Page, RemoteError};
+use sync_core::{Expr, Record, Remote};
 
 use clock::Clock;
 pub use faults::Fault;
@@ -57,7 +58,8 @@ use server::Server;
 /// ```
 /// use std::time::Duration;
 /// use store_memory::{Fault, MemoryRemote};
-/// use sync_core::{Record, Remote, RemoteErrorKind};
+/// use sync_core::backend::RemoteErrorKind;
+/// use sync_core::{Record, Remote};
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let remote = MemoryRemote::new();
 /// let item = Record::from_json(serde_json::json!({"id": "a", "text": "milk", "complete": false})).unwrap();
@@ -354,7 +356,8 @@ impl MemoryRemote {
     ///
     /// ```
     /// use store_memory::{Fault, MemoryRemote};
-    /// use sync_core::{Record, Remote, RemoteErrorKind};
+    /// use sync_core::backend::RemoteErrorKind;
+    /// use sync_core::{Record, Remote};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let remote = MemoryRemote::new();
     /// remote.fail_next(1, RemoteErrorKind::Unauthorized);
@@ -391,12 +394,13 @@ impl MemoryRemote {
     ///
     /// ```
     /// use store_memory::MemoryRemote;
-    /// use sync_core::{Record, Remote, RemoteErrorKind};
+    /// use sync_core::backend::RemoteErrorKind;
+    /// use sync_core::{Record, Remote};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let remote = MemoryRemote::new();
     /// remote.fail_after_apply_next(1);
     /// let item = Record::with_id("a").unwrap();
-    /// assert_eq!(remote.insert("Item", &item).await.unwrap_err().kind(), RemoteErrorKind::Transient);
+    /// assert_eq!(remote.insert("Item", &item).await.unwrap_err().kind(), RemoteErrorKind::Offline);
     /// assert_eq!(remote.rows("Item").len(), 1);
     /// // The client retries and learns the item is already there.
     /// assert_eq!(remote.insert("Item", &item).await.unwrap_err().status(), Some(409));
@@ -412,7 +416,8 @@ impl MemoryRemote {
     ///
     /// ```
     /// use store_memory::MemoryRemote;
-    /// use sync_core::{Cursor, Record, Remote};
+    /// use sync_core::backend::Cursor;
+    /// use sync_core::{Record, Remote};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let remote = MemoryRemote::new();
     /// let rows = (0..5).map(|i| Record::with_id(format!("r{i}")).unwrap());
@@ -532,3 +537,11 @@ impl Remote for MemoryRemote {
 
 #[cfg(test)]
 mod tests;
+
+impl From<MemoryRemote> for Arc<dyn Remote> {
+    /// Lets [`SyncContextBuilder::remote`](sync_core::SyncContextBuilder::remote) take a
+    /// `MemoryRemote` as it is.
+    fn from(remote: MemoryRemote) -> Self {
+        Arc::new(remote)
+    }
+}

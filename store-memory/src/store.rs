@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sync_core::query::eval::run_query;
-use sync_core::{resolve_query, Query, QueryResult, Record, Store, StoreError, TableSchema, TxWork};
+use sync_core::backend::run_query;
+use sync_core::backend::{resolve_query, PushLock, StoreError, TxWork};
+use sync_core::{Query, QueryResult, Record, Store, TableSchema};
 
 use state::{incompatibility, State, Table};
 use tx::MemoryTransaction;
@@ -31,7 +32,7 @@ use tx::MemoryTransaction;
 /// - [`transaction`](Store::transaction)s run one at a time under one lock, with an undo log:
 ///   when the work fails (or panics), every write it made is put back;
 /// - queries are checked with [`resolve_query`] and answered by
-///   [`run_query`](sync_core::query::eval::run_query), the reference semantics;
+///   [`run_query`](sync_core::backend::run_query), the reference semantics;
 /// - the queue is indexed by item, so per-item lookups stay O(log n) with many pending
 ///   operations, and operation ids are never reused.
 ///
@@ -42,8 +43,10 @@ use tx::MemoryTransaction;
 ///
 /// ```
 /// use serde_json::json;
-/// use sync_core::queue::{apply_local_change, LocalChange};
-/// use sync_core::{Column, ColumnType, Query, Record, Store, StoreExt, TableSchema};
+/// use sync_core::backend::apply_local_change;
+/// use sync_core::LocalChange;
+/// use sync_core::backend::StoreExt;
+/// use sync_core::{Column, ColumnType, Query, Record, Store, TableSchema};
 /// use store_memory::MemoryStore;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -63,13 +66,16 @@ use tx::MemoryTransaction;
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    /// The push lock, shared by every clone (see [`Store::lock_push`]).
+    push_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl MemoryStore {
     /// An empty store: no tables, an empty queue, no errors, no config.
     ///
     /// ```
-    /// use sync_core::{Store, StoreError};
+    /// use sync_core::backend::StoreError;
+    /// use sync_core::Store;
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = store_memory::MemoryStore::new();
     /// assert!(matches!(store.get("TodoItem", "1").await, Err(StoreError::UnknownTable(_))));
@@ -133,6 +139,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn lock_push(&self) -> Result<PushLock, StoreError> {
+        Ok(PushLock::new(Arc::clone(&self.push_lock).lock_owned().await))
+    }
+
     async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
         Ok(self.lock()?.table(table)?.rows.get(id).cloned())
     }
@@ -169,3 +179,10 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests;
+
+impl From<MemoryStore> for Arc<dyn Store> {
+    /// Lets [`SyncContext::builder`](sync_core::SyncContext::builder) take a `MemoryStore` as it is.
+    fn from(store: MemoryStore) -> Self {
+        Arc::new(store)
+    }
+}

@@ -5,16 +5,8 @@
 //! the same transaction; the engine pushes the queue to a [`Remote`] and pulls server changes back
 //! with a keyset cursor.
 //!
-//! Map of the crate:
-//! - the model: [`Record`], [`TableSchema`], [`SyncEntity`] (derive it), [`Query`] and typed
-//!   columns ([`Col`]);
-//! - the seams: [`Store`] (+ [`Transaction`]), [`Remote`];
-//! - the queue rules shared by every store: [`queue`];
-//! - the engine: [`SyncContext`], [`SyncTable`], [`ConflictHandler`], [`SyncEvent`] ([`engine`]);
-//! - errors classified by kind: [`error`].
-//!
 //! ```
-//! use sync_core::{SyncEntity, Query};
+//! use sync_core::{PullOptions, Query, SyncContext, SyncEntity};
 //!
 //! #[derive(SyncEntity, Debug, Clone)]
 //! #[sync(table = "TodoItem")]
@@ -24,50 +16,68 @@
 //!     complete: bool,
 //! }
 //!
-//! let open_items = Query::new()
-//!     .filter(TodoItem::COMPLETE.eq(false))
-//!     .order_by(TodoItem::TEXT.asc());
-//! assert!(open_items.filter.is_some());
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let server = store_memory::MemoryRemote::new();
+//! let ctx = SyncContext::builder(store_memory::MemoryStore::new()).remote(server).build().await?;
+//! let todos = ctx.table::<TodoItem>().await?;
+//! todos.insert(TodoItem { id: String::new(), text: "milk".into(), complete: false }).await?;
+//! ctx.push().await?;
+//! todos.pull(&Query::new(), PullOptions::incremental("all-todos")).await?;
+//! let open = todos.query(&Query::new().filter(TodoItem::COMPLETE.eq(false))).await?;
+//! assert_eq!(open.len(), 1);
+//! # Ok::<_, sync_core::SyncError>(()) }).unwrap();
 //! ```
+//!
+//! Map of the crate:
+//! - the model: [`Record`], [`TableSchema`], [`SyncEntity`] (derive it), [`Query`] and typed
+//!   columns ([`Col`]);
+//! - the engine: [`SyncContext`] hands out [`SyncTable`]s (typed) and [`JsonTable`]s (records);
+//!   it pushes, pulls ([`PullOptions`]), purges ([`PurgeOptions`]), reports [`SyncEvent`]s and
+//!   keeps failed operations in the errors table ([`OperationError`]) until they are resolved
+//!   ([`Resolution`], [`ConflictHandler`]);
+//! - errors: [`SyncError`] with its [`ErrorKind`] ([`error`] has the detailed types);
+//! - the seams: [`Store`] and [`Remote`]; their authors find everything else in [`backend`], and
+//!   the conformance suites in `conformance` (feature `conformance`).
+//!
+//! The architecture and the protocol notes the code relies on are in the repository's `docs/`.
 
+pub mod backend;
 #[cfg(feature = "conformance")]
 pub mod conformance;
-pub mod engine;
-pub mod entity;
 pub mod error;
-pub mod operation;
-pub mod query;
-pub mod queue;
-pub mod record;
-pub mod remote;
-pub mod schema;
-pub mod store;
+
+mod collapse;
+mod cursor;
+mod engine;
+mod entity;
+mod forward;
+mod operation;
+mod query;
+mod queue;
+mod record;
+mod remote;
+mod schema;
+mod store;
 
 #[doc(hidden)]
 pub mod __private;
 
-pub use engine::conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
-pub use engine::context::{SyncContext, SyncContextBuilder};
-pub use engine::events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
-pub use engine::options::{RetryPolicy, SyncOptions};
-pub use engine::table::{JsonTable, SyncTable};
+pub use engine::{
+    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, PullOptions, PullSummary, PurgeOptions,
+    PushOutcome, PushSummary, Resolution, RetryPolicy, ServerWins, SyncContext, SyncContextBuilder, SyncEvent,
+    SyncOptions, SyncTable,
+};
 pub use entity::SyncEntity;
-pub use error::{
-    BoxError, CollapseError, PushAbort, QueryError, RecordError, RemoteError, RemoteErrorKind, SchemaError, StoreError,
-    SyncError,
-};
-pub use operation::{
-    FailureKind, NewOperation, Operation, OperationError, OperationFilter, OperationKind, OperationState,
-};
+pub use error::{ErrorKind, SyncError};
+pub use operation::{FailureKind, Operation, OperationError, OperationKind, OperationState};
 pub use query::eval::QueryResult;
 pub use query::expr::{column, Col, CompareOp, Expr, OrderBy, Query};
-pub use query::odata::{odata_filter, odata_literal, odata_orderby};
-pub use query::resolve::resolve_query;
 pub use query::value::QueryValue;
-pub use record::{validate_id, Record, MAX_ID_LEN};
-pub use remote::{strip_server_columns, Cursor, Page, Remote};
-pub use schema::{canonical_datetime, format_datetime, system, Column, ColumnType, TableSchema};
-pub use store::{Store, StoreExt, Transaction, TxWork};
+pub use queue::LocalChange;
+pub use record::Record;
+pub use remote::Remote;
+pub use schema::{Column, ColumnType, TableSchema};
+pub use store::Store;
 
 #[cfg(feature = "derive")]
 pub use sync_derive::SyncEntity;

@@ -1,57 +1,16 @@
-//! The queue rules every store shares: collapsing a local change into the pending operation of the
-//! same item (DESIGN §3), and the atomic units built on [`Transaction`]: a local change, a pulled
-//! page, a completed push.
+//! The atomic units every store shares, built on [`Transaction`]: a local change (the item write
+//! and its queued operation, collapsed by [`collapse_rule`]), a pulled page (its rows and the
+//! cursor), a completed push.
 
 use serde_json::Value;
 
+use crate::collapse::{collapse_rule, Collapse};
+use crate::cursor::Cursor;
 use crate::error::{CollapseError, StoreError};
-use crate::operation::{NewOperation, Operation, OperationFilter, OperationKind, OperationState};
+use crate::operation::{NewOperation, Operation, OperationFilter, OperationKind};
 use crate::record::Record;
 use crate::schema::{system, TableSchema};
 use crate::store::Transaction;
-
-/// What a new local change does to the newest queued operation of its item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collapse {
-    /// Append a new operation (nothing queued, or the queued one is being pushed right now).
-    Enqueue,
-    /// Keep the queued operation and bump its edit counter (insert+update, update+update).
-    Bump,
-    /// Remove the queued operation; nothing is sent (insert+delete of a never-sent insert).
-    Cancel,
-    /// Turn the queued operation into a delete in place, keeping its queue position
-    /// (update+delete, or insert+delete when the insert may already have reached the server).
-    BecomeDelete,
-}
-
-/// The collapse table of DESIGN §3. `existing` is the newest queued operation of the item.
-///
-/// ```
-/// use sync_core::queue::{collapse_rule, Collapse};
-/// use sync_core::OperationKind::*;
-/// assert_eq!(collapse_rule(None, Insert), Ok(Collapse::Enqueue));
-/// ```
-pub fn collapse_rule(
-    existing: Option<(OperationKind, OperationState)>,
-    new: OperationKind,
-) -> Result<Collapse, OperationKind> {
-    use OperationKind::*;
-    let Some((kind, state)) = existing else { return Ok(Collapse::Enqueue) };
-    // Combinations that are wrong whatever the state: the local table already rejects most of them.
-    match (kind, new) {
-        (Delete, _) | (Insert, Insert) | (Update, Insert) => return Err(kind),
-        _ => {}
-    }
-    if state == OperationState::InFlight {
-        return Ok(Collapse::Enqueue);
-    }
-    Ok(match (kind, new) {
-        (Insert, Update) | (Update, Update) => Collapse::Bump,
-        (Insert, Delete) if state == OperationState::Pending => Collapse::Cancel,
-        (Insert | Update, Delete) => Collapse::BecomeDelete,
-        _ => return Err(kind),
-    })
-}
 
 /// A change the app makes to its local table.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,13 +139,13 @@ pub struct PageOutcome {
 }
 
 /// Applies one pulled page (rows already conformed with [`TableSchema::conform_remote`]) and
-/// saves the cursor, inside `tx`, so both commit together. Items with a queued local operation are
+/// saves the cursor of `(table, query id)`, inside `tx`, so both commit together. Items with a queued local operation are
 /// not touched: the local edit wins until it is pushed.
 pub fn apply_pull_page(
     tx: &mut dyn Transaction,
     table: &str,
     rows: &[Record],
-    cursor: Option<(&str, &str)>,
+    cursor: Option<(&str, &Cursor)>,
 ) -> Result<PageOutcome, StoreError> {
     let mut outcome = PageOutcome::default();
     // Usually a pull follows a push and nothing of the table is queued: then no row needs a look
@@ -204,22 +163,46 @@ pub fn apply_pull_page(
             outcome.upserted += 1;
         }
     }
-    if let Some((key, value)) = cursor {
-        tx.set_config(key, value)?;
+    if let Some((query_id, cursor)) = cursor {
+        cursor.save(tx, table, query_id)?;
     }
     Ok(outcome)
 }
 
-/// Finishes a successful push of operation `op_id`: removes it (and its error row) and stores the
-/// server's item (conformed). When a newer local change to the item was queued meanwhile, the
-/// user's fields are kept and only the server's `createdAt`/`updatedAt`/`version` are taken, so
-/// the next push carries the right `If-Match` instead of raising a false conflict.
+/// Finishes a successful push of operation `op_id`, sent at edit counter `sent_version`: removes
+/// it (and its error row) and stores the server's item (conformed). When a newer local change to
+/// the item was queued meanwhile, the user's fields are kept and only the server's
+/// `createdAt`/`updatedAt`/`version` are taken, so the next push carries the right `If-Match`
+/// instead of raising a false conflict.
+///
+/// Nothing that changed after the operation was sent is removed or overwritten: if the
+/// operation's own edit counter moved on (a change collapsed into it after it was sent, which the
+/// push lock and the in-flight rule should make impossible), it stays queued, as pending, with
+/// the server's version adopted, and is sent again.
 pub fn complete_operation(
     tx: &mut dyn Transaction,
     op_id: u64,
+    sent_version: u64,
     server_item: Option<&Record>,
 ) -> Result<(), StoreError> {
-    let Some(op) = tx.operation(op_id)? else { return Ok(()) };
+    let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
+    if op.version != sent_version {
+        if let Some(server) = server_item {
+            if let Some(mut local) = tx.get(&op.table, &op.item_id)? {
+                adopt_server_columns(&mut local, server).map_err(|e| StoreError::record(&op.table, e))?;
+                tx.upsert(&op.table, &local)?;
+            }
+            if let Some(snapshot) = op.item.as_mut() {
+                adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(&op.table, e))?;
+            }
+            if op.kind == OperationKind::Insert {
+                // The server has the item now: what is left to send is an update over its version.
+                op.kind = OperationKind::Update;
+            }
+        }
+        op.state = crate::operation::OperationState::Pending;
+        return tx.update_operation(&op);
+    }
     tx.remove_operation(op.id)?;
     tx.remove_error(op.id)?;
     let Some(server) = server_item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
@@ -246,30 +229,4 @@ pub fn adopt_server_columns(local: &mut Record, server: &Record) -> Result<(), c
         local.set(col, server.get(col).cloned().unwrap_or(Value::Null))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use OperationKind::*;
-    use OperationState::*;
-
-    #[test]
-    fn the_collapse_table() {
-        let r = |k, s, n| collapse_rule(Some((k, s)), n);
-        assert_eq!(r(Insert, Pending, Update), Ok(Collapse::Bump));
-        assert_eq!(r(Insert, Pending, Delete), Ok(Collapse::Cancel));
-        assert_eq!(r(Insert, Attempted, Delete), Ok(Collapse::BecomeDelete));
-        assert_eq!(r(Update, Pending, Update), Ok(Collapse::Bump));
-        assert_eq!(r(Update, Attempted, Delete), Ok(Collapse::BecomeDelete));
-        assert_eq!(r(Insert, Pending, Insert), Err(Insert));
-        assert_eq!(r(Update, Pending, Insert), Err(Update));
-        for n in [Insert, Update, Delete] {
-            assert_eq!(r(Delete, Pending, n), Err(Delete));
-            assert_eq!(r(Delete, InFlight, n), Err(Delete));
-        }
-        assert_eq!(r(Insert, InFlight, Update), Ok(Collapse::Enqueue));
-        assert_eq!(r(Update, InFlight, Delete), Ok(Collapse::Enqueue));
-        assert_eq!(r(Insert, InFlight, Insert), Err(Insert));
-    }
 }

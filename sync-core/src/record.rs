@@ -144,9 +144,9 @@ impl From<Record> for Value {
 /// control characters, none of `" + ? \ / `` ` ``, and not `.` or `..` (ids travel in URL paths).
 ///
 /// ```
-/// assert!(sync_core::validate_id("5c3a-item").is_ok());
-/// assert!(sync_core::validate_id("a/b").is_err());
-/// assert!(sync_core::validate_id("").is_err());
+/// assert!(sync_core::backend::validate_id("5c3a-item").is_ok());
+/// assert!(sync_core::backend::validate_id("a/b").is_err());
+/// assert!(sync_core::backend::validate_id("").is_err());
 /// ```
 pub fn validate_id(id: &str) -> Result<(), RecordError> {
     let fail = |reason| Err(RecordError::InvalidId { id: truncate_for_message(id), reason });
@@ -172,7 +172,7 @@ pub fn validate_id(id: &str) -> Result<(), RecordError> {
 /// [`RecordError::WrongType`] the same way.
 ///
 /// ```
-/// assert_eq!(sync_core::record::json_type_name(&serde_json::json!(1.5)), "number");
+/// assert_eq!(sync_core::backend::json_type_name(&serde_json::json!(1.5)), "number");
 /// ```
 pub fn json_type_name(v: &Value) -> &'static str {
     match v {

@@ -253,8 +253,8 @@ pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool
 /// the protocol's precision. Fixed width keeps text order equal to time order.
 ///
 /// ```
-/// assert_eq!(sync_core::canonical_datetime("2024-01-02T04:04:05+01:00").as_deref(), Some("2024-01-02T03:04:05.000Z"));
-/// assert_eq!(sync_core::canonical_datetime("yesterday"), None);
+/// assert_eq!(sync_core::backend::canonical_datetime("2024-01-02T04:04:05+01:00").as_deref(), Some("2024-01-02T03:04:05.000Z"));
+/// assert_eq!(sync_core::backend::canonical_datetime("yesterday"), None);
 /// ```
 pub fn canonical_datetime(s: &str) -> Option<String> {
     let parsed = DateTime::parse_from_rfc3339(s).ok()?;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use crate::error::StoreError;
+use crate::forward::forward_through_pointers;
 use crate::operation::{NewOperation, Operation, OperationError, OperationFilter};
 use crate::query::eval::QueryResult;
 use crate::query::expr::{Expr, Query};
@@ -22,19 +23,21 @@ pub type TxWork = Box<dyn FnOnce(&mut dyn Transaction) -> Result<(), StoreError>
 ///   when the work returns an error, or the store fails, **none** of its writes are visible.
 ///   Transactions are serialised: no other transaction's writes interleave with one in progress.
 /// - The engine builds its two atomic operations on it: a *local change* (the item write and its
-///   queue entry together, [`crate::queue::apply_local_change`]) and a *pull page* (the page's rows
-///   and the new cursor together, [`crate::queue::apply_pull_page`]).
+///   queue entry together, [`apply_local_change`](crate::backend::apply_local_change)) and a *pull page* (the page's rows
+///   and the new cursor together, [`apply_pull_page`](crate::backend::apply_pull_page)).
 /// - Records are stored as given (the engine passes them through
 ///   [`TableSchema::conform_local`]/[`conform_remote`](TableSchema::conform_remote)) and read
 ///   back equal, with every schema column present.
-/// - Queries give exactly the results of [`crate::query::eval::run_query`] on the resolved query:
+/// - Queries give exactly the results of [`run_query`](crate::backend::run_query) on the resolved query:
 ///   two-valued logic, nulls first, `id` as the last ordering key, soft-deleted rows hidden unless
 ///   `include_deleted`.
 /// - Operation ids strictly increase and are never reused, across restarts too.
 ///
-/// Implementations pass the conformance suite in `sync_core::conformance` (feature `conformance`).
+/// Implementations pass the conformance suite in `sync_core::conformance` (feature `conformance`),
+/// and add `impl From<MyStore> for Arc<dyn Store>` so that
+/// [`SyncContext::builder`](crate::SyncContext::builder) takes them as they are.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: std::fmt::Debug + Send + Sync {
     /// Creates the table, or opens an existing one. A stored table with new nullable columns in
     /// `schema` is upgraded; an incompatible one is [`StoreError::IncompatibleSchema`].
     async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError>;
@@ -47,6 +50,37 @@ pub trait Store: Send + Sync {
 
     /// Runs `work` in one atomic, durable transaction (see the trait docs).
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
+
+    /// Waits for, then takes, the store's push lock: the exclusive right to claim, send and
+    /// settle queued operations, shared by **every** context and process that opens the same
+    /// store. The lock is held until the returned [`PushLock`] is dropped, and it must be
+    /// released by the store's owner going away too (a killed process, a dropped future): a
+    /// file store holds an OS file lock, an in-memory store an in-process mutex.
+    ///
+    /// While a push holds it, no other push, resolution or purge can run on the store, so an
+    /// operation marked in flight belongs to that push; found without the lock held by anyone,
+    /// it belongs to a push that is gone, and the next push takes it back. Waiting is
+    /// cancellable: dropping the future gives up the wait.
+    async fn lock_push(&self) -> Result<PushLock, StoreError>;
+}
+
+/// Proof that the holder has the push lock of a store (see [`Store::lock_push`]); dropping it
+/// releases the lock.
+pub struct PushLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl PushLock {
+    /// A lock held for as long as `guard` lives (a mutex guard, an open locked file, …).
+    pub fn new(guard: impl Send + Sync + 'static) -> PushLock {
+        PushLock { _guard: Box::new(guard) }
+    }
+}
+
+impl std::fmt::Debug for PushLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PushLock")
+    }
 }
 
 /// What a [`Store`] can do inside a transaction. Calls see the transaction's own earlier writes.
@@ -95,8 +129,8 @@ pub trait StoreExt: Store {
     /// Runs `work` in a transaction and returns its result.
     ///
     /// ```
-    /// # async fn demo(store: &dyn sync_core::Store) -> Result<(), sync_core::StoreError> {
-    /// use sync_core::StoreExt;
+    /// # async fn demo(store: &dyn sync_core::Store) -> Result<(), sync_core::backend::StoreError> {
+    /// use sync_core::backend::StoreExt;
     /// let pending = store.transact(|tx| tx.count_operations(&Default::default())).await?;
     /// # let _ = pending; Ok(()) }
     /// ```
@@ -124,34 +158,10 @@ pub trait StoreExt: Store {
 
 impl<S: Store + ?Sized> StoreExt for S {}
 
-#[async_trait]
-impl<S: Store + ?Sized> Store for Arc<S> {
-    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
-        (**self).ensure_table(schema).await
-    }
-    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
-        (**self).get(table, id).await
-    }
-    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
-        (**self).query(table, query).await
-    }
-    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
-        (**self).transaction(work).await
-    }
-}
-
-#[async_trait]
-impl<S: Store + ?Sized> Store for Box<S> {
-    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
-        (**self).ensure_table(schema).await
-    }
-    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError> {
-        (**self).get(table, id).await
-    }
-    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError> {
-        (**self).query(table, query).await
-    }
-    async fn transaction(&self, work: TxWork) -> Result<(), StoreError> {
-        (**self).transaction(work).await
-    }
-}
+forward_through_pointers!(Store {
+    async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError>;
+    async fn get(&self, table: &str, id: &str) -> Result<Option<Record>, StoreError>;
+    async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError>;
+    async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
+    async fn lock_push(&self) -> Result<PushLock, StoreError>;
+});

@@ -8,8 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use store_memory::{Fault, MemoryRemote, MemoryStore};
+use sync_core::error::{QueryError, RecordError, StoreError};
 use sync_core::{
-    column, Query, RecordError, Resolution, RetryPolicy, StoreError, SyncContext, SyncEntity, SyncError, SyncEvent,
+    column, ErrorKind, PullOptions, Query, Resolution, RetryPolicy, SyncContext, SyncEntity, SyncError, SyncEvent,
     SyncOptions,
 };
 
@@ -30,14 +31,12 @@ fn todo(text: &str) -> TodoItem {
 }
 
 fn quick() -> SyncOptions {
-    SyncOptions {
-        retry: RetryPolicy {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-        },
-        ..SyncOptions::default()
-    }
+    SyncOptions::default().retry(
+        RetryPolicy::default()
+            .max_retries(3)
+            .initial_backoff(Duration::from_millis(1))
+            .max_backoff(Duration::from_millis(5)),
+    )
 }
 
 async fn context(remote: Option<&MemoryRemote>) -> SyncContext {
@@ -89,20 +88,26 @@ async fn bad_input_is_a_typed_error_and_changes_nothing() {
     assert!(matches!(missing, SyncError::Store(StoreError::NotFound { .. })), "{missing:?}");
     assert!(matches!(todos.delete("nope").await, Err(SyncError::Store(StoreError::NotFound { .. }))));
     for bad_id in ["a/b", "", "x\u{7}y", &"z".repeat(256)] {
-        assert!(matches!(todos.get(bad_id).await, Err(SyncError::Record(RecordError::InvalidId { .. }))));
+        let err = todos.get(bad_id).await;
+        assert!(matches!(err, Err(SyncError::Record { source: RecordError::InvalidId { .. }, .. })), "{err:?}");
         let err = todos.insert(TodoItem { id: bad_id.to_owned(), ..todo("x") }).await;
-        assert!(bad_id.is_empty() || matches!(err, Err(SyncError::Record(_))), "{bad_id:?}: {err:?}");
+        assert!(bad_id.is_empty() || matches!(err, Err(SyncError::Record { .. })), "{bad_id:?}: {err:?}");
     }
+    assert_eq!(dup.kind(), ErrorKind::LocalState);
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
     let unknown = todos.query(&Query::new().filter(column("nope").eq(1))).await.unwrap_err();
-    assert!(matches!(unknown, SyncError::Store(StoreError::Query(_))), "{unknown:?}");
+    assert!(matches!(unknown, SyncError::Query(QueryError::UnknownColumn { .. })), "{unknown:?}");
+    assert_eq!(unknown.kind(), ErrorKind::InvalidInput);
 
     // A batch with one bad record stores nothing.
     let json = todos.json();
     let good = sync_core::Record::from_json(json!({"id": "b1", "text": "ok", "complete": false})).unwrap();
     let bad = sync_core::Record::from_json(json!({"id": "b2", "text": 5, "complete": false})).unwrap();
-    assert!(json.insert_batch(vec![good.clone(), bad]).await.is_err());
+    let err = json.insert_batch(vec![good.clone(), bad]).await.unwrap_err();
+    assert!(matches!(err, SyncError::Record { source: RecordError::WrongType { .. }, .. }), "{err:?}");
     let dup_in_batch = sync_core::Record::from_json(json!({"id": item.id, "text": "x", "complete": false})).unwrap();
-    assert!(json.insert_batch(vec![good, dup_in_batch]).await.is_err());
+    let err = json.insert_batch(vec![good, dup_in_batch]).await.unwrap_err();
+    assert!(matches!(err, SyncError::Store(StoreError::DuplicateId { .. })), "{err:?}");
     assert_eq!(todos.get("b1").await.unwrap(), None);
     assert_eq!(ctx.pending_count().await.unwrap(), 2, "only the two good inserts of the test are queued");
 }
@@ -126,17 +131,26 @@ async fn push_and_pull_need_a_remote_and_valid_arguments() {
     let todos = ctx.table::<TodoItem>().await.unwrap();
     todos.insert(todo("offline")).await.unwrap();
     assert!(matches!(ctx.push().await, Err(SyncError::NoRemote)));
-    assert!(matches!(todos.pull(&Query::new(), Some("all")).await, Err(SyncError::NoRemote)));
+    assert!(matches!(todos.pull(&Query::new(), PullOptions::incremental("all")).await, Err(SyncError::NoRemote)));
 
     let remote = MemoryRemote::new();
     let ctx = context(Some(&remote)).await;
     let todos = ctx.table::<TodoItem>().await.unwrap();
     for q in [Query::new().top(5), Query::new().order_by(TodoItem::TEXT.asc()), Query::new().select(["text"])] {
-        assert!(matches!(todos.pull(&q, Some("q")).await, Err(SyncError::Query(_))));
+        assert!(matches!(todos.pull(&q, PullOptions::incremental("q")).await, Err(SyncError::Query(_))));
     }
     for id in ["", "a|b", &"q".repeat(256)] {
-        assert!(matches!(todos.pull(&Query::new(), Some(id)).await, Err(SyncError::InvalidQueryId(_))));
+        assert!(matches!(
+            todos.pull(&Query::new(), PullOptions::incremental(id)).await,
+            Err(SyncError::InvalidQueryId(_))
+        ));
     }
+    // One failure, one variant: an unknown column from a pull is what it is from a query.
+    let unknown = column("nope").eq(1);
+    let from_pull = todos.pull(&Query::new().filter(unknown.clone()), PullOptions::full()).await.unwrap_err();
+    let from_query = todos.query(&Query::new().filter(unknown)).await.unwrap_err();
+    assert!(matches!(from_pull, SyncError::Query(QueryError::UnknownColumn { .. })), "{from_pull:?}");
+    assert_eq!(format!("{from_pull:?}"), format!("{from_query:?}"));
     assert_eq!(remote.request_count(), 0, "nothing was sent");
 }
 
@@ -148,7 +162,7 @@ async fn a_server_row_that_does_not_fit_is_an_error_and_stores_nothing() {
     remote.seed("TodoItem", [good, bad], "2024-01-01T00:00:00.000Z");
     let ctx = context(Some(&remote)).await;
     let todos = ctx.table::<TodoItem>().await.unwrap();
-    let err = todos.pull(&Query::new(), Some("all")).await.unwrap_err();
+    let err = todos.pull(&Query::new(), PullOptions::incremental("all")).await.unwrap_err();
     assert!(matches!(err, SyncError::InvalidServerRow { .. }), "{err:?}");
     assert_eq!(todos.count(&Query::new()).await.unwrap(), 0, "the page is all or nothing");
 }
@@ -164,7 +178,7 @@ async fn events_report_push_and_pull_progress() {
     for i in 0..3 {
         todos.insert(todo(&format!("t{i}"))).await.unwrap();
     }
-    todos.pull(&Query::new(), Some("all")).await.unwrap();
+    todos.pull(&Query::new(), PullOptions::incremental("all")).await.unwrap();
     let events = seen.lock().unwrap().clone();
     assert!(matches!(events.first(), Some(SyncEvent::PushStarted { total: 3 })), "{events:?}");
     let pushed: Vec<u64> = events
@@ -187,7 +201,7 @@ async fn transient_failures_are_retried() {
     let summary = ctx.push().await.unwrap();
     assert_eq!(summary.succeeded, 1);
     remote.fail_next(3, Fault::unavailable());
-    todos.pull(&Query::new(), Some("all")).await.unwrap();
+    todos.pull(&Query::new(), PullOptions::incremental("all")).await.unwrap();
     assert!(ctx.errors().await.unwrap().is_empty());
 }
 
@@ -196,7 +210,12 @@ async fn a_cancelled_push_leaves_the_store_consistent() {
     let remote = MemoryRemote::new();
     remote.set_latency(Duration::from_millis(40));
     let store = Arc::new(MemoryStore::new());
-    let ctx = SyncContext::builder_arc(store.clone()).remote(remote.clone()).options(quick()).build().await.unwrap();
+    let ctx = SyncContext::builder(store.clone() as Arc<dyn sync_core::Store>)
+        .remote(remote.clone())
+        .options(quick())
+        .build()
+        .await
+        .unwrap();
     let todos = ctx.table::<TodoItem>().await.unwrap();
     for i in 0..10 {
         todos.insert(todo(&format!("t{i}"))).await.unwrap();
@@ -212,7 +231,12 @@ async fn a_cancelled_push_leaves_the_store_consistent() {
 
     // A restart over the same store: nothing lost, nothing sent twice.
     remote.set_latency(Duration::ZERO);
-    let ctx = SyncContext::builder_arc(store).remote(remote.clone()).options(quick()).build().await.unwrap();
+    let ctx = SyncContext::builder(store as Arc<dyn sync_core::Store>)
+        .remote(remote.clone())
+        .options(quick())
+        .build()
+        .await
+        .unwrap();
     let todos = ctx.table::<TodoItem>().await.unwrap();
     assert!(ctx.pending_count().await.unwrap() > 0, "the cancelled push left work queued");
     ctx.push().await.unwrap();

@@ -1,5 +1,22 @@
-//! `#[derive(SyncEntity)]` for [`sync-core`](https://docs.rs/sync-core): maps a struct to a synced
-//! table. Use it through `sync_core::SyncEntity`, which re-exports it.
+//! `#[derive(SyncEntity)]` for sync-core: maps a struct to a synced table. Use it through
+//! `sync_core::SyncEntity`, which re-exports it.
+//!
+//! ```
+//! use sync_core::{Query, SyncEntity};
+//!
+//! #[derive(SyncEntity, Debug, Clone)]
+//! #[sync(table = "TodoItem")]
+//! struct TodoItem {
+//!     id: String,
+//!     text: String,
+//!     #[sync(rename = "complete")]
+//!     done: bool,
+//! }
+//!
+//! assert_eq!(TodoItem::schema().name(), "TodoItem");
+//! let open = Query::new().filter(TodoItem::DONE.eq(false)); // a typed column handle per field
+//! # let _ = open;
+//! ```
 //!
 //! The derive is a pipeline, one module per stage:
 //! - `ast`: the struct's shape and its field types, parsed from the token stream;

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
-use sync_core::{Col, ColumnType, Query, Record, RecordError, SyncEntity};
+use sync_core::backend::RecordError;
+use sync_core::{Col, ColumnType, Query, Record, SyncEntity};
 
 #[derive(SyncEntity, Debug, Clone, PartialEq, Default)]
 #[sync(table = "TodoItem")]
@@ -291,7 +292,7 @@ fn column_handles() {
         .filter(TodoItem::OWNER.eq("ann".to_string()) | TodoItem::TAGS.is_null())
         .order_by(TodoItem::UPDATED_AT.desc());
     assert_eq!(q.order_by[0].column, "updatedAt");
-    let filter = sync_core::odata_filter(q.filter.as_ref().unwrap());
+    let filter = sync_core::backend::odata_filter(q.filter.as_ref().unwrap());
     assert!(filter.contains("ownerName eq 'ann'"), "{filter}");
     assert!(filter.contains("priority gt 2"), "{filter}");
 }

@@ -155,7 +155,7 @@ impl Config {
                         "table {name}, column {col}: unknown type {ty:?} (string, boolean, integer, number, date, json)"
                     ))
                 })?;
-                if sync_core::system::ALL.contains(&col.as_str()) {
+                if sync_core::backend::system::ALL.contains(&col.as_str()) {
                     return Err(ServerError::Config(format!("table {name}: {col} is a system column")));
                 }
                 columns.push(if nullable { Column::nullable(col, ty) } else { Column::new(col, ty) });

@@ -38,7 +38,7 @@
 //!   queries with `__includeDeleted=true`.
 //! - Bad input is a 4xx with `{"error": "…"}` and changes nothing: malformed JSON, a body that is
 //!   not an object, a value of the wrong type for a fixed column, an invalid id (the rules of
-//!   `sync_core::validate_id`), an unknown table (404) or column (400), an unknown `$`-option,
+//!   `sync_core::backend::validate_id`), an unknown table (404) or column (400), an unknown `$`-option,
 //!   a body over the limit (413; default 1 MiB).
 //!
 //! # updatedAt
@@ -81,7 +81,7 @@
 //!    `in (…)`, a dangling operator), unknown columns in `$filter`/`$orderby`/`$select` or in
 //!    bodies, a body that is an array, values of the wrong type for a column (Node stores `"five"`
 //!    in a number column and `"yes"` in a boolean one, and converts `"5"`), numeric ids and ids
-//!    over 255 bytes or with forbidden characters (`sync_core::validate_id`). A body over the limit
+//!    over 255 bytes or with forbidden characters (`sync_core::backend::validate_id`). A body over the limit
 //!    is 413 (Node's body parser: 400 over 100 kB; ours: 1 MiB by default). An unknown table is a
 //!    JSON 404 (Node: an HTML 404).
 //! 4. `startswith`, `endswith`, `substringof`, `indexof`, `length`, `year`…`second`, `mod` and

@@ -2,7 +2,8 @@
 //! by type, and `If-Match`.
 
 use serde_json::{Map, Value};
-use sync_core::{validate_id, Column, ColumnType};
+use sync_core::backend::validate_id;
+use sync_core::{Column, ColumnType};
 
 use crate::error::{short, Error};
 use crate::storage::{ColumnValue, Precondition, SqlValue};
@@ -19,7 +20,7 @@ pub(crate) fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
         Value::Object(map) => Ok(map),
         other => Err(Error::bad_request(format!(
             "the request body must be a JSON object, not {}",
-            sync_core::record::json_type_name(&other)
+            sync_core::backend::json_type_name(&other)
         ))),
     }
 }
@@ -40,7 +41,7 @@ pub(crate) fn insert_id(body: &Map<String, Value>) -> Result<String, Error> {
         }
         Some(other) => Err(Error::bad_request(format!(
             "the id must be a string, not {}",
-            sync_core::record::json_type_name(other)
+            sync_core::backend::json_type_name(other)
         ))),
     }
 }
@@ -117,7 +118,7 @@ fn sql_value(column: &str, ty: ColumnType, nullable: bool, value: &Value) -> Res
         Error::bad_request(format!(
             "the column '{column}' holds {}, not {}",
             ty.name(),
-            sync_core::record::json_type_name(value)
+            sync_core::backend::json_type_name(value)
         ))
     };
     Ok(match (ty, value) {
@@ -137,7 +138,7 @@ fn sql_value(column: &str, ty: ColumnType, nullable: bool, value: &Value) -> Res
             },
         },
         (ColumnType::Real, Value::Number(n)) => SqlValue::Real(n.as_f64().ok_or_else(wrong)?),
-        (ColumnType::DateTime, Value::String(s)) => match sync_core::canonical_datetime(s) {
+        (ColumnType::DateTime, Value::String(s)) => match sync_core::backend::canonical_datetime(s) {
             Some(c) => SqlValue::Text(c),
             None => {
                 return Err(Error::bad_request(format!(

@@ -347,7 +347,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("numeric string for number", "wrong types for fixed columns are 400 (Node converts \"5\") — docs §3"),
     ("wrong type for boolean", "wrong types for fixed columns are 400 — docs §3"),
     ("unknown column", "unknown columns are 400 (Node: 500) — docs §3"),
-    ("id too long", "ids follow sync_core::validate_id: at most 255 bytes (Node stores any) — docs §3"),
+    ("id too long", "ids follow sync_core::backend::validate_id: at most 255 bytes (Node stores any) — docs §3"),
     ("numeric id", "ids are strings (Node accepts numbers) — docs §3"),
     ("body over the limit", "413 (Node's body parser limit 100 kB answers 400) — docs §3"),
     ("unknown table", "JSON 404 (Node: HTML 404) — docs §3"),

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use store_diesel::DieselStore;
+use sync_core::backend::{Cursor, Page, RemoteError};
 use sync_core::chrono::{DateTime, TimeDelta, Utc};
-use sync_core::{Cursor, Expr, Page, Query, Record, Remote, RemoteError, SyncContext};
+use sync_core::{Expr, PullOptions, Query, Record, Remote, SyncContext};
 
 use crate::model::Item;
 use crate::report::{dur, rate, thousands, Summary};
@@ -94,7 +95,7 @@ pub async fn child_main(rows: u64) -> Result<(), BenchError> {
     let ctx = SyncContext::builder(store).remote(GeneratedRemote::new(rows)).build().await?;
     let items = ctx.table::<Item>().await?;
     let start = Instant::now();
-    let s = items.pull(&Query::new(), Some("all-items")).await?;
+    let s = items.pull(&Query::new(), PullOptions::incremental("all-items")).await?;
     let secs = start.elapsed().as_secs_f64();
     if s.upserted != rows {
         return Err(BenchError::new(format!("pulled {} rows, expected {rows}", s.upserted)));
@@ -117,6 +118,7 @@ fn status_kb(field: &str) -> Result<u64, BenchError> {
 /// `g-{i:08}` and `updatedAt` = base + `i / SAME_MS` ms (so [`SAME_MS`] rows share each
 /// timestamp), i.e. `(updatedAt, id)` order is index order. Pages honour the keyset cursor like
 /// the server's query: the rows strictly after `(updatedAt, id)`, at most `page_size`.
+#[derive(Debug)]
 pub struct GeneratedRemote {
     rows: u64,
     base: DateTime<Utc>,
@@ -134,7 +136,7 @@ impl GeneratedRemote {
     }
 
     fn stamp(&self, i: u64) -> String {
-        sync_core::format_datetime(self.base + TimeDelta::milliseconds(self.millis(i)))
+        sync_core::backend::format_datetime(self.base + TimeDelta::milliseconds(self.millis(i)))
     }
 
     fn id(i: u64) -> String {
@@ -204,6 +206,12 @@ impl Remote for GeneratedRemote {
         let end = start.saturating_add(size).min(self.rows);
         let items = (start..end).map(|i| self.row(i)).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { has_next_link: items.len() as u64 == size, items })
+    }
+}
+
+impl From<GeneratedRemote> for std::sync::Arc<dyn Remote> {
+    fn from(remote: GeneratedRemote) -> Self {
+        std::sync::Arc::new(remote)
     }
 }
 

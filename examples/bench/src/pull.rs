@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use backend_azure_rest::test_server::NodeServer;
 use backend_azure_rest::AzureRestRemote;
 use store_diesel::DieselStore;
-use sync_core::{Cursor, Query, Remote, SyncContext};
+use sync_core::backend::Cursor;
+use sync_core::{PullOptions, Query, Remote, SyncContext};
 
 use crate::model::Item;
 use crate::proxy::Proxy;
@@ -246,14 +247,14 @@ async fn our_pull(remote: &AzureRestRemote, expected: u64) -> Result<OurPull, Be
     let items = ctx.table::<Item>().await?;
     let cpu = cpu_time()?;
     let start = Instant::now();
-    let s = items.pull(&Query::new(), Some("all-items")).await?;
+    let s = items.pull(&Query::new(), PullOptions::incremental("all-items")).await?;
     let time = start.elapsed();
     let cpu = cpu_time()?.saturating_sub(cpu);
     check_rows(s.upserted, expected, "our pull")?;
     let in_remote = remote_time.total();
 
     let start = Instant::now();
-    let s2 = items.pull(&Query::new(), Some("all-items")).await?;
+    let s2 = items.pull(&Query::new(), PullOptions::incremental("all-items")).await?;
     let second = (start.elapsed(), s2.requests);
     if s2.rows != 0 {
         return Err(BenchError::new(format!("the no-change pull got {} rows", s2.rows)));

@@ -198,7 +198,7 @@ impl OurPush {
         } else {
             DieselStore::open(dir.path().join("push.db")).await?
         };
-        let options = SyncOptions { push_parallelism: in_flight, ..SyncOptions::default() };
+        let options = SyncOptions::default().push_parallelism(in_flight);
         let (timed, remote_time) = Timed::new(remote.clone());
         let ctx = SyncContext::builder(store).remote(timed).options(options).build().await?;
         let todos = ctx.table::<Todo>().await?;

@@ -9,7 +9,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LINK};
 use reqwest::Url;
 use serde_json::Value;
-use sync_core::{odata_filter, odata_orderby, Cursor, OrderBy};
+use sync_core::backend::{odata_filter, odata_orderby, Cursor};
+use sync_core::OrderBy;
 
 use crate::BenchError;
 
@@ -59,7 +60,7 @@ impl RawClient {
         url
     }
 
-    /// The keyset page URL the REST remote sends (DESIGN §5): `$filter` = the cursor's keyset
+    /// The keyset page URL the REST remote sends (`docs/architecture.md`, "Pull with the keyset cursor"): `$filter` = the cursor's keyset
     /// filter, `$orderby=updatedAt,id`, `$top`, `__includeDeleted=true`.
     pub fn keyset_url(&self, table: &str, cursor: Option<&Cursor>, top: u64) -> Url {
         let mut url = self.table_url(table);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use store_diesel::DieselStore;
 use store_memory::MemoryRemote;
-use sync_core::{Store, SyncContext, SyncError, SyncTable};
+use sync_core::{Store, SyncContext, SyncTable};
 
 use crate::model::Item;
 use crate::report::{best, dur, median, thousands, Summary};
@@ -41,7 +41,7 @@ impl Queue {
     async fn new(pending: u64) -> Result<Queue, BenchError> {
         let dir = tempfile::tempdir()?;
         let store = Arc::new(DieselStore::open(dir.path().join("queue.db")).await?);
-        let ctx = SyncContext::builder_arc(Arc::clone(&store) as Arc<dyn Store>).build().await?;
+        let ctx = SyncContext::builder(Arc::clone(&store) as Arc<dyn Store>).build().await?;
         let table = ctx.table::<Item>().await?;
         let mut q = Queue { _dir: dir, store, table, next: 0 };
         q.fill(pending).await?;
@@ -72,17 +72,19 @@ impl Queue {
     /// 401, which ends a push at once), then queues `n` new inserts so the size is back.
     async fn time_push(&mut self, n: u64) -> Result<Duration, BenchError> {
         let (remote, _) = Timed::new(MemoryRemote::new());
-        let ctx = SyncContext::builder_arc(Arc::clone(&self.store) as Arc<dyn Store>)
+        let ctx = SyncContext::builder(Arc::clone(&self.store) as Arc<dyn Store>)
             .remote(remote.stop_after_inserts(n))
             .build()
             .await?;
         ctx.table::<Item>().await?;
+        let before = ctx.pending_count().await?;
         let start = Instant::now();
         let result = ctx.push().await;
         let t = start.elapsed();
+        let pushed = before - ctx.pending_count().await?;
         match result {
-            Err(SyncError::PushAborted { pushed, .. }) if pushed == n => {}
-            other => return Err(BenchError::new(format!("push of {n} ops ended with {other:?}"))),
+            Err(e) if e.is_unauthorized() && pushed == n => {}
+            other => return Err(BenchError::new(format!("push of {n} ops ended with {other:?} after {pushed}"))),
         }
         self.fill(n).await?;
         Ok(t)

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sync_core::{Cursor, Expr, Page, Record, Remote, RemoteError};
+use sync_core::backend::{Cursor, Page, RemoteError};
+use sync_core::{Expr, Record, Remote};
 
 /// Time inside the remote, calls, and the first failures.
 #[derive(Debug, Default)]
@@ -54,6 +55,7 @@ impl RemoteTime {
 
 /// Wraps a remote and times every call. An optional `stop_after` makes inserts beyond that
 /// many fail with `Unauthorized`, which stops a push at once with the rest still queued.
+#[derive(Debug)]
 pub struct Timed<R> {
     inner: R,
     time: Arc<RemoteTime>,
@@ -121,5 +123,11 @@ impl<R: Remote> Remote for Timed<R> {
         let r = self.inner.query_page(table, filter, cursor, page_size).await;
         self.time.add("query_page", start, &r);
         r
+    }
+}
+
+impl<R: Remote + 'static> From<Timed<R>> for std::sync::Arc<dyn Remote> {
+    fn from(remote: Timed<R>) -> Self {
+        std::sync::Arc::new(remote)
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use backend_azure_rest::AzureRestRemote;
 use store_diesel::DieselStore;
-use sync_core::{OperationKind, Query, Resolution, SyncContext, SyncEntity, SyncOptions, SyncTable};
+use sync_core::{
+    OperationKind, PullOptions, PurgeOptions, Query, Resolution, SyncContext, SyncEntity, SyncOptions, SyncTable,
+};
 
 use crate::cli::{Cli, Command, ListArgs, ResolveArgs, SyncArgs};
 use crate::failure::Failure;
@@ -24,10 +26,10 @@ pub struct App {
 impl App {
     /// Opens the database (creating it) and, if given, the remote.
     pub async fn open(cli: &Cli) -> Result<App, Failure> {
-        let store = DieselStore::open(&cli.db).await.map_err(|e| Failure::store(&cli.db, e))?;
+        let store = DieselStore::open(&cli.db).await.map_err(|e| Failure::store(&cli.db, &e))?;
         let progress = Arc::new(Progress::new());
         // The app pushes explicitly before pulling, so the pull itself never pushes.
-        let options = SyncOptions { push_before_pull: false, ..SyncOptions::default() };
+        let options = SyncOptions::default().push_before_pull(false);
         let mut builder = SyncContext::builder(store).options(options).on_event(move |e| progress.on_event(e));
         if let Some(url) = &cli.remote {
             let remote = AzureRestRemote::builder(url)
@@ -66,7 +68,8 @@ impl App {
             Command::Conflicts => self.conflicts().await?,
             Command::Resolve(args) => self.resolve(args).await?,
             Command::Purge { force } => {
-                let purged = self.todos.purge(&Query::new(), Some(QUERY_ID), *force).await?;
+                let purged =
+                    self.todos.purge(&Query::new(), PurgeOptions::default().query_id(QUERY_ID).force(*force)).await?;
                 println!("purged {purged} item(s)");
             }
         }
@@ -95,7 +98,7 @@ impl App {
     }
 
     async fn existing(&self, id: &str) -> Result<TodoItem, Failure> {
-        let found = match sync_core::validate_id(id) {
+        let found = match sync_core::backend::validate_id(id) {
             Ok(()) => self.todos.get(id).await?,
             Err(_) => None,
         };
@@ -117,7 +120,8 @@ impl App {
         }
         let mut pulled = None;
         if !args.push_only {
-            pulled = Some(self.todos.pull(&Query::new(), Some(QUERY_ID)).await.map_err(|e| Failure::sync(&url, e))?);
+            let pull = self.todos.pull(&Query::new(), PullOptions::incremental(QUERY_ID)).await;
+            pulled = Some(pull.map_err(|e| Failure::sync(&url, e))?);
         }
         let mut line = String::from("synced:");
         if let Some(p) = pushed {

@@ -1,9 +1,13 @@
-//! What the user sees when a command fails: one line saying what to do, and exit status 1.
+//! What the user sees when a command fails: one line saying what happened and what to do, and
+//! exit status 1. Every engine error is mapped here, by its [`ErrorKind`], and printed with its
+//! whole source chain (SQLite's "file is not a database" is in the chain, not in the top message).
 
+use std::error::Error;
 use std::fmt;
 use std::path::Path;
 
-use sync_core::{PushAbort, RemoteError, RemoteErrorKind, SyncError};
+use sync_core::error::StoreError;
+use sync_core::{ErrorKind, SyncError};
 
 /// A failed command.
 #[derive(Debug)]
@@ -16,47 +20,19 @@ impl Failure {
     }
 
     /// The database could not be opened.
-    pub fn store(path: &Path, e: impl fmt::Display) -> Self {
-        Failure(format!("cannot open the database {}: {e}", path.display()))
+    pub fn store(path: &Path, e: &StoreError) -> Self {
+        Failure(format!("cannot open the database {}: {}", path.display(), chain(e)))
     }
 
-    /// A push or pull failed; local data is untouched.
-    pub fn sync(url: &str, e: SyncError) -> Self {
-        let kept = "your changes are kept on this device";
-        let msg = match e {
-            SyncError::NoRemote => "no server configured: pass --remote URL or set TODO_REMOTE".to_owned(),
-            SyncError::PushAborted { reason: PushAbort::Network(e), .. } => {
-                format!("cannot reach the server at {url} ({e}); {kept}: run `todo sync` again when online")
-            }
-            SyncError::PushAborted { reason: PushAbort::Unauthorized(_), .. } => {
-                format!("the server at {url} rejected the credentials; {kept}")
-            }
-            SyncError::Remote(e) => remote(url, &e, kept),
-            other => format!("sync failed: {other}; {kept}"),
-        };
-        Failure(msg)
-    }
-}
-
-fn remote(url: &str, e: &RemoteError, kept: &str) -> String {
-    match e.kind() {
-        RemoteErrorKind::Transient if e.status().is_none() => {
-            format!("cannot reach the server at {url} ({e}); {kept}: run `todo sync` again when online")
-        }
-        RemoteErrorKind::NotFound | RemoteErrorKind::BadRequest | RemoteErrorKind::Protocol => format!(
-            "the server at {url} does not answer like an Azure Mobile Apps backend with a TodoItem table ({e}); check --remote"
-        ),
-        RemoteErrorKind::Unauthorized => format!("the server at {url} rejected the credentials; {kept}"),
-        _ => format!("the server at {url} failed ({e}); {kept}: try again later"),
+    /// A command failed; `server` is the server's URL, for sync commands.
+    pub fn sync(server: &str, e: SyncError) -> Self {
+        Failure(describe(&e, Some(server)))
     }
 }
 
 impl From<SyncError> for Failure {
     fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::Store(sync_core::StoreError::Collapse(c)) => Failure(format!("{c}: run `todo sync` first")),
-            other => Failure(format!("{other}")),
-        }
+        Failure(describe(&e, None))
     }
 }
 
@@ -64,4 +40,45 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The one mapping from an engine error to what the user reads.
+fn describe(e: &SyncError, server: Option<&str>) -> String {
+    let kept = "your changes are kept on this device";
+    let at = server.map(|url| format!(" at {url}")).unwrap_or_default();
+    let why = chain(e);
+    match e.kind() {
+        ErrorKind::Offline => {
+            let why = why.strip_prefix("the server could not be reached: ").unwrap_or(&why);
+            format!("cannot reach the server{at} ({why}); {kept}: run `todo sync` again when online")
+        }
+        ErrorKind::Unauthorized => format!("the server{at} rejected the credentials ({why}); {kept}"),
+        ErrorKind::Temporary => format!("the server{at} failed ({why}); {kept}: try again later"),
+        ErrorKind::NotFound | ErrorKind::Rejected | ErrorKind::Protocol if e.remote_error().is_some() => format!(
+            "the server{at} does not answer like an Azure Mobile Apps backend with a TodoItem table ({why}); check --remote"
+        ),
+        ErrorKind::Protocol => format!("the server{at} sent data this app cannot use ({why}); {kept}"),
+        ErrorKind::Usage if matches!(e, SyncError::NoRemote) => {
+            "no server configured: pass --remote URL or set TODO_REMOTE".to_owned()
+        }
+        ErrorKind::LocalState => format!("{why}: run `todo sync` first"),
+        ErrorKind::Storage => format!("the database failed: {why}"),
+        _ => why,
+    }
+}
+
+/// The error's message followed by each source's, skipping a source whose text the message
+/// already holds (many errors print their source themselves).
+fn chain(e: &(dyn Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }

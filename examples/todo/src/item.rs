@@ -40,7 +40,7 @@ impl TodoItem {
 
     /// The `list --json` form.
     pub fn to_json(&self) -> Value {
-        let time = |t: &Option<DateTime<Utc>>| t.map(sync_core::format_datetime);
+        let time = |t: &Option<DateTime<Utc>>| t.map(sync_core::backend::format_datetime);
         json!({
             "id": self.id,
             "text": self.text,

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use sync_core::{RemoteError, RemoteErrorKind};
+use sync_core::backend::{RemoteError, RemoteErrorKind};
 
 use super::log::RequestKind;
 
@@ -11,19 +11,21 @@ use super::log::RequestKind;
 ///
 /// ```
 /// use store_memory::Fault;
-/// use sync_core::RemoteErrorKind;
+/// use sync_core::backend::RemoteErrorKind;
 /// assert_eq!(Fault::unavailable().to_error().status(), Some(503));
-/// assert_eq!(Fault::connection_reset().to_error().kind(), RemoteErrorKind::Transient);
+/// assert_eq!(Fault::connection_reset().to_error().kind(), RemoteErrorKind::Offline);
 /// assert_eq!(Fault::from(RemoteErrorKind::Unauthorized), Fault::Unauthorized);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// [`RemoteError::Transient`]: a 5xx/429 when `status` is set, else a dropped connection.
+    /// [`RemoteError::Transient`]: a 5xx or 429 answer.
     Transient {
-        /// The HTTP status, if a response "arrived".
-        status: Option<u16>,
+        /// The HTTP status.
+        status: u16,
     },
+    /// [`RemoteError::Offline`]: no answer (a dropped connection).
+    Offline,
     /// [`RemoteError::Unauthorized`] (401).
     Unauthorized,
     /// [`RemoteError::BadRequest`] with this status.
@@ -49,16 +51,16 @@ impl Fault {
     /// assert_eq!(store_memory::Fault::unavailable().to_error().status(), Some(503));
     /// ```
     pub fn unavailable() -> Self {
-        Fault::Transient { status: Some(503) }
+        Fault::Transient { status: 503 }
     }
 
-    /// A dropped connection (transient, no status).
+    /// A dropped connection (offline: no answer, no status).
     ///
     /// ```
     /// assert_eq!(store_memory::Fault::connection_reset().to_error().status(), None);
     /// ```
     pub fn connection_reset() -> Self {
-        Fault::Transient { status: None }
+        Fault::Offline
     }
 
     /// The error this fault produces.
@@ -70,7 +72,8 @@ impl Fault {
     pub fn to_error(&self) -> RemoteError {
         let message = "injected by MemoryRemote".to_owned();
         match *self {
-            Fault::Transient { status } => RemoteError::Transient { status, message, source: None },
+            Fault::Transient { status } => RemoteError::Transient { status, message },
+            Fault::Offline => RemoteError::Offline { message, source: None },
             Fault::Unauthorized => RemoteError::Unauthorized { message },
             Fault::BadRequest { status } => RemoteError::BadRequest { status, message },
             Fault::NotFound => RemoteError::NotFound { message },
@@ -81,7 +84,8 @@ impl Fault {
 }
 
 impl From<RemoteErrorKind> for Fault {
-    /// The usual fault of each kind: 503, 401, 400, 404, 412, unparsable response.
+    /// The usual fault of each kind: 503, a dropped connection, 401, 400, 404, 412, unparsable
+    /// response.
     fn from(kind: RemoteErrorKind) -> Self {
         match kind {
             RemoteErrorKind::Conflict => Fault::Conflict { status: 412 },
@@ -89,6 +93,7 @@ impl From<RemoteErrorKind> for Fault {
             RemoteErrorKind::Unauthorized => Fault::Unauthorized,
             RemoteErrorKind::BadRequest => Fault::BadRequest { status: 400 },
             RemoteErrorKind::Protocol => Fault::Protocol,
+            RemoteErrorKind::Offline => Fault::Offline,
             _ => Fault::unavailable(),
         }
     }
@@ -164,24 +169,16 @@ impl Faults {
         let after = drop.delivered.saturating_add(rows as u64);
         if after > drop.limit {
             self.drop_after = None;
-            return Err(RemoteError::Transient {
-                status: None,
-                message: "connection dropped while reading the page (injected by MemoryRemote)".to_owned(),
-                source: None,
-            });
+            return Err(RemoteError::offline("connection dropped while reading the page (injected by MemoryRemote)"));
         }
         drop.delivered = after;
         Ok(())
     }
 }
 
-/// The transient error of a write whose response was lost.
+/// The offline error of a write whose response was lost.
 pub(super) fn lost_response() -> RemoteError {
-    RemoteError::Transient {
-        status: None,
-        message: "connection reset after the server applied the request (injected by MemoryRemote)".to_owned(),
-        source: None,
-    }
+    RemoteError::offline("connection reset after the server applied the request (injected by MemoryRemote)")
 }
 
 #[cfg(test)]

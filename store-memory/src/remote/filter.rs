@@ -3,11 +3,12 @@
 //! The server turns `$filter` into a SQL `WHERE` clause (npm `azure-odata-sql`), so a comparison
 //! with a null column is *unknown*, `not unknown` is unknown, and only rows where the clause is
 //! true are returned. `eq null` / `ne null` become `IS NULL` / `IS NOT NULL`. Non-null comparisons
-//! are [`sync_core::query::eval::matches`]. `startswith` and `substringof` are built as
+//! are [`sync_core::backend::matches`]. `startswith` and `substringof` are built as
 //! `LIKE (@p + '%')`, which SQLite evaluates as a number, so they match no row.
 
-use sync_core::query::eval::matches;
-use sync_core::{canonical_datetime, CompareOp, Expr, QueryValue, Record};
+use sync_core::backend::canonical_datetime;
+use sync_core::backend::matches;
+use sync_core::{CompareOp, Expr, QueryValue, Record};
 
 /// Rewrites date-time literals the way the server binds them (`Date.toISOString()`).
 pub(super) fn prepare(expr: &Expr) -> Expr {

@@ -66,6 +66,6 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
-        assert!(sync_core::validate_id(&a).is_ok());
+        assert!(sync_core::backend::validate_id(&a).is_ok());
     }
 }

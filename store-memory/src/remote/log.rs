@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use sync_core::Cursor;
+use sync_core::backend::Cursor;
 
 /// The kind of a call that reached a [`MemoryRemote`](crate::MemoryRemote).
 ///

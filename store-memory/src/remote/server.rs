@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
-use sync_core::query::eval::compare_records;
-use sync_core::{system, Cursor, Expr, OrderBy, Record, RemoteError};
+use sync_core::backend::compare_records;
+use sync_core::backend::{system, Cursor, RemoteError};
+use sync_core::{Expr, OrderBy, Record};
 
 use super::filter::{prepare, sql_matches};
 use super::ids::{base64, new_uuid};

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use sync_core::{column, Cursor, Record, Remote, RemoteErrorKind};
+use sync_core::backend::{Cursor, RemoteErrorKind};
+use sync_core::{column, Record, Remote};
 
 use super::*;
 
@@ -254,20 +255,21 @@ async fn fail_next_fails_without_applying() {
     let item = rec(json!({"id": "a"}));
     for _ in 0..2 {
         let err = remote.insert("Item", &item).await.unwrap_err();
-        assert!(matches!(err, RemoteError::Transient { status: Some(503), .. }));
+        assert!(matches!(err, RemoteError::Transient { status: 503, .. }));
     }
     assert!(remote.rows("Item").is_empty());
     remote.insert("Item", &item).await.unwrap();
     assert_eq!(remote.request_count(), 3);
 
     for (fault, kind, status) in [
-        (Fault::connection_reset(), RemoteErrorKind::Transient, None),
+        (Fault::connection_reset(), RemoteErrorKind::Offline, None),
         (Fault::Unauthorized, RemoteErrorKind::Unauthorized, Some(401)),
         (Fault::Protocol, RemoteErrorKind::Protocol, None),
         (Fault::BadRequest { status: 422 }, RemoteErrorKind::BadRequest, Some(422)),
         (Fault::NotFound, RemoteErrorKind::NotFound, Some(404)),
         (Fault::Conflict { status: 409 }, RemoteErrorKind::Conflict, Some(409)),
         (Fault::from(RemoteErrorKind::Transient), RemoteErrorKind::Transient, Some(503)),
+        (Fault::from(RemoteErrorKind::Offline), RemoteErrorKind::Offline, None),
     ] {
         remote.fail_next(1, fault);
         let err = remote.update("Item", &rec(json!({"id": "a", "n": 1})), None).await.unwrap_err();
@@ -295,7 +297,7 @@ async fn fail_after_apply_applies_then_loses_the_response() {
     // A read does not use it up.
     remote.read("Item", "a").await.unwrap();
     let err = remote.update("Item", &rec(json!({"id": "a", "n": 2})), v1.version()).await.unwrap_err();
-    assert!(matches!(err, RemoteError::Transient { status: None, .. }));
+    assert!(matches!(err, RemoteError::Offline { .. }));
     let row = remote.row("Item", "a").unwrap();
     assert_eq!(row.get("n"), Some(&json!(2)));
     assert_eq!(row.version(), Some("Mg=="));
@@ -321,7 +323,7 @@ async fn drop_after_rows_fails_the_page_that_crosses_the_limit() {
     let c1 = Cursor::after(p1.items.last().unwrap()).unwrap();
     // Rows 4..6 would include row 5: dropped.
     let err = remote.query_page("Item", None, Some(&c1), 3).await.unwrap_err();
-    assert_eq!(err.kind(), RemoteErrorKind::Transient);
+    assert_eq!(err.kind(), RemoteErrorKind::Offline);
     // It fires once: the resumed pull goes through.
     let p2 = remote.query_page("Item", None, Some(&c1), 3).await.unwrap();
     assert_eq!(p2.items[0].id(), "r3");
@@ -329,13 +331,15 @@ async fn drop_after_rows_fails_the_page_that_crosses_the_limit() {
     // Exactly k rows delivered, then the next non-empty page fails.
     remote.drop_after_rows(3);
     remote.query_page("Item", None, None, 3).await.unwrap();
-    assert!(remote.query_page("Item", None, Some(&c1), 3).await.is_err());
+    let err = remote.query_page("Item", None, Some(&c1), 3).await.unwrap_err();
+    assert_eq!(err.kind(), RemoteErrorKind::Offline);
 
     // A limit of zero fails the first page with rows, but not an empty one.
     remote.drop_after_rows(0);
     let end = Cursor { updated_at: T0.to_owned(), id: "r9".to_owned() };
     assert!(remote.query_page("Item", None, Some(&end), 3).await.unwrap().items.is_empty());
-    assert!(remote.query_page("Item", None, None, 3).await.is_err());
+    let err = remote.query_page("Item", None, None, 3).await.unwrap_err();
+    assert_eq!(err.kind(), RemoteErrorKind::Offline);
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sync_core::{Operation, OperationError, OperationFilter, Record, StoreError, TableSchema};
+use sync_core::backend::{OperationFilter, StoreError};
+use sync_core::{Operation, OperationError, Record, TableSchema};
 
 /// The name used for the operation queue in [`StoreError::NotFound`].
 pub(super) const OPERATIONS_TABLE: &str = "__operations";

@@ -3,10 +3,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sync_core::queue::apply_pull_page;
-use sync_core::{
-    Column, ColumnType, NewOperation, OperationFilter, OperationKind, Record, Store, StoreExt, TableSchema,
-};
+use sync_core::backend::apply_pull_page;
+use sync_core::backend::{NewOperation, OperationFilter, StoreExt};
+use sync_core::{Column, ColumnType, OperationKind, Record, Store, TableSchema};
 
 use super::MemoryStore;
 

@@ -1,11 +1,9 @@
 //! [`MemoryTransaction`]: the [`Transaction`] a memory store runs work in. Every write records how
 //! to undo itself, so an aborted transaction puts the state back exactly.
 
-use sync_core::query::eval::matches;
-use sync_core::{
-    resolve_query, Expr, NewOperation, Operation, OperationError, OperationFilter, Query, Record, StoreError,
-    Transaction,
-};
+use sync_core::backend::matches;
+use sync_core::backend::{resolve_query, NewOperation, OperationFilter, StoreError, Transaction};
+use sync_core::{Expr, Operation, OperationError, Query, Record};
 
 use super::state::{State, Undo, OPERATIONS_TABLE};
 

@@ -1,6 +1,6 @@
 //! The [`Remote`] conformance suite: every remote runs it, so the engine can rely on one behaviour
 //! — the official Node server's (npm `azure-mobile-apps` 4.0.2, SQLite, soft delete; see
-//! PROTOCOL.md §1 and DESIGN §5).
+//! `docs/protocol.md`, and `docs/architecture.md`, "Pull with the keyset cursor").
 //!
 //! An implementation provides a [`RemoteFactory`] and adds one test file:
 //!

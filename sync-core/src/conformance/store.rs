@@ -29,12 +29,27 @@
 //! - [`schema`]: creating, re-opening and upgrading tables, unknown tables, awkward names;
 //! - [`records`]: reads and writes through transactions, rollback, rejected records, hostile values;
 //! - [`query`] and [`query_shape`]: every filter operator, ordering, paging, counting, projection,
-//!   typed query errors, and a differential check against [`run_query`](crate::query::eval::run_query);
-//! - [`queue`]: the collapse table of DESIGN §3 through [`apply_local_change`](crate::queue::apply_local_change),
+//!   typed query errors, and a differential check against [`run_query`](crate::backend::run_query);
+//! - [`queue`]: the collapse table (`docs/architecture.md`, "The collapse table") through
+//!   [`apply_local_change`](crate::backend::apply_local_change),
 //!   atomicity of local changes, in-flight operations;
 //! - [`queue_order`]: queue order and filters, ids never reused, concurrent local changes;
 //! - [`system_tables`]: the errors and config tables, pulled pages, completed pushes;
 //! - [`persistence`]: everything survives a reopen (for stores that persist).
+//!
+//! # Capabilities
+//! Some cases need what not every store can do. A store declares what it can do after the
+//! factory in the macro call, and the cases needing something it lacks are stamped as ignored
+//! tests whose reason names the capability, so `cargo test` lists them as skipped, by name:
+//!
+//! | capability | meaning | cases |
+//! |---|---|---|
+//! | `persistent` | closing and opening the same location again keeps everything ([`StoreFactory::reopen`] returns `Some`) | [`reopen_keeps_everything`] |
+//!
+//! ```text
+//! sync_core::store_conformance_suite!(FileFactory, persistent);   // runs every case
+//! sync_core::store_conformance_suite!(MemoryFactory);             // skips reopen_keeps_everything
+//! ```
 //!
 //! [`Store`]: crate::Store
 
@@ -90,8 +105,8 @@ pub trait StoreFactory: Send + Sync + 'static {
     async fn create(&self) -> Self::Store;
 
     /// Closes `store` (the case holds no other handle on it) and opens the same location again,
-    /// as an app does after a restart. `None` for stores that do not persist: the cases about
-    /// restarts then pass with a printed note. The default returns `None`.
+    /// as an app does after a restart. `None` for stores that do not persist (the default); a
+    /// store that declares the `persistent` capability must return `Some`.
     async fn reopen(&self, store: Self::Store) -> Option<Self::Store> {
         drop(store);
         None
@@ -118,9 +133,10 @@ pub trait StoreFactory: Send + Sync + 'static {
 /// ```
 #[macro_export]
 macro_rules! store_conformance_suite {
-    ($factory:expr $(,)?) => {
+    ($factory:expr $(, $capability:ident)* $(,)?) => {
+        $($crate::__store_conformance_capability!($capability);)*
         $crate::__store_conformance_cases! {
-            $factory;
+            $factory; [$($capability),*];
             // schema
             ensure_table_creates_an_empty_table,
             ensure_table_twice_keeps_the_rows,
@@ -168,7 +184,12 @@ macro_rules! store_conformance_suite {
             pull_page_is_atomic,
             complete_operation_stores_the_server_item,
             complete_operation_keeps_newer_local_changes,
-            // persistence
+            complete_operation_never_drops_a_change_made_after_the_send,
+        }
+        // persistence
+        $crate::__store_conformance_if_persistent! {
+            [$($capability),*];
+            $factory;
             reopen_keeps_everything,
         }
     };
@@ -178,12 +199,42 @@ macro_rules! store_conformance_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_conformance_cases {
-    ($factory:expr; $($case:ident),* $(,)?) => {
+    ($factory:expr; [$($capability:ident),*]; $($case:ident),* $(,)?) => {
         $(
             #[test]
             fn $case() {
                 $crate::conformance::block_on($crate::conformance::store::$case(&$factory));
             }
         )*
+    };
+}
+
+/// Support for [`store_conformance_suite!`]: refuses an unknown capability. Not a public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_capability {
+    (persistent) => {};
+    ($other:ident) => {
+        compile_error!(concat!("unknown store capability `", stringify!($other), "`; known: persistent"));
+    };
+}
+
+/// Support for [`store_conformance_suite!`]: stamps the cases as tests when the capability list
+/// holds `persistent`, else as ignored tests that say why. Not a public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_if_persistent {
+    ([]; $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = "skipped: needs the `persistent` capability, which this store does not declare"]
+            fn $case() {}
+        )*
+    };
+    ([persistent $(, $rest:ident)*]; $factory:expr; $($case:ident),* $(,)?) => {
+        $crate::__store_conformance_cases! { $factory; []; $($case),* }
+    };
+    ([$other:ident $(, $rest:ident)*]; $factory:expr; $($case:ident),* $(,)?) => {
+        $crate::__store_conformance_if_persistent! { [$($rest),*]; $factory; $($case),* }
     };
 }

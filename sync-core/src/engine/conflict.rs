@@ -23,11 +23,15 @@ pub enum Resolution {
     /// Cancel the operation and store the server's item locally (or drop the local item when the
     /// server has none).
     KeepServer,
-    /// Send the local item again, over the server's version.
+    /// Send the local item again, over the server's version. When the server has no live item
+    /// (it deleted it), the item is re-created with an insert; a local delete is then done.
     KeepLocal,
     /// Store this item locally and send it over the server's version.
     Merge(Record),
-    /// Cancel the operation and delete the local item.
+    /// Cancel the operation and drop the local change: the device keeps the server's item when
+    /// the server has one, else the local item is deleted. (The official clients delete the
+    /// local item either way, which leaves a device without a row the server holds until it
+    /// changes again; here every device converges.)
     Discard,
     /// Leave it in the errors table for the app to resolve later.
     Defer,
@@ -37,6 +41,7 @@ pub enum Resolution {
 ///
 /// ```
 /// use sync_core::{Conflict, ConflictHandler, Resolution};
+/// #[derive(Debug)]
 /// struct NewestTextWins;
 /// impl ConflictHandler for NewestTextWins {
 ///     fn resolve(&self, conflict: &Conflict) -> Resolution {
@@ -47,7 +52,7 @@ pub enum Resolution {
 ///     }
 /// }
 /// ```
-pub trait ConflictHandler: Send + Sync {
+pub trait ConflictHandler: std::fmt::Debug + Send + Sync {
     /// Picks a resolution.
     fn resolve(&self, conflict: &Conflict) -> Resolution;
 }

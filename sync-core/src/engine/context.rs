@@ -1,18 +1,17 @@
-//! [`SyncContext`]: owns the store, the remote, the conflict handler and the options; hands out
-//! tables; pushes the queue; lists and resolves errors.
+//! [`SyncContext`], the facade of the engine: owns the [`Shared`] state, hands out tables, pushes
+//! the queue, lists and resolves errors.
 
-use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::fmt;
+use std::sync::Arc;
 
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
 use super::events::{EventBus, PushSummary, SyncEvent};
 use super::options::SyncOptions;
-use super::resolution::{apply_resolution, Effect};
+use super::shared::Shared;
 use super::table::{JsonTable, SyncTable};
 use crate::entity::SyncEntity;
-use crate::error::{StoreError, SyncError};
-use crate::operation::{Operation, OperationError, OperationFilter, OperationState};
+use crate::error::SyncError;
+use crate::operation::{Operation, OperationError, OperationFilter};
 use crate::remote::Remote;
 use crate::schema::TableSchema;
 use crate::store::{Store, StoreExt};
@@ -23,7 +22,7 @@ use crate::store::{Store, StoreExt};
 /// push/pull return [`SyncError::NoRemote`].
 ///
 /// ```
-/// # use sync_core::{SyncContext, SyncEntity, Query};
+/// # use sync_core::{Query, SyncContext, SyncEntity};
 /// # #[derive(SyncEntity, Debug, Clone)] #[sync(table = "TodoItem")]
 /// # struct TodoItem { id: String, text: String, complete: bool }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -36,23 +35,11 @@ use crate::store::{Store, StoreExt};
 /// ```
 #[derive(Clone)]
 pub struct SyncContext {
-    pub(crate) inner: Arc<Inner>,
+    shared: Arc<Shared>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) remote: Option<Arc<dyn Remote>>,
-    pub(crate) handler: Arc<dyn ConflictHandler>,
-    pub(crate) options: SyncOptions,
-    pub(crate) events: EventBus,
-    schemas: RwLock<HashMap<String, Arc<TableSchema>>>,
-    /// One push at a time; pulls take it too while they push first.
-    pub(crate) push_lock: tokio::sync::Mutex<()>,
-    /// Set while a push runs: still set at the next push means the last one was dropped half-way.
-    pub(crate) push_interrupted: AtomicBool,
-}
-
-/// Builds a [`SyncContext`].
+/// Builds a [`SyncContext`]: [`SyncContext::builder`], then the optional parts, then
+/// [`build`](Self::build).
 pub struct SyncContextBuilder {
     store: Arc<dyn Store>,
     remote: Option<Arc<dyn Remote>>,
@@ -62,15 +49,11 @@ pub struct SyncContextBuilder {
 }
 
 impl SyncContext {
-    /// Starts building a context over `store`.
-    pub fn builder(store: impl Store + 'static) -> SyncContextBuilder {
-        SyncContext::builder_arc(Arc::new(store))
-    }
-
-    /// Starts building a context over a shared store.
-    pub fn builder_arc(store: Arc<dyn Store>) -> SyncContextBuilder {
+    /// Starts building a context over `store`: a store as it is (`MemoryStore`, `DieselStore`),
+    /// or an `Arc<dyn Store>` shared with other contexts.
+    pub fn builder(store: impl Into<Arc<dyn Store>>) -> SyncContextBuilder {
         SyncContextBuilder {
-            store,
+            store: store.into(),
             remote: None,
             handler: Arc::new(DeferConflicts),
             options: SyncOptions::default(),
@@ -80,12 +63,12 @@ impl SyncContext {
 
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+        &self.shared.store
     }
 
     /// The options.
     pub fn options(&self) -> &SyncOptions {
-        &self.inner.options
+        &self.shared.options
     }
 
     /// Opens (creating if needed) the table of entity `T`.
@@ -95,106 +78,68 @@ impl SyncContext {
 
     /// Opens (creating if needed) an untyped table of JSON records.
     pub async fn json_table(&self, schema: TableSchema) -> Result<JsonTable, SyncError> {
-        self.inner.store.ensure_table(&schema).await?;
+        self.shared.store.ensure_table(&schema).await?;
         let schema = Arc::new(schema);
-        if let Ok(mut schemas) = self.inner.schemas.write() {
-            schemas.insert(schema.name().to_owned(), Arc::clone(&schema));
-        }
-        Ok(JsonTable::new(self.clone(), schema))
+        self.shared.register(Arc::clone(&schema));
+        Ok(JsonTable::new(Arc::clone(&self.shared), schema))
     }
 
     /// Subscribes to progress events.
     pub fn subscribe(&self, f: impl Fn(&SyncEvent) + Send + Sync + 'static) {
-        self.inner.events.subscribe(Arc::new(f));
+        self.shared.events.subscribe(Arc::new(f));
     }
 
     /// Every queued operation, in push order.
     pub async fn pending_operations(&self) -> Result<Vec<Operation>, SyncError> {
-        Ok(self.inner.store.transact(|tx| tx.operations(&OperationFilter::all())).await?)
+        Ok(self.shared.store.transact(|tx| tx.operations(&OperationFilter::all())).await?)
     }
 
     /// How many operations are queued.
     pub async fn pending_count(&self) -> Result<u64, SyncError> {
-        Ok(self.inner.store.transact(|tx| tx.count_operations(&OperationFilter::all())).await?)
+        Ok(self.shared.store.transact(|tx| tx.count_operations(&OperationFilter::all())).await?)
     }
 
     /// Pushes every queued operation, in order. See [`push_tables`](Self::push_tables).
     pub async fn push(&self) -> Result<PushSummary, SyncError> {
-        super::push::push(&self.inner, None).await
+        super::push_scheduler::push(&self.shared, None).await
     }
 
     /// Pushes the queued operations of these tables, in queue order.
     ///
     /// Conflicts go to the conflict handler; other failures are recorded in the errors table and
-    /// the push goes on. Network loss (after retries), a 401 or a store failure stop the push
-    /// with [`SyncError::PushAborted`]; every operation not pushed stays queued.
+    /// the push goes on. When the server cannot be reached (after retries), rejects the
+    /// credentials, or the store fails, the push stops with that error (see
+    /// [`SyncError::is_offline`], [`SyncError::is_unauthorized`]); every operation not pushed
+    /// stays queued, and the [`SyncEvent::PushFinished`] summary says how far it got.
     pub async fn push_tables(&self, tables: &[&str]) -> Result<PushSummary, SyncError> {
-        super::push::push(&self.inner, Some(tables.iter().map(|t| (*t).to_owned()).collect())).await
+        let tables = tables.iter().map(|t| (*t).to_owned()).collect();
+        super::push_scheduler::push(&self.shared, Some(tables)).await
     }
 
     /// The errors table: failed operations waiting for the app, oldest first.
     pub async fn errors(&self) -> Result<Vec<OperationError>, SyncError> {
-        Ok(self.inner.store.transact(|tx| tx.errors(None)).await?)
+        Ok(self.shared.store.transact(|tx| tx.errors(None)).await?)
     }
 
     /// Resolves a recorded failure. `KeepLocal` and `Merge` queue the operation again over the
     /// server's version (sent by the next push); `KeepServer` and `Discard` cancel it; `Defer`
     /// leaves it. Fails with [`SyncError::StaleError`] if the item changed locally since.
     pub async fn resolve(&self, operation_id: u64, resolution: Resolution) -> Result<(), SyncError> {
-        // Not while a push holds the operation in flight.
-        let _no_push = self.inner.push_lock.lock().await;
-        let errors = self.errors().await?;
-        let error =
-            errors.into_iter().find(|e| e.operation_id == operation_id).ok_or(SyncError::NoSuchError(operation_id))?;
-        let schema = self.schema(&error.table)?;
-        let resolution = match resolution {
-            Resolution::Merge(item) => Resolution::Merge(super::table::conform_merge(&schema, &error.item_id, item)?),
-            other => other,
-        };
-        let effect = self
-            .inner
-            .store
-            .transact(move |tx| {
-                apply_resolution(
-                    tx,
-                    &schema,
-                    error.operation_id,
-                    error.operation_version,
-                    error.server_item.as_ref(),
-                    &resolution,
-                    OperationState::Pending,
-                )
-            })
-            .await?;
-        match effect {
-            Effect::Stale => Err(SyncError::StaleError(operation_id)),
-            Effect::Unresolvable(reason) => Err(SyncError::CannotResolve { operation_id, reason }),
-            Effect::Settled | Effect::Resend(..) | Effect::Deferred => Ok(()),
-        }
-    }
-
-    /// The schema of an opened table.
-    pub(crate) fn schema(&self, table: &str) -> Result<Arc<TableSchema>, SyncError> {
-        self.inner.schema(table).ok_or_else(|| SyncError::Store(StoreError::UnknownTable(table.to_owned())))
+        super::resolution::resolve_recorded(&self.shared, operation_id, resolution).await
     }
 }
 
-impl Inner {
-    pub(crate) fn schema(&self, table: &str) -> Option<Arc<TableSchema>> {
-        self.schemas.read().ok().and_then(|s| s.get(table).cloned())
+impl fmt::Debug for SyncContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shared.fmt(f)
     }
 }
 
 impl SyncContextBuilder {
-    /// The server to sync with.
-    pub fn remote(mut self, remote: impl Remote + 'static) -> Self {
-        self.remote = Some(Arc::new(remote));
-        self
-    }
-
-    /// The server to sync with, shared.
-    pub fn remote_arc(mut self, remote: Arc<dyn Remote>) -> Self {
-        self.remote = Some(remote);
+    /// The server to sync with: a remote as it is (`AzureRestRemote`, `MemoryRemote`), or an
+    /// `Arc<dyn Remote>`.
+    pub fn remote(mut self, remote: impl Into<Arc<dyn Remote>>) -> Self {
+        self.remote = Some(remote.into());
         self
     }
 
@@ -216,24 +161,24 @@ impl SyncContextBuilder {
         self
     }
 
-    /// Builds the context. Operations left in flight by an earlier run that stopped mid-push
-    /// (crash, dropped future) are marked as attempted: the server may have applied them.
+    /// Builds the context. It reads nothing from the store: operations left in flight by a push
+    /// that is gone (crash, kill, dropped future) are taken back by the next push, under the
+    /// store's push lock, never while their push may still be running in another context or
+    /// process.
     pub async fn build(self) -> Result<SyncContext, SyncError> {
-        super::push::release_in_flight(self.store.as_ref()).await?;
         let mut options = self.options;
         options.push_parallelism = options.push_parallelism.max(1);
         options.page_size = options.page_size.max(1);
-        Ok(SyncContext {
-            inner: Arc::new(Inner {
-                store: self.store,
-                remote: self.remote,
-                handler: self.handler,
-                options,
-                events: self.events,
-                schemas: RwLock::new(HashMap::new()),
-                push_lock: tokio::sync::Mutex::new(()),
-                push_interrupted: AtomicBool::new(false),
-            }),
-        })
+        let shared = Shared::new(self.store, self.remote, self.handler, options, self.events);
+        Ok(SyncContext { shared: Arc::new(shared) })
+    }
+}
+
+impl fmt::Debug for SyncContextBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncContextBuilder")
+            .field("has_remote", &self.remote.is_some())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }

@@ -97,6 +97,13 @@ pub struct PullSummary {
 
 type Subscriber = Arc<dyn Fn(&SyncEvent) + Send + Sync>;
 
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.subscribers.read().map(|s| s.len()).unwrap_or(0);
+        f.debug_struct("EventBus").field("subscribers", &n).finish()
+    }
+}
+
 /// The subscribers of one context.
 #[derive(Clone, Default)]
 pub(crate) struct EventBus {

@@ -1,12 +1,34 @@
-//! The sync engine: [`SyncContext`](context::SyncContext) and the tables it hands out, push,
-//! pull, purge, conflict handling and progress events.
+//! The sync engine. [`SyncContext`] is the facade: it owns the [`Shared`](shared::Shared) state
+//! and hands out tables; the parts below it take that state, never the facade.
+//!
+//! | file | job |
+//! |---|---|
+//! | `context.rs` | [`SyncContext`] and its builder |
+//! | `table.rs` | [`JsonTable`] and [`SyncTable`]: local CRUD, queries, pull, purge, push of one table |
+//! | `shared.rs` | the state every part shares: store, remote, handler, options, events, locks |
+//! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
+//! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts, failures |
+//! | `pull.rs` | keyset incremental pull |
+//! | `purge.rs` | purge |
+//! | `resolution.rs` | applying a [`Resolution`] (handler or errors table) and checking merges |
+//! | `retry.rs` | bounded retries of transient remote failures |
+//! | `conflict.rs`, `events.rs`, `options.rs` | the app-facing types of those subjects |
 
-pub mod conflict;
-pub mod context;
-pub mod events;
-pub mod options;
+mod conflict;
+mod context;
+mod events;
+mod options;
 mod pull;
-mod push;
+mod purge;
+mod push_operation;
+mod push_scheduler;
 mod resolution;
 mod retry;
-pub mod table;
+mod shared;
+mod table;
+
+pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
+pub use context::{SyncContext, SyncContextBuilder};
+pub use events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
+pub use options::{PullOptions, PurgeOptions, RetryPolicy, SyncOptions};
+pub use table::{JsonTable, SyncTable};

@@ -1,16 +1,101 @@
-//! Applies a [`Resolution`] to a failed operation inside one store transaction. Shared by the
-//! push (handler decisions) and by [`SyncContext::resolve`](crate::SyncContext::resolve) (the
-//! errors table), so both paths behave the same.
+//! Conflict resolution: applies a [`Resolution`] to a failed operation inside one store
+//! transaction, and checks merged items. Shared by the push (handler decisions) and by
+//! [`SyncContext::resolve`](crate::SyncContext::resolve) (the errors table), so both paths behave
+//! the same.
 
 use serde_json::Value;
 
 use super::conflict::Resolution;
-use crate::error::StoreError;
-use crate::operation::{Operation, OperationKind, OperationState};
+use super::retry::with_retry;
+use super::shared::Shared;
+use crate::cursor::Cursor;
+use crate::error::{RemoteErrorKind, StoreError, SyncError};
+use crate::operation::{Operation, OperationError, OperationKind, OperationState};
 use crate::queue::adopt_server_columns;
 use crate::record::Record;
 use crate::schema::TableSchema;
-use crate::store::Transaction;
+use crate::store::{StoreExt, Transaction};
+
+/// Resolves the failure recorded for `operation_id` in the errors table (see
+/// [`SyncContext::resolve`](crate::SyncContext::resolve)).
+///
+/// The server's item recorded with the error may be old: another device may have changed the
+/// item since, and a pull skipped it (its operation was pending) while moving the cursor past it.
+/// So, when the context has a remote, the server's **current** item is read first and the
+/// resolution applies to it; a device that resolves ends with the server's current item. When
+/// the server cannot be reached, the recorded copy is used and the table's pull cursors are
+/// forgotten, so the next pull brings the current item.
+pub(crate) async fn resolve_recorded(
+    shared: &Shared,
+    operation_id: u64,
+    resolution: Resolution,
+) -> Result<(), SyncError> {
+    // Not while a push holds the operation in flight.
+    let _no_push = super::push_scheduler::lock(shared).await?;
+    let errors = shared.store.transact(|tx| tx.errors(None)).await?;
+    let error =
+        errors.into_iter().find(|e| e.operation_id == operation_id).ok_or(SyncError::NoSuchError(operation_id))?;
+    let schema = shared.opened_schema(&error.table)?;
+    let resolution = match resolution {
+        Resolution::Merge(item) => Resolution::Merge(conform_merge(&schema, &error.item_id, item)?),
+        other => other,
+    };
+    let (server_item, stale) = current_server_item(shared, &schema, &error).await?;
+    let table = error.table.clone();
+    let effect = shared
+        .store
+        .transact(move |tx| {
+            let effect = apply_resolution(
+                tx,
+                &schema,
+                error.operation_id,
+                error.operation_version,
+                server_item.as_ref(),
+                &resolution,
+                OperationState::Pending,
+            )?;
+            if stale && !matches!(effect, Effect::Stale | Effect::Deferred | Effect::Unresolvable(_)) {
+                Cursor::forget(tx, &table, None)?;
+            }
+            Ok(effect)
+        })
+        .await?;
+    match effect {
+        Effect::Stale => Err(SyncError::StaleError(operation_id)),
+        Effect::Unresolvable(reason) => Err(SyncError::CannotResolve { operation_id, reason }),
+        Effect::Settled | Effect::Resend(..) | Effect::Deferred => Ok(()),
+    }
+}
+
+/// The server's current item for a recorded failure, and whether it may be stale: read from the
+/// server (`None` when it has none, or holds it deleted), or the recorded copy when the server
+/// cannot be reached or there is no remote.
+async fn current_server_item(
+    shared: &Shared,
+    schema: &TableSchema,
+    error: &OperationError,
+) -> Result<(Option<Record>, bool), SyncError> {
+    let Some(remote) = shared.remote.as_ref() else { return Ok((error.server_item.clone(), true)) };
+    match with_retry(&shared.options.retry, || remote.read(&error.table, &error.item_id)).await {
+        Ok(item) => {
+            let item = schema
+                .conform_remote(item)
+                .map_err(|source| SyncError::InvalidServerRow { table: error.table.clone(), source })?;
+            Ok((Some(item), false))
+        }
+        Err(e) if e.kind() == RemoteErrorKind::NotFound => Ok((None, false)),
+        Err(e) if e.is_retryable() => Ok((error.server_item.clone(), true)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks a merged item: the operation's id, conformed to the table.
+pub(crate) fn conform_merge(schema: &TableSchema, item_id: &str, merged: Record) -> Result<Record, SyncError> {
+    if merged.id() != item_id {
+        return Err(SyncError::MergeIdMismatch { expected: item_id.to_owned(), found: merged.id().to_owned() });
+    }
+    schema.conform_local(merged).map_err(|e| SyncError::record(schema.name(), e))
+}
 
 /// What a resolution left to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,13 +143,23 @@ pub(crate) fn apply_resolution(
             }
         }
         Resolution::Discard => {
+            // The local change is dropped. The device then holds what the server holds, so it
+            // converges: the server's item when it has one, else nothing.
             tx.remove_operation(op.id)?;
-            tx.delete(&table, &op.item_id)?;
+            match server_alive {
+                Some(server) => tx.upsert(&table, server)?,
+                None => {
+                    tx.delete(&table, &op.item_id)?;
+                }
+            }
+        }
+        Resolution::KeepLocal if server_alive.is_none() => {
+            return keep_local_without_server_item(tx, &table, op, resend_state);
         }
         Resolution::KeepLocal | Resolution::Merge(_) => {
             let Some(server) = server_alive else {
                 return Ok(Effect::Unresolvable(
-                    "the server's item is unknown or deleted, so there is no version to write over",
+                    "the server's item is unknown or deleted, so there is no version to merge over",
                 ));
             };
             let item = match (resolution, op.kind) {
@@ -98,5 +193,44 @@ pub(crate) fn apply_resolution(
         }
     }
     tx.remove_error(op.id)?;
+    tx.remove_config(&sent_key(op.id))?;
     Ok(Effect::Settled)
+}
+
+/// The config key under which the body of an operation's send whose answer never came is kept:
+/// the server may have applied it, and a later conflict is then recognised as the device's own
+/// write instead of a conflict (the key ends with `|`, so removing it by prefix removes only it).
+pub(super) fn sent_key(op_id: u64) -> String {
+    format!("push|sent|{op_id}|")
+}
+
+/// Keep-local when the server has no live item (it deleted it, or never had it): a local delete
+/// is done already; an insert or update re-creates the item with an insert. A server that keeps
+/// the deleted row's id taken (the Node server answers 409) makes the insert a conflict again.
+fn keep_local_without_server_item(
+    tx: &mut dyn Transaction,
+    table: &str,
+    mut op: Operation,
+    resend_state: OperationState,
+) -> Result<Effect, StoreError> {
+    if op.kind == OperationKind::Delete {
+        tx.remove_operation(op.id)?;
+        tx.remove_error(op.id)?;
+        tx.remove_config(&sent_key(op.id))?;
+        return Ok(Effect::Settled);
+    }
+    let Some(mut item) = tx.get(table, &op.item_id)? else {
+        return Ok(Effect::Unresolvable("the local item is gone"));
+    };
+    for col in [crate::schema::system::CREATED_AT, crate::schema::system::UPDATED_AT, crate::schema::system::VERSION] {
+        item.set(col, Value::Null).map_err(|e| StoreError::record(table, e))?;
+    }
+    tx.upsert(table, &item)?;
+    op.kind = OperationKind::Insert;
+    op.item = None;
+    op.state = resend_state;
+    op.version += 1;
+    tx.update_operation(&op)?;
+    tx.remove_error(op.id)?;
+    Ok(Effect::Resend(op, Some(item)))
 }

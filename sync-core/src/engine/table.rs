@@ -4,28 +4,44 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::context::SyncContext;
+use std::fmt;
+
 use super::events::{PullSummary, PushSummary};
+use super::options::{PullOptions, PurgeOptions};
+use super::shared::Shared;
 use crate::entity::SyncEntity;
-use crate::error::SyncError;
+use crate::error::{RecordError, StoreError, SyncError};
 use crate::operation::{Operation, OperationFilter};
 use crate::query::eval::QueryResult;
 use crate::query::expr::Query;
 use crate::queue::{apply_local_change, LocalChange};
-use crate::record::Record;
+use crate::record::{validate_id, Record};
 use crate::schema::TableSchema;
 use crate::store::StoreExt;
 
 /// A table of JSON [`Record`]s. Every write lands in the store together with its queued operation.
 #[derive(Clone)]
 pub struct JsonTable {
-    ctx: SyncContext,
+    shared: Arc<Shared>,
     schema: Arc<TableSchema>,
 }
 
 impl JsonTable {
-    pub(crate) fn new(ctx: SyncContext, schema: Arc<TableSchema>) -> Self {
-        JsonTable { ctx, schema }
+    pub(crate) fn new(shared: Arc<Shared>, schema: Arc<TableSchema>) -> Self {
+        JsonTable { shared, schema }
+    }
+
+    /// A record error of this table.
+    fn record_error(&self, e: RecordError) -> SyncError {
+        SyncError::record(self.name(), e)
+    }
+
+    fn conform(&self, record: Record) -> Result<Record, SyncError> {
+        self.schema.conform_local(record).map_err(|e| self.record_error(e))
+    }
+
+    fn check_id(&self, id: &str) -> Result<(), SyncError> {
+        validate_id(id).map_err(|e| self.record_error(e))
     }
 
     /// The table's schema.
@@ -40,20 +56,20 @@ impl JsonTable {
 
     /// Inserts a record and queues its insert. Server-owned columns start empty.
     pub async fn insert(&self, record: Record) -> Result<Record, SyncError> {
-        let record = self.schema.conform_local(record)?;
+        let record = self.conform(record)?;
         self.change(LocalChange::Insert(record)).await?.ok_or_else(|| unreachable_missing(self.name()))
     }
 
     /// Replaces a record's fields and queues an update (collapsing with a queued insert/update).
     /// Server-owned columns keep their stored values.
     pub async fn update(&self, record: Record) -> Result<Record, SyncError> {
-        let record = self.schema.conform_local(record)?;
+        let record = self.conform(record)?;
         self.change(LocalChange::Update(record)).await?.ok_or_else(|| unreachable_missing(self.name()))
     }
 
     /// Deletes a record and queues its delete (a never-pushed insert just vanishes).
     pub async fn delete(&self, id: &str) -> Result<(), SyncError> {
-        crate::record::validate_id(id)?;
+        self.check_id(id)?;
         self.change(LocalChange::Delete(id.to_owned())).await.map(|_| ())
     }
 
@@ -69,8 +85,7 @@ impl JsonTable {
     /// every change is stored or none is. Returns the stored items (`None` for deletes).
     ///
     /// ```
-    /// # use sync_core::{Column, ColumnType, Record, SyncContext, TableSchema};
-    /// # use sync_core::queue::LocalChange;
+    /// # use sync_core::{Column, ColumnType, LocalChange, Record, SyncContext, TableSchema};
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// # let ctx = SyncContext::builder(store_memory::MemoryStore::new()).build().await?;
     /// let schema = TableSchema::new("Note", vec![Column::new("body", ColumnType::String)])?;
@@ -90,10 +105,10 @@ impl JsonTable {
             .into_iter()
             .map(|c| {
                 Ok(match c {
-                    LocalChange::Insert(r) => LocalChange::Insert(self.schema.conform_local(r)?),
-                    LocalChange::Update(r) => LocalChange::Update(self.schema.conform_local(r)?),
+                    LocalChange::Insert(r) => LocalChange::Insert(self.conform(r)?),
+                    LocalChange::Update(r) => LocalChange::Update(self.conform(r)?),
                     LocalChange::Delete(id) => {
-                        crate::record::validate_id(&id)?;
+                        self.check_id(&id)?;
                         LocalChange::Delete(id)
                     }
                 })
@@ -101,8 +116,7 @@ impl JsonTable {
             .collect::<Result<Vec<_>, SyncError>>()?;
         let schema = Arc::clone(&self.schema);
         let stored = self
-            .ctx
-            .inner
+            .shared
             .store
             .transact(move |tx| {
                 changes
@@ -116,19 +130,19 @@ impl JsonTable {
 
     async fn change(&self, change: LocalChange) -> Result<Option<Record>, SyncError> {
         let schema = Arc::clone(&self.schema);
-        let outcome = self.ctx.inner.store.transact(move |tx| apply_local_change(tx, &schema, change)).await?;
+        let outcome = self.shared.store.transact(move |tx| apply_local_change(tx, &schema, change)).await?;
         Ok(outcome.record)
     }
 
     /// One record by id.
     pub async fn get(&self, id: &str) -> Result<Option<Record>, SyncError> {
-        crate::record::validate_id(id)?;
-        Ok(self.ctx.inner.store.get(self.name(), id).await?)
+        self.check_id(id)?;
+        Ok(self.shared.store.get(self.name(), id).await?)
     }
 
     /// Runs a query on the local table.
     pub async fn query(&self, query: &Query) -> Result<QueryResult, SyncError> {
-        Ok(self.ctx.inner.store.query(self.name(), query).await?)
+        Ok(self.shared.store.query(self.name(), query).await?)
     }
 
     /// Counts the local rows matching a query's filter.
@@ -139,60 +153,59 @@ impl JsonTable {
         Ok(self.query(&q).await?.total_count.unwrap_or(0))
     }
 
-    /// Pulls server rows matching `query` (a filter only). With a `query_id` the pull is
-    /// incremental: it resumes after the saved cursor and saves the new one with every page;
-    /// without one it downloads every matching row. Queued local operations of the table are
-    /// pushed first (see [`SyncOptions::push_before_pull`](crate::SyncOptions)); rows whose item
-    /// still has a queued operation are not overwritten.
+    /// Pulls server rows matching `query` (a filter only). With a query id
+    /// ([`PullOptions::incremental`]) the pull is incremental: it resumes after the saved cursor
+    /// and saves the new one with every page; without one it downloads every matching row.
+    /// Queued local operations of the table are pushed first (see [`PullOptions::push_first`]);
+    /// rows whose item still has a queued operation are not overwritten.
     ///
     /// Paging is by a keyset cursor on `(updatedAt, id)`: rows sharing a timestamp are neither
     /// skipped nor fetched twice, and a pull with nothing new costs one request. The one blind
     /// spot of any timestamp cursor remains: the server stamps `updatedAt` in milliseconds, so a
     /// row written in the very millisecond of the cursor, with an id not after the cursor's,
     /// after the page was read, is seen at its next change (or after a purge of the query id).
-    pub async fn pull(&self, query: &Query, query_id: Option<&str>) -> Result<PullSummary, SyncError> {
-        super::pull::pull(&self.ctx.inner, &self.schema, query, query_id).await
+    pub async fn pull(&self, query: &Query, options: PullOptions) -> Result<PullSummary, SyncError> {
+        super::pull::pull(&self.shared, &self.schema, query, options).await
     }
 
-    /// Deletes local rows matching `query` without queueing anything, and forgets the query id's
-    /// cursor. Refused while the table has queued operations, unless `force` with no filter,
-    /// which also drops the table's operations, errors and cursors. Returns the rows deleted.
-    pub async fn purge(&self, query: &Query, query_id: Option<&str>, force: bool) -> Result<u64, SyncError> {
-        super::pull::purge(&self.ctx.inner, &self.schema, query, query_id, force).await
+    /// Deletes local rows matching `query` without queueing anything, and forgets the cursor of
+    /// [`PurgeOptions::query_id`]. Refused while the table has queued operations, unless
+    /// [`PurgeOptions::force`] with no filter, which also drops the table's operations, errors and
+    /// cursors. Returns the rows deleted.
+    pub async fn purge(&self, query: &Query, options: PurgeOptions) -> Result<u64, SyncError> {
+        super::purge::purge(&self.shared, &self.schema, query, options).await
     }
 
     /// Pushes this table's queued operations.
     pub async fn push(&self) -> Result<PushSummary, SyncError> {
-        self.ctx.push_tables(&[self.name()]).await
+        super::push_scheduler::push(&self.shared, Some(vec![self.name().to_owned()])).await
     }
 
     /// This table's queued operations, in push order.
     pub async fn pending_operations(&self) -> Result<Vec<Operation>, SyncError> {
         let filter = OperationFilter::table(self.name());
-        Ok(self.ctx.inner.store.transact(move |tx| tx.operations(&filter)).await?)
+        Ok(self.shared.store.transact(move |tx| tx.operations(&filter)).await?)
     }
 }
 
 fn unreachable_missing(table: &str) -> SyncError {
-    SyncError::Store(crate::error::StoreError::Backend {
+    SyncError::Store(StoreError::Backend {
         message: format!("the store returned no record after writing to {table}"),
         source: None,
     })
 }
 
-/// Checks a merged item: the operation's id, conformed to the table.
-pub(crate) fn conform_merge(schema: &TableSchema, item_id: &str, merged: Record) -> Result<Record, SyncError> {
-    if merged.id() != item_id {
-        return Err(SyncError::MergeIdMismatch { expected: item_id.to_owned(), found: merged.id().to_owned() });
+impl fmt::Debug for JsonTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonTable").field("table", &self.name()).finish_non_exhaustive()
     }
-    Ok(schema.conform_local(merged)?)
 }
 
 /// The typed table of entity `T`: what apps use. Writes go to the local store with their queued
 /// operation in one transaction; [`pull`](Self::pull) and [`push`](Self::push) sync it.
 ///
 /// ```
-/// # use sync_core::{SyncContext, SyncEntity, Query};
+/// # use sync_core::{Query, SyncContext, SyncEntity};
 /// #[derive(SyncEntity, Debug, Clone, PartialEq)]
 /// #[sync(table = "TodoItem")]
 /// struct TodoItem { id: String, text: String, complete: bool }
@@ -209,6 +222,15 @@ pub(crate) fn conform_merge(schema: &TableSchema, item_id: &str, merged: Record)
 pub struct SyncTable<T> {
     inner: JsonTable,
     _entity: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for SyncTable<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncTable")
+            .field("table", &self.inner.name())
+            .field("entity", &std::any::type_name::<T>())
+            .finish()
+    }
 }
 
 impl<T> Clone for SyncTable<T> {
@@ -232,8 +254,8 @@ impl<T: SyncEntity> SyncTable<T> {
         if item.id().is_empty() {
             item.set_id(uuid::Uuid::new_v4().to_string());
         }
-        let stored = self.inner.insert(item.to_record()?).await?;
-        Ok(T::from_record(&stored)?)
+        let stored = self.inner.insert(item.to_record().map_err(entity_error::<T>)?).await?;
+        T::from_record(&stored).map_err(entity_error::<T>)
     }
 
     /// Inserts many entities in one transaction (ids given where empty).
@@ -244,27 +266,27 @@ impl<T: SyncEntity> SyncTable<T> {
                 if item.id().is_empty() {
                     item.set_id(uuid::Uuid::new_v4().to_string());
                 }
-                item.to_record()
+                item.to_record().map_err(entity_error::<T>)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let stored = self.inner.insert_batch(records).await?;
-        Ok(stored.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
+        from_records::<T>(stored.iter())
     }
 
     /// Updates many entities in one transaction (each queued); all or none.
     pub async fn update_batch(&self, items: impl IntoIterator<Item = T>) -> Result<Vec<T>, SyncError> {
         let changes = items
             .into_iter()
-            .map(|i| Ok(LocalChange::Update(i.to_record()?)))
+            .map(|i| Ok(LocalChange::Update(i.to_record().map_err(entity_error::<T>)?)))
             .collect::<Result<Vec<_>, SyncError>>()?;
         let stored = self.inner.write_batch(changes).await?;
-        Ok(stored.iter().flatten().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
+        from_records::<T>(stored.iter().flatten())
     }
 
     /// Updates an entity and returns it as stored (system fields from the store).
     pub async fn update(&self, item: &T) -> Result<T, SyncError> {
-        let stored = self.inner.update(item.to_record()?).await?;
-        Ok(T::from_record(&stored)?)
+        let stored = self.inner.update(item.to_record().map_err(entity_error::<T>)?).await?;
+        T::from_record(&stored).map_err(entity_error::<T>)
     }
 
     /// Deletes an entity by id.
@@ -274,19 +296,19 @@ impl<T: SyncEntity> SyncTable<T> {
 
     /// One entity by id.
     pub async fn get(&self, id: &str) -> Result<Option<T>, SyncError> {
-        self.inner.get(id).await?.map(|r| T::from_record(&r)).transpose().map_err(Into::into)
+        self.inner.get(id).await?.map(|r| T::from_record(&r).map_err(entity_error::<T>)).transpose()
     }
 
     /// The entities matching a query.
     pub async fn query(&self, query: &Query) -> Result<Vec<T>, SyncError> {
         let result = self.inner.query(query).await?;
-        Ok(result.items.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?)
+        from_records::<T>(result.items.iter())
     }
 
     /// The entities matching a query, with the total count when the query asks for it.
     pub async fn query_with_count(&self, query: &Query) -> Result<(Vec<T>, Option<u64>), SyncError> {
         let result = self.inner.query(query).await?;
-        let items = result.items.iter().map(T::from_record).collect::<Result<Vec<_>, _>>()?;
+        let items = from_records::<T>(result.items.iter())?;
         Ok((items, result.total_count))
     }
 
@@ -296,13 +318,13 @@ impl<T: SyncEntity> SyncTable<T> {
     }
 
     /// Pulls from the server; see [`JsonTable::pull`].
-    pub async fn pull(&self, query: &Query, query_id: Option<&str>) -> Result<PullSummary, SyncError> {
-        self.inner.pull(query, query_id).await
+    pub async fn pull(&self, query: &Query, options: PullOptions) -> Result<PullSummary, SyncError> {
+        self.inner.pull(query, options).await
     }
 
     /// Purges local rows; see [`JsonTable::purge`].
-    pub async fn purge(&self, query: &Query, query_id: Option<&str>, force: bool) -> Result<u64, SyncError> {
-        self.inner.purge(query, query_id, force).await
+    pub async fn purge(&self, query: &Query, options: PurgeOptions) -> Result<u64, SyncError> {
+        self.inner.purge(query, options).await
     }
 
     /// Pushes this table's queued operations.
@@ -314,4 +336,13 @@ impl<T: SyncEntity> SyncTable<T> {
     pub async fn pending_operations(&self) -> Result<Vec<Operation>, SyncError> {
         self.inner.pending_operations().await
     }
+}
+
+/// A record error of entity `T`'s table.
+fn entity_error<T: SyncEntity>(e: RecordError) -> SyncError {
+    SyncError::record(T::TABLE, e)
+}
+
+fn from_records<'a, T: SyncEntity>(records: impl Iterator<Item = &'a Record>) -> Result<Vec<T>, SyncError> {
+    records.map(|r| T::from_record(r).map_err(entity_error::<T>)).collect()
 }

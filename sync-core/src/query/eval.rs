@@ -19,7 +19,7 @@ pub struct QueryResult {
     pub total_count: Option<u64>,
 }
 
-/// Whether a record matches a resolved filter (see [`resolve_query`](crate::resolve_query)).
+/// Whether a record matches a resolved filter (see [`resolve_query`](crate::backend::resolve_query)).
 pub fn matches(expr: &Expr, record: &Record) -> bool {
     let field = |c: &str| record.get(c).unwrap_or(&Value::Null);
     match expr {

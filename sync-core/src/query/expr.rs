@@ -178,7 +178,7 @@ impl<T> std::fmt::Debug for Col<T> {
 /// An untyped column handle, for JSON tables and runtime column names.
 ///
 /// ```
-/// use sync_core::{column, Query};
+/// use sync_core::{Query, column};
 /// let q = Query::new().filter(column("n").gt(5));
 /// assert!(q.filter.is_some());
 /// ```

@@ -8,7 +8,8 @@ use super::value::QueryValue;
 /// The `$filter` text of an expression.
 ///
 /// ```
-/// use sync_core::{column, odata_filter};
+/// use sync_core::backend::odata_filter;
+/// use sync_core::column;
 /// let e = column("text").eq("it's") & column("n").gt(2);
 /// assert_eq!(odata_filter(&e), "((text eq 'it''s') and (n gt 2))");
 /// ```

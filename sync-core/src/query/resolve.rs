@@ -12,7 +12,8 @@ use crate::schema::{canonical_datetime, ColumnType, TableSchema};
 /// non-finite numbers are errors.
 ///
 /// ```
-/// use sync_core::{column, resolve_query, Column, ColumnType, Query, TableSchema};
+/// use sync_core::backend::resolve_query;
+/// use sync_core::{Column, ColumnType, Query, TableSchema, column};
 /// let schema = TableSchema::new("T", vec![Column::new("n", ColumnType::Integer)]).unwrap();
 /// assert!(resolve_query(&Query::new().filter(column("n").gt(1)), &schema).is_ok());
 /// assert!(resolve_query(&Query::new().filter(column("nope").gt(1)), &schema).is_err());

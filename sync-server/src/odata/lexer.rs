@@ -221,21 +221,21 @@ fn typed_literal(kind: &str, text: &str) -> Result<Token, Error> {
 pub(crate) fn parse_datetime(text: &str) -> Option<String> {
     let text = text.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Some(sync_core::format_datetime(dt.with_timezone(&Utc)));
+        return Some(sync_core::backend::format_datetime(dt.with_timezone(&Utc)));
     }
     if text.len() > 6 && text.as_bytes()[text.len() - 6] == b' ' {
         let fixed = format!("{}+{}", &text[..text.len() - 6], &text[text.len() - 5..]);
         if let Ok(dt) = DateTime::parse_from_rfc3339(&fixed) {
-            return Some(sync_core::format_datetime(dt.with_timezone(&Utc)));
+            return Some(sync_core::backend::format_datetime(dt.with_timezone(&Utc)));
         }
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(sync_core::format_datetime(naive.and_utc()));
+            return Some(sync_core::backend::format_datetime(naive.and_utc()));
         }
     }
     let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    Some(sync_core::format_datetime(date.and_hms_opt(0, 0, 0)?.and_utc()))
+    Some(sync_core::backend::format_datetime(date.and_hms_opt(0, 0, 0)?.and_utc()))
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sync_core::{Cursor, Remote};
+use sync_core::backend::Cursor;
+use sync_core::Remote;
 
 pub struct Device {
     pub db: PathBuf,

@@ -1,4 +1,5 @@
-//! Cases for the single-item operations: insert, read, update, delete (PROTOCOL.md §1.1–1.5).
+//! Cases for the single-item operations: insert, read, update, delete (`docs/protocol.md`, "Routes and
+//! status codes" to "Soft delete").
 
 use serde_json::{json, Value};
 

@@ -1,5 +1,5 @@
 //! Cases for filters sent with `query_page`: literals of every type, escaping, and the boolean
-//! operators (PROTOCOL.md §1.7). Every filter is combined with the case's marker.
+//! operators (`docs/protocol.md`, "Filter grammar"). Every filter is combined with the case's marker.
 
 use serde_json::{json, Value};
 

@@ -1,5 +1,6 @@
 //! Cases for `query_page`: order, page sizes and the keyset cursor of incremental pull
-//! (DESIGN §5, PROTOCOL.md §1.8 and §3.1).
+//! (`docs/architecture.md`, "Pull with the keyset cursor"; `docs/protocol.md`, "Paging" and
+//! "Known problems of timestamp paging").
 
 use std::time::Duration;
 
@@ -7,10 +8,10 @@ use serde_json::json;
 
 use super::support::{assert_keyset_order, expect_err, ok, patch, Case, PAGE};
 use super::RemoteFactory;
+use crate::cursor::Cursor;
 use crate::error::RemoteErrorKind;
 use crate::query::expr::column;
 use crate::record::Record;
-use crate::remote::Cursor;
 
 const ITEM: &str = "Item";
 
@@ -82,7 +83,7 @@ pub async fn query_page_size_over_1000_is_bad_request(factory: &dyn RemoteFactor
 
 /// 250 rows on ONE `updatedAt`, paged by 100 with the keyset cursor: every row exactly once, in
 /// id order, pages of 100, 100, 50, then an empty page. (`$skip` paging on `updatedAt` alone
-/// loops or skips rows here, PROTOCOL.md §3.1.)
+/// loops or skips rows here, `docs/protocol.md`, "Known problems of timestamp paging".)
 pub async fn keyset_paging_over_rows_sharing_one_updated_at(factory: &dyn RemoteFactory) {
     let c = Case::start(factory).await;
     let shared = "2003-03-03T03:03:03.303Z";

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::RemoteFactory;
+use crate::cursor::Cursor;
 use crate::error::{RemoteError, RemoteErrorKind};
 use crate::query::expr::{column, Expr};
 use crate::record::Record;
-use crate::remote::{Cursor, Page, Remote};
+use crate::remote::{Page, Remote};
 use crate::schema::system;
 
 /// The page size the cases page with.

@@ -10,11 +10,13 @@
 //! ```
 
 mod conflicts;
+mod never_lose;
 mod pull;
 mod sync;
 pub mod wrappers;
 
 pub use conflicts::*;
+pub use never_lose::*;
 pub use pull::*;
 pub use sync::*;
 
@@ -22,11 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::backend::Cursor;
 use serde_json::{json, Value};
 
 use crate::{
-    column, Column, ColumnType, ConflictHandler, Cursor, DeferConflicts, JsonTable, Query, Record, Remote, RetryPolicy,
-    Store, SyncContext, SyncOptions, TableSchema,
+    column, Column, ColumnType, ConflictHandler, DeferConflicts, JsonTable, Query, Record, Remote, RetryPolicy, Store,
+    SyncContext, SyncOptions, TableSchema,
 };
 
 /// Hands the scenarios their parts.
@@ -68,6 +72,13 @@ macro_rules! scenario_suite {
             full_pull_saves_no_cursor,
             pull_pushes_first,
             purge_rules,
+            edit_from_another_context_during_a_push_is_kept,
+            delete_from_another_context_during_a_push_reaches_the_server,
+            delete_of_a_claimed_item_leaves_nothing_to_decide,
+            push_counts_never_pass_their_total,
+            keep_server_after_a_skipped_pull_takes_the_current_item,
+            edit_after_a_lost_answer_is_not_a_conflict,
+            an_answer_about_another_item_is_not_stored,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -118,6 +129,7 @@ pub fn test_options() -> SyncOptions {
 }
 
 /// One simulated device: a context over its own store, and its `Item` table.
+#[derive(Debug)]
 pub struct Device {
     /// The context.
     pub ctx: SyncContext,
@@ -135,8 +147,8 @@ impl Device {
         handler: impl ConflictHandler + 'static,
         options: SyncOptions,
     ) -> Device {
-        let ctx = SyncContext::builder_arc(Arc::clone(&store))
-            .remote_arc(remote)
+        let ctx = SyncContext::builder(Arc::clone(&store))
+            .remote(remote)
             .conflict_handler(handler)
             .options(options)
             .build()
@@ -157,7 +169,11 @@ impl Device {
     /// the same millisecond as the cursor, with an id not after the cursor's, is only seen at its
     /// next change (see [`JsonTable::pull`]). Real devices are never that quick; tests are.
     pub async fn pull(&self, mark: &str) -> crate::PullSummary {
-        let summary = self.items.pull(&by_marker(mark), Some(&format!("q-{mark}"))).await.expect("pull succeeds");
+        let summary = self
+            .items
+            .pull(&by_marker(mark), crate::PullOptions::incremental(format!("q-{mark}")))
+            .await
+            .expect("pull succeeds");
         tokio::time::sleep(Duration::from_millis(2)).await;
         summary
     }

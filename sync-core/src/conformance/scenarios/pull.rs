@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::wrappers::FlakyRemote;
 use super::{by_marker, item, marker, new_id, server_rows, test_options, Device, ScenarioFactory};
-use crate::{DeferConflicts, Record, RetryPolicy, SyncError, SyncOptions};
+use crate::{DeferConflicts, PullOptions, PurgeOptions, Record, RetryPolicy, SyncError, SyncOptions};
 
 fn seeded(mark: &str, count: usize) -> Vec<Record> {
     (0..count).map(|i| item(&new_id(mark, i), mark, i as f64)).collect()
@@ -50,10 +50,10 @@ pub async fn fault_mid_pull_loses_and_duplicates_nothing<F: ScenarioFactory>(f: 
     let options = SyncOptions { page_size: 100, retry: RetryPolicy::none(), ..test_options() };
     let d = Device::new(f.store().await, flaky.clone(), DeferConflicts, options).await;
     flaky.drop_pull_after(250);
-    let err = d.items.pull(&by_marker(&mark), Some("midpull")).await.unwrap_err();
+    let err = d.items.pull(&by_marker(&mark), PullOptions::incremental("midpull")).await.unwrap_err();
     assert!(matches!(err, SyncError::Remote(ref e) if e.is_retryable()), "{err:?}");
     assert_eq!(d.items.count(&by_marker(&mark)).await.unwrap(), 200, "two whole pages were stored");
-    let resumed = d.items.pull(&by_marker(&mark), Some("midpull")).await.unwrap();
+    let resumed = d.items.pull(&by_marker(&mark), PullOptions::incremental("midpull")).await.unwrap();
     assert_eq!(resumed.rows, 800, "the retry starts after the last stored page");
     assert_eq!(d.items.count(&by_marker(&mark)).await.unwrap(), 1000);
 }
@@ -63,8 +63,8 @@ pub async fn full_pull_saves_no_cursor<F: ScenarioFactory>(f: &F) {
     let mark = marker("full");
     f.seed("Item", seeded(&mark, 60), "2024-03-04T12:00:00.000Z").await;
     let d = Device::simple(f).await;
-    assert_eq!(d.items.pull(&by_marker(&mark), None).await.unwrap().rows, 60);
-    assert_eq!(d.items.pull(&by_marker(&mark), None).await.unwrap().rows, 60);
+    assert_eq!(d.items.pull(&by_marker(&mark), PullOptions::full()).await.unwrap().rows, 60);
+    assert_eq!(d.items.pull(&by_marker(&mark), PullOptions::full()).await.unwrap().rows, 60);
 }
 
 /// A pull pushes the table's queued changes first.
@@ -89,18 +89,18 @@ pub async fn purge_rules<F: ScenarioFactory>(f: &F) {
     assert_eq!(d.items.count(&by_marker(&mark)).await.unwrap(), 30);
 
     // No pending operations: purge deletes the rows and resets the cursor.
-    assert_eq!(d.items.purge(&by_marker(&mark), Some(&qid), false).await.unwrap(), 30);
+    assert_eq!(d.items.purge(&by_marker(&mark), PurgeOptions::default().query_id(&qid)).await.unwrap(), 30);
     assert_eq!(d.items.count(&by_marker(&mark)).await.unwrap(), 0);
     assert_eq!(d.pull(&mark).await.rows, 30, "the cursor was reset, so everything comes back");
 
     // A pending operation blocks purge, with or without a filter, unless forced without one.
     d.items.insert(item(&new_id(&mark, 500), &mark, 1.0)).await.unwrap();
-    let blocked = d.items.purge(&by_marker(&mark), Some(&qid), false).await;
+    let blocked = d.items.purge(&by_marker(&mark), PurgeOptions::default().query_id(&qid)).await;
     assert!(matches!(blocked, Err(SyncError::PurgeBlocked { pending: 1, .. })), "{blocked:?}");
-    let blocked = d.items.purge(&by_marker(&mark), Some(&qid), true).await;
+    let blocked = d.items.purge(&by_marker(&mark), PurgeOptions::default().query_id(&qid).force(true)).await;
     assert!(matches!(blocked, Err(SyncError::PurgeBlocked { .. })), "force with a filter is refused");
     assert_eq!(d.items.count(&by_marker(&mark)).await.unwrap(), 31, "a refused purge changes nothing");
-    d.items.purge(&crate::Query::new(), None, true).await.unwrap();
+    d.items.purge(&crate::Query::new(), PurgeOptions::default().force(true)).await.unwrap();
     assert_eq!(d.ctx.pending_count().await.unwrap(), 0);
     assert_eq!(d.items.count(&crate::Query::new()).await.unwrap(), 0);
     assert_eq!(d.pull(&mark).await.rows, 30, "force drops every cursor of the table");

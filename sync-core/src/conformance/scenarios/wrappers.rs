@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{Cursor, Expr, Page, Record, Remote, RemoteError};
+use crate::backend::{Cursor, Page, RemoteError};
+use crate::{Expr, Record, Remote};
 
 /// One call seen by a [`RecordingRemote`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub struct Call {
 }
 
 /// Logs every call with start/end sequence numbers and can delay each call.
+#[derive(Debug)]
 pub struct RecordingRemote {
     inner: Arc<dyn Remote>,
     latency: Duration,
@@ -108,7 +110,7 @@ impl Remote for RecordingRemote {
 }
 
 /// A fault to inject into the next write call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The request never reaches the server: a dropped connection (transient, no status).
     Unreachable,
@@ -118,10 +120,14 @@ pub enum Fault {
     Unauthorized,
     /// The server applies the write, then the connection drops before the answer arrives.
     LostResponse,
+    /// The server applies an insert or update but answers with the item of this id (a broken
+    /// or hostile server).
+    AnswerWithId(String),
 }
 
 /// Injects faults: queued faults for writes, and a dropped connection during a pull after a
 /// number of rows.
+#[derive(Debug)]
 pub struct FlakyRemote {
     inner: Arc<dyn Remote>,
     write_faults: Mutex<VecDeque<Fault>>,
@@ -168,19 +174,42 @@ impl FlakyRemote {
         &self,
         call: impl std::future::Future<Output = Result<T, RemoteError>>,
     ) -> Result<T, RemoteError> {
+        let fault = self.next_fault();
+        self.write_with(fault, call).await
+    }
+
+    /// An insert or update: its answer can be rewritten.
+    async fn write_item(
+        &self,
+        call: impl std::future::Future<Output = Result<Record, RemoteError>>,
+    ) -> Result<Record, RemoteError> {
         match self.next_fault() {
+            Some(Fault::AnswerWithId(id)) => {
+                let mut answer = call.await?;
+                answer.set("id", serde_json::Value::String(id)).map_err(|e| RemoteError::protocol(e.to_string()))?;
+                Ok(answer)
+            }
+            fault => self.write_with(fault, call).await,
+        }
+    }
+
+    async fn write_with<T>(
+        &self,
+        fault: Option<Fault>,
+        call: impl std::future::Future<Output = Result<T, RemoteError>>,
+    ) -> Result<T, RemoteError> {
+        match fault {
             None => call.await,
-            Some(Fault::Unreachable) => Err(RemoteError::transient("injected: connection refused")),
-            Some(Fault::Unavailable) => Err(RemoteError::Transient {
-                status: Some(503),
-                message: "injected: service unavailable".into(),
-                source: None,
-            }),
+            Some(Fault::Unreachable) => Err(RemoteError::offline("injected: connection refused")),
+            Some(Fault::Unavailable) => {
+                Err(RemoteError::Transient { status: 503, message: "injected: service unavailable".into() })
+            }
             Some(Fault::Unauthorized) => Err(RemoteError::Unauthorized { message: "injected: token expired".into() }),
             Some(Fault::LostResponse) => {
                 let _ = call.await;
-                Err(RemoteError::transient("injected: connection reset before the response"))
+                Err(RemoteError::offline("injected: connection reset before the response"))
             }
+            Some(Fault::AnswerWithId(_)) => call.await,
         }
     }
 }
@@ -188,10 +217,10 @@ impl FlakyRemote {
 #[async_trait]
 impl Remote for FlakyRemote {
     async fn insert(&self, table: &str, item: &Record) -> Result<Record, RemoteError> {
-        self.write(self.inner.insert(table, item)).await
+        self.write_item(self.inner.insert(table, item)).await
     }
     async fn update(&self, table: &str, item: &Record, version: Option<&str>) -> Result<Record, RemoteError> {
-        self.write(self.inner.update(table, item, version)).await
+        self.write_item(self.inner.update(table, item, version)).await
     }
     async fn delete(&self, table: &str, id: &str, version: Option<&str>) -> Result<(), RemoteError> {
         self.write(self.inner.delete(table, id, version)).await
@@ -208,12 +237,12 @@ impl Remote for FlakyRemote {
     ) -> Result<Page, RemoteError> {
         self.queries.fetch_add(1, Ordering::SeqCst);
         let page = self.inner.query_page(table, filter, cursor, page_size).await?;
-        let mut budget = self.rows_before_drop.lock().map_err(|_| RemoteError::transient("poisoned"))?;
+        let mut budget = self.rows_before_drop.lock().map_err(|_| RemoteError::offline("poisoned"))?;
         if let Some(left) = *budget {
             let n = page.items.len() as u64;
             if n > left {
                 *budget = None;
-                return Err(RemoteError::transient("injected: connection dropped mid-pull"));
+                return Err(RemoteError::offline("injected: connection dropped mid-pull"));
             }
             *budget = Some(left - n);
         }

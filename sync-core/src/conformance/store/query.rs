@@ -1,6 +1,6 @@
 //! Cases about filters: every operator on every column type, null semantics (two-valued logic),
 //! `in` lists, string functions, and boolean nesting. Each query is checked twice: against the ids
-//! the rule implies, and against [`run_query`](crate::query::eval::run_query) over the same rows.
+//! the rule implies, and against [`run_query`](crate::backend::run_query) over the same rows.
 
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! Cases about the shape of query results: ordering, paging, total counts, soft-deleted rows,
 //! projection, typed errors, and a differential check of many generated queries against
-//! [`run_query`](crate::query::eval::run_query).
+//! [`run_query`](crate::backend::run_query).
 
 use serde_json::{json, Value};
 

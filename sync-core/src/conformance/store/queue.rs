@@ -1,4 +1,4 @@
-//! Cases about local changes: every row of the collapse table of DESIGN §3 run through
+//! Cases about local changes: every row of the collapse table (`docs/architecture.md`) run through
 //! [`apply_local_change`], in-flight operations, and the atomicity of a local change.
 
 use serde_json::json;

@@ -8,7 +8,7 @@ use super::support::{
     things_schema, todo, todo_schema,
 };
 use super::StoreFactory;
-use crate::error::StoreError;
+use crate::error::{RecordError, StoreError};
 use crate::operation::{FailureKind, NewOperation, OperationError, OperationKind, OperationState};
 use crate::query::expr::{column, Expr, Query};
 use crate::query::resolve::resolve_query;
@@ -207,7 +207,10 @@ pub async fn wrong_typed_record_is_rejected_and_nothing_written<F: StoreFactory>
     }
     let null_name = rec(json!({"id": "e", "name": null}));
     let res = store.transact(move |tx| tx.upsert("Things", &null_name)).await;
-    assert!(res.is_err(), "a null in a non-null column must be rejected");
+    assert!(
+        matches!(res, Err(StoreError::Record { source: RecordError::NullValue { .. }, .. })),
+        "a null in a non-null column must be rejected as a NullValue record error, got {res:?}"
+    );
     assert_eq!(get(&store, "Things", "e").await, Some(existing), "a rejected null changed the row");
 }
 

@@ -9,6 +9,7 @@ use super::support::{
     snapshot, todo, todo_schema,
 };
 use super::StoreFactory;
+use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::operation::{FailureKind, OperationError, OperationKind, OperationState};
 use crate::queue::{apply_pull_page, complete_operation, LocalChange, PageOutcome};
@@ -156,9 +157,10 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
         server_todo("p4", "new", "v1"),
         deleted("p5"),
     ];
-    let cursor = "{\"updatedAt\":\"2024-01-02T00:00:00.000Z\",\"id\":\"p5\"}";
+    let cursor = Cursor { updated_at: "2024-01-02T00:00:00.000Z".into(), id: "p5".into() };
+    let saved = cursor.clone();
     let rows = page.clone();
-    let out = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", cursor)))).await;
+    let out = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("q", &saved)))).await;
     let out = ok(out, "apply_pull_page");
     assert_eq!(out, PageOutcome { upserted: 2, deleted: 2, skipped: 1 }, "the page's outcome");
     assert_eq!(get(&store, "Todo", "p1").await, local_p1, "an item with a queued operation is not overwritten");
@@ -166,32 +168,31 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
     assert_eq!(get(&store, "Todo", "p3").await, None, "a row the server deleted is deleted");
     assert_eq!(get(&store, "Todo", "p4").await.as_ref(), Some(&page[3]), "a new pulled row is stored");
     assert_eq!(get(&store, "Todo", "p5").await, None, "a deleted row that was never stored stays absent");
-    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "the cursor is saved");
+    assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "the cursor is saved");
     assert_eq!(all_ops(&store).await, ops, "a pulled page queues nothing");
 
     let before = snapshot(&store, &["Todo"]).await;
     let rows = vec![server_todo("p6", "new", "v1"), deleted("p2")];
     let res = store
         .transact(move |tx| {
-            apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", "next")))?;
+            apply_pull_page(tx, "Todo", &rows, Some(("q", &next_cursor())))?;
             Err::<(), _>(StoreError::Backend { message: "the connection dropped".into(), source: None })
         })
         .await;
     assert!(matches!(res, Err(StoreError::Backend { .. })), "the failing work's error comes back, got {res:?}");
     assert_eq!(snapshot(&store, &["Todo"]).await, before, "a failed page transaction left rows behind");
     assert_eq!(
-        config(&store, "cursor|Todo|q").await.as_deref(),
-        Some(cursor),
+        saved_cursor(&store, "Todo", "q").await.as_ref(),
+        Some(&cursor),
         "a failed page transaction saved its cursor"
     );
 
     let bad: Record = rec(json!({"id": "p9", "text": 5}));
     let rows = vec![server_todo("p8", "new", "v1"), bad];
-    let res =
-        store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("cursor|Todo|q", "next"))).map(drop)).await;
+    let res = store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, Some(("q", &next_cursor()))).map(drop)).await;
     assert!(matches!(res, Err(StoreError::Record { .. })), "a page with a wrong-typed row fails, got {res:?}");
     assert_eq!(snapshot(&store, &["Todo"]).await, before, "a page that failed half-way left rows behind");
-    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "a page that failed saved its cursor");
+    assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "a page that failed saved its cursor");
 
     let rows = vec![deleted("p1"), server_todo("p7", "full pull", "v1")];
     let out = ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "a page without cursor");
@@ -201,7 +202,7 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
         "a deleted row with a queued operation is skipped"
     );
     assert_eq!(get(&store, "Todo", "p1").await, local_p1, "the locally edited item survives its server delete");
-    assert_eq!(config(&store, "cursor|Todo|q").await.as_deref(), Some(cursor), "a page without cursor saves none");
+    assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "a page without cursor saves none");
 }
 
 /// A completed push removes the operation and its error row and stores the server's item (for
@@ -217,21 +218,24 @@ pub async fn complete_operation_stores_the_server_item<F: StoreFactory>(factory:
     let err = error_row(ins.id, "Todo", "1");
     ok(store.transact(move |tx| tx.put_error(&err)).await, "putting an error row");
 
-    let complete =
-        |id: u64, server: Option<Record>| store.transact(move |tx| complete_operation(tx, id, server.as_ref()));
+    let complete = |op: &crate::Operation, server: Option<Record>| {
+        let (id, version) = (op.id, op.version);
+        store.transact(move |tx| complete_operation(tx, id, version, server.as_ref()))
+    };
     let server1 = server_todo("1", "milk", "v1");
-    ok(complete(ins.id, Some(server1.clone())).await, "completing the insert");
+    ok(complete(&ins, Some(server1.clone())).await, "completing the insert");
     assert_eq!(get(&store, "Todo", "1").await, Some(server1), "the server's item is stored after an insert");
     assert!(errors(&store, None).await.is_empty(), "completing an operation removes its error row");
     let server_s1 = server_todo("s1", "edited", "v2");
-    ok(complete(upd.id, Some(server_s1.clone())).await, "completing the update");
+    ok(complete(&upd, Some(server_s1.clone())).await, "completing the update");
     assert_eq!(get(&store, "Todo", "s1").await, Some(server_s1), "the server's item is stored after an update");
-    ok(complete(del.id, Some(server_todo("s2", "ghost", "v9"))).await, "completing the delete");
+    ok(complete(&del, Some(server_todo("s2", "ghost", "v9"))).await, "completing the delete");
     assert_eq!(get(&store, "Todo", "s2").await, None, "a completed delete stores nothing");
     assert!(all_ops(&store).await.is_empty(), "completed operations are removed");
 
     let before = snapshot(&store, &["Todo"]).await;
-    ok(complete(u64::MAX, Some(server_todo("1", "other", "v5"))).await, "completing an unknown operation");
+    let unknown = crate::Operation { id: u64::MAX, ..ins.clone() };
+    ok(complete(&unknown, Some(server_todo("1", "other", "v5"))).await, "completing an unknown operation");
     assert_eq!(snapshot(&store, &["Todo"]).await, before, "completing an unknown operation changes nothing");
 }
 
@@ -251,7 +255,11 @@ pub async fn complete_operation_keeps_newer_local_changes<F: StoreFactory>(facto
                "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-02T00:00:00.000Z"}),
     );
     let s = server.clone();
-    ok(store.transact(move |tx| complete_operation(tx, ins.id, Some(&s))).await, "completing the in-flight insert");
+    let sent = ins.version;
+    ok(
+        store.transact(move |tx| complete_operation(tx, ins.id, sent, Some(&s))).await,
+        "completing the in-flight insert",
+    );
     let mut expected = todo("1", "local edit");
     for col in ["version", "createdAt", "updatedAt"] {
         ok(expected.set(col, server.get(col).cloned().unwrap_or_default()), "building the expected row");
@@ -266,11 +274,58 @@ pub async fn complete_operation_keeps_newer_local_changes<F: StoreFactory>(facto
     local_ok(&store, &schema, LocalChange::Delete("s1".into())).await;
     let server = server_todo("s1", "edited", "v1");
     let s = server.clone();
-    ok(store.transact(move |tx| complete_operation(tx, upd.id, Some(&s))).await, "completing the in-flight update");
+    let sent = upd.version;
+    ok(
+        store.transact(move |tx| complete_operation(tx, upd.id, sent, Some(&s))).await,
+        "completing the in-flight update",
+    );
     let left = item_ops(&store, "Todo", "s1").await;
     assert_eq!(left.len(), 1, "only the queued delete is left");
     let snapshot = left[0].item.as_ref().unwrap_or_else(|| panic!("the queued delete lost its snapshot"));
     assert_eq!(snapshot.version(), Some("v1"), "the queued delete's snapshot takes the server's new version");
     assert_eq!(snapshot.get("text"), Some(&json!("edited")), "the snapshot keeps the local fields");
     assert_eq!(get(&store, "Todo", "s1").await, None, "the locally deleted item stays deleted");
+}
+
+/// Completing an operation whose own edit counter moved on after it was sent (a change that
+/// collapsed into it) removes nothing and overwrites no local field: the operation stays queued,
+/// pending, as an update over the server's version, so the newer edit is sent next.
+pub async fn complete_operation_never_drops_a_change_made_after_the_send<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let store = fresh(factory, std::slice::from_ref(&schema)).await;
+    let ins = local_ok(&store, &schema, LocalChange::Insert(todo("1", "sent"))).await.operation;
+    let ins = ins.unwrap_or_else(|| panic!("the insert queued nothing"));
+    let sent = ins.version;
+    set_state(&store, ins.id, OperationState::InFlight).await;
+    // A change lands in the operation itself after it was sent.
+    let mut changed = ins.clone();
+    changed.version += 1;
+    ok(store.transact(move |tx| tx.update_operation(&changed)).await, "bumping the in-flight operation");
+    let newer = todo("1", "newer");
+    let written = newer.clone();
+    ok(store.transact(move |tx| tx.upsert("Todo", &written)).await, "writing the newer local item");
+
+    let server = conformed(
+        &schema,
+        json!({"id": "1", "text": "sent", "version": "v1",
+        "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-02T00:00:00.000Z"}),
+    );
+    let s = server.clone();
+    ok(store.transact(move |tx| complete_operation(tx, ins.id, sent, Some(&s))).await, "completing the stale send");
+    let left = item_ops(&store, "Todo", "1").await;
+    assert_eq!(left.len(), 1, "the operation that changed after its send stays queued");
+    assert_eq!(left[0].state, OperationState::Pending, "it is sent again");
+    assert_eq!(left[0].kind, crate::OperationKind::Update, "the server has the item now: an update is left");
+    let local = get(&store, "Todo", "1").await.unwrap_or_else(|| panic!("the local item vanished"));
+    assert_eq!(local.get("text"), Some(&json!("newer")), "the newer local field is kept");
+    assert_eq!(local.version(), Some("v1"), "the server's version is adopted for the next If-Match");
+}
+
+fn next_cursor() -> Cursor {
+    Cursor { updated_at: "2024-01-03T00:00:00.000Z".into(), id: "next".into() }
+}
+
+async fn saved_cursor(store: &dyn crate::Store, table: &str, query_id: &str) -> Option<Cursor> {
+    let (table, query_id) = (table.to_owned(), query_id.to_owned());
+    ok(store.transact(move |tx| Cursor::load(tx, &table, &query_id)).await, "loading a saved cursor")
 }

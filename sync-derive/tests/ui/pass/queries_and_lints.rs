@@ -55,7 +55,7 @@ fn main() {
     let q = open_items();
     assert_eq!(q.order_by.len(), 2);
     assert_eq!(q.order_by[0].column, "rank");
-    let odata = sync_core::odata_filter(q.filter.as_ref().unwrap());
+    let odata = sync_core::backend::odata_filter(q.filter.as_ref().unwrap());
     assert!(odata.contains("complete eq false"), "{odata}");
     assert!(odata.contains("rank le 10"), "{odata}");
     let item = TodoItem { id: "a".into(), text: "t".into(), complete: false, rank: None, note: None };

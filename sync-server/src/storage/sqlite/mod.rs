@@ -23,7 +23,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Number, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection, SqlitePool};
-use sync_core::{format_datetime, Column, ColumnType};
+use sync_core::backend::format_datetime;
+use sync_core::{Column, ColumnType};
 
 use super::{Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write};
 use crate::error::{short, Error, ServerError};
@@ -529,7 +530,7 @@ impl Backend for SqliteBackend {
     }
 
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error> {
-        let at = sync_core::canonical_datetime(updated_at)
+        let at = sync_core::backend::canonical_datetime(updated_at)
             .ok_or_else(|| Error::bad_request(format!("seed: {updated_at:?} is not a date-time")))?;
         let ms = DateTime::parse_from_rfc3339(&at).map(|d| d.timestamp_millis()).unwrap_or_default();
         let mut conn = self.writer.acquire().await?;

@@ -1,0 +1,99 @@
+//! The delta cursor of incremental pull: its type, the keyset filter it stands for, and how it is
+//! kept in the store (config key, encoding, load, save, forget). Nothing else in the crate knows
+//! these details.
+//!
+//! A pull with a query id resumes after the cursor saved for `(table, query id)`; each pulled
+//! page saves the cursor after its last row in the same transaction as the page's rows (see
+//! [`apply_pull_page`](crate::backend::apply_pull_page)). The rules are in
+//! `docs/architecture.md`, "Pull with the keyset cursor".
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{StoreError, SyncError};
+use crate::query::expr::{CompareOp, Expr};
+use crate::query::value::QueryValue;
+use crate::record::Record;
+use crate::schema::system;
+use crate::store::Transaction;
+
+/// The position after the last pulled row: its `updatedAt` exactly as the server sent it, and its
+/// `id`. The next page holds rows with `(updatedAt, id)` strictly greater.
+///
+/// ```
+/// use sync_core::backend::Cursor;
+/// let cursor = Cursor { updated_at: "2024-01-02T03:04:05.678Z".into(), id: "a".into() };
+/// assert_eq!(
+///     sync_core::backend::odata_filter(&cursor.filter()),
+///     "((updatedAt gt datetimeoffset'2024-01-02T03:04:05.678Z') or \
+///      ((updatedAt eq datetimeoffset'2024-01-02T03:04:05.678Z') and (id gt 'a')))"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The last row's `updatedAt`, verbatim.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: String,
+    /// The last row's `id`.
+    pub id: String,
+}
+
+impl Cursor {
+    /// The keyset filter `(updatedAt gt T) or (updatedAt eq T and id gt I)`.
+    pub fn filter(&self) -> Expr {
+        let t = QueryValue::DateTime(self.updated_at.clone());
+        let updated = |op| Expr::Compare { column: system::UPDATED_AT.to_owned(), op, value: t.clone() };
+        updated(CompareOp::Gt).or(updated(CompareOp::Eq).and(Expr::Compare {
+            column: system::ID.to_owned(),
+            op: CompareOp::Gt,
+            value: QueryValue::String(self.id.clone()),
+        }))
+    }
+
+    /// The cursor after `row`, if it has an `updatedAt`.
+    pub fn after(row: &Record) -> Option<Cursor> {
+        Some(Cursor { updated_at: row.updated_at()?.to_owned(), id: row.id().to_owned() })
+    }
+
+    /// The cursor saved for `(table, query_id)`. An unreadable saved value counts as none: a
+    /// full re-download is safe, a skipped row is not.
+    pub fn load(tx: &mut dyn Transaction, table: &str, query_id: &str) -> Result<Option<Cursor>, StoreError> {
+        Ok(tx.config(&config_key(table, query_id))?.and_then(|text| serde_json::from_str(&text).ok()))
+    }
+
+    /// Saves this cursor for `(table, query_id)`, replacing the one before.
+    pub fn save(&self, tx: &mut dyn Transaction, table: &str, query_id: &str) -> Result<(), StoreError> {
+        let text = serde_json::to_string(self).map_err(|e| StoreError::backend("encoding a pull cursor", e))?;
+        tx.set_config(&config_key(table, query_id), &text)
+    }
+
+    /// Forgets the cursor of `(table, query_id)`, or every cursor of `table` when `query_id` is
+    /// `None`; returns how many were removed.
+    pub fn forget(tx: &mut dyn Transaction, table: &str, query_id: Option<&str>) -> Result<u64, StoreError> {
+        match query_id {
+            Some(id) => tx.remove_config(&config_key(table, id)),
+            None => tx.remove_config(&table_prefix(table)),
+        }
+    }
+}
+
+/// The config key of a query id's cursor, named like the .NET client's delta tokens. The closing
+/// `|` makes every key a unique prefix (query ids cannot hold `|`), so removing by prefix removes
+/// exactly one cursor, and [`table_prefix`] removes all of a table's.
+fn config_key(table: &str, query_id: &str) -> String {
+    format!("deltaToken|{table}|{query_id}|")
+}
+
+fn table_prefix(table: &str) -> String {
+    format!("deltaToken|{table}|")
+}
+
+/// Checks a query id: 1 to 255 bytes without `|` (the .NET client's rule, and what keeps every
+/// config key a unique prefix).
+pub(crate) fn check_query_id(query_id: Option<&str>) -> Result<(), SyncError> {
+    match query_id {
+        Some(id) if id.is_empty() || id.len() > 255 || id.contains('|') => {
+            Err(SyncError::InvalidQueryId(id.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,426 @@
+//! One operation's round trip during a push: read what to send, send it (with retries), and
+//! settle the answer: a success to store, a lost answer recognised as our own write, a conflict
+//! for the handler, a failure for the errors table, or a reason to stop the push.
+
+use std::sync::Arc;
+
+use super::conflict::{Conflict, Resolution};
+use super::events::PushOutcome;
+use super::resolution::{apply_resolution, conform_merge, sent_key, Effect};
+use super::retry::with_retry;
+use super::shared::Shared;
+use crate::error::{RemoteError, RemoteErrorKind, StoreError, SyncError};
+use crate::operation::{FailureKind, Operation, OperationError, OperationFilter, OperationKind, OperationState};
+use crate::queue::complete_operation;
+use crate::record::Record;
+use crate::remote::{strip_server_columns, Remote};
+use crate::schema::TableSchema;
+use crate::store::{Store, StoreExt};
+
+/// Why a push stops before the end of the queue; the operations not pushed stay queued.
+#[derive(Debug)]
+pub(super) enum Stop {
+    /// The server could not be reached (after retries) or rejected the credentials.
+    Remote(RemoteError),
+    /// The local store failed.
+    Store(StoreError),
+}
+
+impl From<Stop> for SyncError {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Remote(e) => SyncError::Remote(e),
+            Stop::Store(e) => SyncError::from(e),
+        }
+    }
+}
+
+/// The table and id of an operation's item: operations of one item are never in flight together.
+pub(super) fn item_key(op: &Operation) -> (String, String) {
+    (op.table.clone(), op.item_id.clone())
+}
+
+pub(super) struct Report {
+    pub(super) kind: OperationKind,
+    pub(super) outcome: PushOutcome,
+}
+
+/// What a pushed operation leaves to do.
+pub(super) enum Step {
+    /// The server applied it: store its answer (see [`finish`]).
+    Finish { op_id: u64, op_version: u64, server_item: Option<Record>, report: Report, forget_sent: bool },
+    /// Settled already (resolved, recorded as failed) — or `None` when it vanished.
+    Done(Option<Report>),
+}
+
+/// Pushes one claimed operation: a success to finish, a resolved conflict, a recorded failure, or
+/// an abort.
+///
+/// `before` is the state the operation had before this push claimed it: an `Attempted` one may
+/// have reached the server already, and what was sent then is remembered (see [`sent_key`]).
+pub(super) async fn push_one(
+    inner: &Shared,
+    remote: &Arc<dyn Remote>,
+    op: Operation,
+    before: OperationState,
+) -> ((String, String), Result<Step, Stop>) {
+    let key = item_key(&op);
+    let result = push_one_inner(inner, remote.as_ref(), op, before == OperationState::Attempted).await;
+    (key, result)
+}
+
+async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, attempted: bool) -> Result<Step, Stop> {
+    let schema = inner.schema(&op.table).ok_or_else(|| {
+        Stop::Store(StoreError::UnknownTable(format!(
+            "{} (open it with SyncContext::table before pushing its operations)",
+            op.table
+        )))
+    })?;
+    let store = inner.store.as_ref();
+    let mut op = op;
+    // What to send is read now: the item from the data table (insert/update), or the snapshot.
+    let mut item = match op.kind {
+        OperationKind::Delete => op.item.clone(),
+        _ => store.get(&op.table, &op.item_id).await.map_err(Stop::Store)?,
+    };
+    let kind = op.kind;
+    if kind != OperationKind::Delete && item.is_none() {
+        // The item was deleted after this operation was claimed: the delete is queued behind it
+        // and carries what the server needs, so this operation has nothing left to do.
+        if superseded_by_a_later_delete(store, &op).await? {
+            let report = Report { kind, outcome: PushOutcome::Succeeded };
+            return Ok(Step::Finish {
+                op_id: op.id,
+                op_version: op.version,
+                server_item: None,
+                report,
+                forget_sent: attempted,
+            });
+        }
+        let message = format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table);
+        let failure = Failure { kind: FailureKind::MissingLocalItem, status: None, message, server_item: None };
+        record_failure(store, &op, None, failure).await?;
+        return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+    }
+    let mut rounds = 0u32;
+    let mut resolved = false;
+    loop {
+        let sent = send(inner, remote, &op, item.as_ref()).await;
+        let failure = match sent {
+            Ok(server_item) => {
+                // An answer about another item must not be stored over that item.
+                if let Some(answered) = server_item.as_ref().map(Record::id).filter(|id| *id != op.item_id) {
+                    let err = RemoteError::protocol(format!(
+                        "the server answered the {} of item {:?} with item {answered:?}",
+                        op.kind, op.item_id
+                    ));
+                    record_failure(store, &op, item, Failure::of(&err, None)).await?;
+                    return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+                }
+                let server_item = match server_item.map(|s| schema.conform_remote(s)).transpose() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let err = RemoteError::protocol(format!("the server's item does not fit the table: {e}"));
+                        record_failure(store, &op, item, Failure::of(&err, None)).await?;
+                        return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+                    }
+                };
+                let outcome = if resolved { PushOutcome::Resolved } else { PushOutcome::Succeeded };
+                return Ok(Step::Finish {
+                    op_id: op.id,
+                    op_version: op.version,
+                    server_item,
+                    report: Report { kind, outcome },
+                    forget_sent: attempted,
+                });
+            }
+            Err(e) => e,
+        };
+        match failure.kind() {
+            // Already gone on the server: the delete is done.
+            RemoteErrorKind::NotFound if op.kind == OperationKind::Delete => {
+                let report = Report { kind, outcome: PushOutcome::Succeeded };
+                return Ok(Step::Finish {
+                    op_id: op.id,
+                    op_version: op.version,
+                    server_item: None,
+                    report,
+                    forget_sent: attempted,
+                });
+            }
+            RemoteErrorKind::Unauthorized => {
+                mark_attempted(store, &op).await?;
+                return Err(Stop::Remote(failure));
+            }
+            // No answer: the server may have applied it. What was sent is remembered.
+            RemoteErrorKind::Offline => {
+                remember_sent(store, &op, item.as_ref()).await?;
+                mark_attempted(store, &op).await?;
+                return Err(Stop::Remote(failure));
+            }
+            RemoteErrorKind::Conflict => {}
+            kind => {
+                if kind == RemoteErrorKind::Transient {
+                    remember_sent(store, &op, item.as_ref()).await?;
+                }
+                record_failure(store, &op, item, Failure::of(&failure, None)).await?;
+                return Ok(Step::Done(Some(Report { kind: op.kind, outcome: PushOutcome::Failed })));
+            }
+        }
+
+        // A conflict: find the server's item, then settle it.
+        let status = failure.status().unwrap_or(409);
+        let server_item = server_item_of(remote, &schema, &op, &failure).await;
+        if let (Some(local), Some(server)) = (item.as_ref(), server_item.as_ref()) {
+            if op.kind != OperationKind::Delete && !server.is_deleted() {
+                // Our earlier attempt landed but its answer was lost: the server holds our change.
+                if same_user_fields(&schema, local, server) {
+                    let report = Report { kind, outcome: PushOutcome::Succeeded };
+                    return Ok(Step::Finish {
+                        op_id: op.id,
+                        op_version: op.version,
+                        server_item: Some(server.clone()),
+                        report,
+                        forget_sent: attempted,
+                    });
+                }
+                // It landed, and the item was edited since: send the edit over the server's
+                // version, as the device's own write, not a conflict.
+                if attempted
+                    && rounds < inner.options.max_conflict_rounds
+                    && was_sent(store, &schema, &op, server).await?
+                {
+                    rounds += 1;
+                    match settle(store, &schema, &op, Some(server), Resolution::KeepLocal).await? {
+                        Effect::Resend(next_op, next_item) => {
+                            op = next_op;
+                            item = next_item;
+                            continue;
+                        }
+                        Effect::Stale => return Ok(Step::Done(None)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let conflict =
+            Conflict { operation: op.clone(), local_item: item.clone(), server_item: server_item.clone(), status };
+        let resolution = match inner.handler.resolve(&conflict) {
+            Resolution::Merge(merged) => match conform_merge(&schema, &op.item_id, merged) {
+                Ok(m) => Resolution::Merge(m),
+                Err(e) => {
+                    tracing::warn!(table = %op.table, item = %op.item_id, "merge returned an unusable item: {e}");
+                    Resolution::Defer
+                }
+            },
+            other => other,
+        };
+        rounds += 1;
+        let resolution = if rounds > inner.options.max_conflict_rounds { Resolution::Defer } else { resolution };
+        let effect = settle(store, &schema, &op, server_item.as_ref(), resolution).await?;
+        match effect {
+            Effect::Settled => return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Resolved }))),
+            Effect::Resend(next_op, next_item) => {
+                op = next_op;
+                item = next_item;
+                resolved = true;
+            }
+            Effect::Stale => return Ok(Step::Done(None)),
+            Effect::Deferred | Effect::Unresolvable(_) => {
+                record_failure(store, &op, item, Failure::of(&failure, server_item)).await?;
+                return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+            }
+        }
+    }
+}
+
+/// Sends one operation, retrying transient failures. `Ok(None)` for a delete.
+async fn send(
+    inner: &Shared,
+    remote: &dyn Remote,
+    op: &Operation,
+    item: Option<&Record>,
+) -> Result<Option<Record>, RemoteError> {
+    let retry = &inner.options.retry;
+    match (op.kind, item) {
+        (OperationKind::Delete, item) => {
+            let version = item.and_then(Record::version);
+            with_retry(retry, || remote.delete(&op.table, &op.item_id, version)).await.map(|()| None)
+        }
+        // `push_one_inner` records a missing item before sending; nothing to send here.
+        (_, None) => Ok(None),
+        (OperationKind::Insert, Some(item)) => {
+            let body = strip_server_columns(item);
+            with_retry(retry, || remote.insert(&op.table, &body)).await.map(Some)
+        }
+        (OperationKind::Update, Some(item)) => {
+            let body = strip_server_columns(item);
+            with_retry(retry, || remote.update(&op.table, &body, item.version())).await.map(Some)
+        }
+    }
+}
+
+/// Applies a resolution to the operation being pushed (re-sent ones stay in flight).
+async fn settle(
+    store: &dyn Store,
+    schema: &Arc<TableSchema>,
+    op: &Operation,
+    server_item: Option<&Record>,
+    resolution: Resolution,
+) -> Result<Effect, Stop> {
+    let schema = Arc::clone(schema);
+    let server_item = server_item.cloned();
+    let (op_id, op_version) = (op.id, op.version);
+    store
+        .transact(move |tx| {
+            apply_resolution(
+                tx,
+                &schema,
+                op_id,
+                op_version,
+                server_item.as_ref(),
+                &resolution,
+                OperationState::InFlight,
+            )
+        })
+        .await
+        .map_err(Stop::Store)
+}
+
+/// Remembers the body of a send whose answer never came (see [`sent_key`]).
+async fn remember_sent(store: &dyn Store, op: &Operation, item: Option<&Record>) -> Result<(), Stop> {
+    let Some(item) = item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
+    let body = serde_json::to_string(&strip_server_columns(item))
+        .map_err(|e| Stop::Store(StoreError::backend("encoding the sent item", e)))?;
+    let key = sent_key(op.id);
+    store.transact(move |tx| tx.set_config(&key, &body)).await.map_err(Stop::Store)
+}
+
+/// Whether the server's item holds exactly what an earlier send of this operation carried.
+async fn was_sent(store: &dyn Store, schema: &TableSchema, op: &Operation, server: &Record) -> Result<bool, Stop> {
+    let key = sent_key(op.id);
+    let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
+    let Some(sent) = sent.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else { return Ok(false) };
+    Ok(same_user_fields(schema, &sent, server))
+}
+
+/// Whether a delete of the operation's item is queued behind it.
+async fn superseded_by_a_later_delete(store: &dyn Store, op: &Operation) -> Result<bool, Stop> {
+    let filter = OperationFilter { after: Some(op.id), ..OperationFilter::item(&op.table, &op.item_id) };
+    let later = store.transact(move |tx| tx.operations(&filter)).await.map_err(Stop::Store)?;
+    Ok(later.iter().any(|later| later.kind == OperationKind::Delete))
+}
+
+/// The server's item for a conflict: attached to the error, or read back (the Node server answers
+/// a duplicate insert with the request's own item, not its own).
+async fn server_item_of(
+    remote: &dyn Remote,
+    schema: &TableSchema,
+    op: &Operation,
+    failure: &RemoteError,
+) -> Option<Record> {
+    let raw = match failure.server_item() {
+        Some(item) => Some(item.clone()),
+        None => remote.read(&op.table, &op.item_id).await.ok(),
+    };
+    raw.and_then(|r| schema.conform_remote(r).ok())
+}
+
+/// Whether two items hold the same user fields (system columns ignored).
+fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> bool {
+    schema.user_columns().all(|c| {
+        let null = serde_json::Value::Null;
+        a.get(&c.name).unwrap_or(&null) == b.get(&c.name).unwrap_or(&null)
+    })
+}
+
+/// Stores the server's answer (see [`complete_operation`]); `forget_sent` drops what was
+/// remembered of an earlier send.
+pub(super) async fn finish(
+    store: &dyn Store,
+    op_id: u64,
+    op_version: u64,
+    server_item: Option<Record>,
+    forget_sent: bool,
+) -> Result<(), Stop> {
+    store
+        .transact(move |tx| {
+            complete_operation(tx, op_id, op_version, server_item.as_ref())?;
+            if forget_sent {
+                tx.remove_config(&sent_key(op_id))?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Stop::Store)
+}
+
+async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), Stop> {
+    let op_id = op.id;
+    store
+        .transact(move |tx| {
+            if let Some(mut op) = tx.operation(op_id)? {
+                op.state = OperationState::Attempted;
+                tx.update_operation(&op)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Stop::Store)
+}
+
+/// Why an operation failed, as the errors table records it.
+struct Failure {
+    kind: FailureKind,
+    status: Option<u16>,
+    message: String,
+    server_item: Option<Record>,
+}
+
+impl Failure {
+    /// The failure a remote error stands for, with the server's item when known.
+    fn of(error: &RemoteError, server_item: Option<Record>) -> Failure {
+        let kind = match error.kind() {
+            RemoteErrorKind::Conflict => FailureKind::Conflict,
+            RemoteErrorKind::NotFound => FailureKind::NotFound,
+            RemoteErrorKind::Transient | RemoteErrorKind::Offline => FailureKind::Transient,
+            RemoteErrorKind::Protocol => FailureKind::Protocol,
+            _ => FailureKind::Rejected,
+        };
+        Failure {
+            kind,
+            status: error.status(),
+            message: error.to_string(),
+            server_item: server_item.or_else(|| error.server_item().cloned()),
+        }
+    }
+}
+
+/// Records a failed operation in the errors table and leaves it queued as attempted.
+async fn record_failure(store: &dyn Store, op: &Operation, item: Option<Record>, failure: Failure) -> Result<(), Stop> {
+    tracing::warn!(table = %op.table, item = %op.item_id, kind = %op.kind, "push failed: {}", failure.message);
+    let error = OperationError {
+        operation_id: op.id,
+        operation_version: op.version,
+        kind: op.kind,
+        table: op.table.clone(),
+        item_id: op.item_id.clone(),
+        failure: failure.kind,
+        status: failure.status,
+        message: failure.message,
+        item,
+        server_item: failure.server_item,
+    };
+    let op_id = op.id;
+    store
+        .transact(move |tx| {
+            let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
+            op.state = OperationState::Attempted;
+            tx.update_operation(&op)?;
+            // Record against the operation as it is now, so resolving checks the right version.
+            let error = OperationError { operation_version: op.version, ..error };
+            tx.put_error(&error)
+        })
+        .await
+        .map_err(Stop::Store)
+}

@@ -1,0 +1,251 @@
+//! The push scheduler: claims the queue in batches, keeps up to `push_parallelism` operations in
+//! flight but never two of the same item, and stores each answer while the next request is on its
+//! way. One operation's round trip is in `push_operation.rs`.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::events::{PushOutcome, PushSummary, SyncEvent};
+use super::push_operation::{finish, item_key, push_one, Step, Stop};
+use super::shared::Shared;
+use crate::error::{StoreError, SyncError};
+use crate::operation::{Operation, OperationFilter, OperationState};
+use crate::remote::Remote;
+use crate::store::{PushLock, Store, StoreExt};
+
+/// Operations read from the queue at a time.
+const FETCH_BATCH: usize = 64;
+
+/// The config key set while a push has operations claimed: found set by a push that holds the
+/// store's push lock, it means the push that claimed them is gone (crashed, killed, dropped).
+const CLAIMED_KEY: &str = "push|claimed";
+
+/// The right to push: this context's lock (one push at a time per context, without a store
+/// round trip) and the store's push lock (one at a time across every context and process on the
+/// store; see [`Store::lock_push`]). Resolution and purge take it too.
+pub(crate) struct PushGuard<'a> {
+    _context: tokio::sync::MutexGuard<'a, ()>,
+    _store: PushLock,
+}
+
+/// Waits for and takes the right to push.
+pub(crate) async fn lock(shared: &Shared) -> Result<PushGuard<'_>, SyncError> {
+    let context = shared.push_lock.lock().await;
+    let store = shared.store.lock_push().await?;
+    Ok(PushGuard { _context: context, _store: store })
+}
+
+/// Marks operations left `InFlight` by a push that is gone as `Attempted` (the server may have
+/// applied them). Only called with the push lock held, when [`CLAIMED_KEY`] shows such a push.
+async fn release_in_flight(store: &dyn Store) -> Result<(), StoreError> {
+    store
+        .transact(|tx| {
+            let mut after = None;
+            loop {
+                let batch = tx.operations(&OperationFilter { after, limit: Some(256), ..OperationFilter::all() })?;
+                let Some(last) = batch.last() else { break };
+                after = Some(last.id);
+                for mut op in batch.into_iter().filter(|op| op.state == OperationState::InFlight) {
+                    op.state = OperationState::Attempted;
+                    tx.update_operation(&op)?;
+                }
+            }
+            tx.remove_config(CLAIMED_KEY).map(drop)
+        })
+        .await
+}
+
+pub(crate) async fn push(inner: &Shared, tables: Option<Vec<String>>) -> Result<PushSummary, SyncError> {
+    let remote = inner.remote()?;
+    let _guard = lock(inner).await?;
+    push_locked(inner, &remote, tables).await
+}
+
+/// The push itself; the caller holds the [`PushGuard`].
+///
+/// # Ownership of operations in flight
+/// Claiming marks operations `InFlight` (and sets [`CLAIMED_KEY`]) in one transaction, so a
+/// local change to their items, from any context or process, queues behind them instead of
+/// collapsing into them. Only the push holding the store's push lock claims, so an `InFlight`
+/// operation found by a push that holds the lock belongs to a push that is gone: it is taken
+/// back (as `Attempted`) before anything else. The push handles the operations queued when it
+/// started, at most: ones queued meanwhile wait for the next push, so the counts of its events
+/// never pass their total.
+pub(crate) async fn push_locked(
+    inner: &Shared,
+    remote: &Arc<dyn Remote>,
+    tables: Option<Vec<String>>,
+) -> Result<PushSummary, SyncError> {
+    let filter = OperationFilter { tables, ..OperationFilter::all() };
+    let count_filter = filter.clone();
+    let (orphans, total) = inner
+        .store
+        .transact(move |tx| Ok((tx.config(CLAIMED_KEY)?.is_some(), tx.count_operations(&count_filter)?)))
+        .await?;
+    if orphans {
+        release_in_flight(inner.store.as_ref()).await?;
+    }
+    inner.events.emit(SyncEvent::PushStarted { total });
+
+    let mut summary = PushSummary { total, ..Default::default() };
+    // Claimed (in flight) but not dispatched yet, with the state each had before the claim.
+    let mut waiting: VecDeque<(Operation, OperationState)> = VecDeque::new();
+    let mut busy: HashSet<(String, String)> = HashSet::new();
+    let mut sending = FuturesUnordered::new();
+    let mut finishing = FuturesUnordered::new();
+    // The next batch of the queue being claimed. It is polled together with the requests and
+    // the finishing writes, never awaited alone: a finishing write may hold the store's writer
+    // lock, and it must be polled to release it.
+    let mut claiming: Option<Pin<Box<dyn Future<Output = ClaimResult> + Send + '_>>> = None;
+    let mut last_fetched: Option<u64> = None;
+    let mut claimed_count = 0u64;
+    let mut exhausted = total == 0;
+    let mut abort: Option<Stop> = None;
+    let mut done = 0u64;
+
+    loop {
+        while abort.is_none() && sending.len() < inner.options.push_parallelism {
+            // The oldest waiting operation whose item has nothing in flight; earlier operations of
+            // the same item are always ahead of it in `waiting`, so per-item order holds.
+            if let Some(pos) = waiting.iter().position(|(op, _)| !busy.contains(&item_key(op))) {
+                if let Some((op, before)) = waiting.remove(pos) {
+                    busy.insert(item_key(&op));
+                    sending.push(push_one(inner, remote, op, before));
+                }
+                continue;
+            }
+            if !exhausted && claiming.is_none() {
+                let limit = (total - claimed_count).min(FETCH_BATCH as u64) as usize;
+                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit)));
+            }
+            break;
+        }
+        let (key, result) = tokio::select! {
+            claimed = async {
+                match claiming.as_mut() {
+                    Some(claim) => claim.await,
+                    None => std::future::pending().await,
+                }
+            }, if claiming.is_some() => {
+                claiming = None;
+                match claimed {
+                    Ok(batch) => {
+                        claimed_count += batch.len() as u64;
+                        match batch.last() {
+                            Some((last, _)) if claimed_count < total => last_fetched = Some(last.id),
+                            _ => exhausted = true,
+                        }
+                        waiting.extend(batch);
+                    }
+                    Err(e) => {
+                        abort.get_or_insert(Stop::Store(e));
+                    }
+                }
+                continue;
+            }
+            Some((key, step)) = sending.next(), if !sending.is_empty() => match step {
+                // Storing the server's answer runs beside the next request: only the item waits
+                // for it, through `busy`.
+                Ok(Step::Finish { op_id, op_version, server_item, report, forget_sent }) => {
+                    finishing.push(async move {
+                        let stored = finish(inner.store.as_ref(), op_id, op_version, server_item, forget_sent).await;
+                        (key, stored.map(|()| Some(report)))
+                    });
+                    continue;
+                }
+                Ok(Step::Done(report)) => (key, Ok(report)),
+                Err(reason) => (key, Err(reason)),
+            },
+            Some((key, result)) = finishing.next(), if !finishing.is_empty() => (key, result),
+            else => break,
+        };
+        busy.remove(&key);
+        match result {
+            Ok(Some(report)) => {
+                done += 1;
+                match report.outcome {
+                    PushOutcome::Succeeded => summary.succeeded += 1,
+                    PushOutcome::Resolved => summary.resolved += 1,
+                    PushOutcome::Failed => summary.failed += 1,
+                }
+                inner.events.emit(SyncEvent::ItemPushed {
+                    table: key.0,
+                    item_id: key.1,
+                    kind: report.kind,
+                    outcome: report.outcome,
+                    done,
+                    total,
+                });
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                abort.get_or_insert(reason);
+            }
+        }
+    }
+    // Operations claimed but never sent (the push stopped early) get their state back.
+    if !waiting.is_empty() {
+        let unsent: Vec<(u64, OperationState)> = waiting.iter().map(|(op, before)| (op.id, *before)).collect();
+        if let Err(e) = release(inner.store.as_ref(), unsent).await {
+            abort.get_or_insert(Stop::Store(e));
+        }
+    }
+
+    // Every operation this push claimed has settled (succeeded, failed or released), unless the
+    // store failed under one of them: then the mark stays, and the next push takes them back.
+    if claimed_count > 0 && !matches!(abort, Some(Stop::Store(_))) {
+        if let Err(e) = inner.store.transact(|tx| tx.remove_config(CLAIMED_KEY).map(drop)).await {
+            abort.get_or_insert(Stop::Store(e));
+        }
+    }
+    summary.aborted = abort.is_some();
+    inner.events.emit(SyncEvent::PushFinished(summary.clone()));
+    match abort {
+        Some(reason) => Err(reason.into()),
+        None => Ok(summary),
+    }
+}
+
+/// Claims the next operations of the queue (at most `limit`, after `after`): marks them in
+/// flight and sets [`CLAIMED_KEY`] in one transaction, so local changes to their items queue
+/// behind them instead of collapsing into them. Returns each with the state it had.
+type ClaimResult = Result<Vec<(Operation, OperationState)>, StoreError>;
+
+async fn claim_batch(store: &dyn Store, filter: &OperationFilter, after: Option<u64>, limit: usize) -> ClaimResult {
+    let filter = OperationFilter { after, limit: Some(limit), ..filter.clone() };
+    store
+        .transact(move |tx| {
+            let ops = tx.operations(&filter)?;
+            if !ops.is_empty() {
+                tx.set_config(CLAIMED_KEY, "1")?;
+            }
+            let mut claimed = Vec::with_capacity(ops.len());
+            for mut op in ops {
+                let before = op.state;
+                op.state = OperationState::InFlight;
+                tx.update_operation(&op)?;
+                claimed.push((op, before));
+            }
+            Ok(claimed)
+        })
+        .await
+}
+
+/// Gives claimed operations that were never sent their state back.
+async fn release(store: &dyn Store, unsent: Vec<(u64, OperationState)>) -> Result<(), StoreError> {
+    store
+        .transact(move |tx| {
+            for (id, before) in unsent {
+                if let Some(mut op) = tx.operation(id)? {
+                    op.state = before;
+                    tx.update_operation(&op)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+}

@@ -1,0 +1,204 @@
+//! Errors of local data: records, schemas, queries, the queue's collapse rules, and the store.
+
+use crate::operation::OperationKind;
+
+use super::BoxError;
+
+/// A record, or a value in it, does not fit the rules or the table's schema.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record has no `id`.
+    #[error("the record has no id")]
+    MissingId,
+    /// The id breaks the protocol's rules.
+    #[error("invalid id {id:?}: {reason}")]
+    InvalidId {
+        /// The offending id (shortened).
+        id: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// The JSON value is not an object.
+    #[error("a record must be a JSON object, found {found}")]
+    NotAnObject {
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A field holds a value of the wrong type.
+    #[error("column {column:?} expects {expected}, found {found}")]
+    WrongType {
+        /// The column.
+        column: String,
+        /// The column's type.
+        expected: &'static str,
+        /// What the record holds.
+        found: String,
+    },
+    /// A field that cannot be null is null or missing.
+    #[error("column {column:?} cannot be null")]
+    NullValue {
+        /// The column.
+        column: String,
+    },
+    /// The record has a field the table does not know.
+    #[error("table {table:?} has no column {column:?}")]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The unknown field.
+        column: String,
+    },
+    /// An entity field could not be converted (reported by derived code).
+    #[error("field {field:?}: {message}")]
+    Field {
+        /// The field (its column name).
+        field: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A [`TableSchema`](crate::TableSchema) is malformed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// A table or column name breaks the naming rules.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The name.
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// Two columns share a name.
+    #[error("column {0:?} is declared twice")]
+    DuplicateColumn(String),
+    /// A system column is declared with the wrong type.
+    #[error("system column {column:?} must be {expected}")]
+    SystemColumnType {
+        /// The column.
+        column: String,
+        /// The type it must have.
+        expected: &'static str,
+    },
+}
+
+/// A [`Query`](crate::Query) does not fit the table it runs on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The query names a column the table does not have.
+    #[error("table {table:?} has no column {column:?}")]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// A value does not fit the column's type, or the operator does not apply to it.
+    #[error("column {column:?}: {message}")]
+    TypeMismatch {
+        /// The column.
+        column: String,
+        /// What does not fit.
+        message: String,
+    },
+    /// The query uses an option that is not allowed here (e.g. `$top` in a pull query).
+    #[error("{0}")]
+    NotAllowed(String),
+}
+
+/// Two local changes to one item that cannot be combined (`docs/architecture.md`, "The collapse table").
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot {new} item {item_id:?} in table {table:?}: a {existing} is already queued for it; push first")]
+pub struct CollapseError {
+    /// The table.
+    pub table: String,
+    /// The item.
+    pub item_id: String,
+    /// The queued operation's kind.
+    pub existing: OperationKind,
+    /// The new change's kind.
+    pub new: OperationKind,
+}
+
+/// A [`Store`](crate::Store) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A record does not fit its table.
+    #[error("table {table:?}: {source}")]
+    Record {
+        /// The table.
+        table: String,
+        /// What is wrong with the record.
+        #[source]
+        source: RecordError,
+    },
+    /// A query does not fit its table.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// A schema is malformed.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The table was never created in this store.
+    #[error("unknown table {0:?}: call ensure_table first")]
+    UnknownTable(String),
+    /// The store holds this table with a schema that cannot be upgraded to the new one.
+    #[error("table {table:?} in the store is incompatible with the schema: {message}")]
+    IncompatibleSchema {
+        /// The table.
+        table: String,
+        /// What differs.
+        message: String,
+    },
+    /// An insert met an existing id.
+    #[error("table {table:?} already has an item with id {id:?}")]
+    DuplicateId {
+        /// The table.
+        table: String,
+        /// The id.
+        id: String,
+    },
+    /// The item, operation or error row does not exist.
+    #[error("table {table:?} has no item {id:?}")]
+    NotFound {
+        /// The table (or system table).
+        table: String,
+        /// The id.
+        id: String,
+    },
+    /// The new change cannot be combined with the queued one.
+    #[error(transparent)]
+    Collapse(#[from] CollapseError),
+    /// A stored value could not be read back (corruption or a foreign writer).
+    #[error("corrupt data in {table:?}: {message}")]
+    Corrupt {
+        /// The table.
+        table: String,
+        /// What could not be read.
+        message: String,
+    },
+    /// The backend itself failed (I/O, SQLite, a poisoned lock, a cancelled task, …).
+    #[error("store backend failed: {message}")]
+    Backend {
+        /// What failed.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl StoreError {
+    /// A backend failure with a source error.
+    pub fn backend(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Backend { message: message.into(), source: Some(source.into()) }
+    }
+
+    /// A record error for `table`.
+    pub fn record(table: impl Into<String>, source: RecordError) -> Self {
+        StoreError::Record { table: table.into(), source }
+    }
+}
