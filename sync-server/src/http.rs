@@ -1,0 +1,235 @@
+//! The HTTP layer: routes, the API version check, request bodies, `ETag`/`Link` headers.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{OriginalUri, Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::{etag_header, short, Error};
+use crate::odata::QueryOptions;
+use crate::protocol;
+use crate::server::Inner;
+use crate::storage::{Item, Write};
+use crate::table::TableDef;
+
+type Shared = State<Arc<Inner>>;
+
+/// The header that names the server, as the Node server sends `x-zumo-server-version`.
+const SERVER_VERSION: &str = concat!("sync-server-", env!("CARGO_PKG_VERSION"));
+
+/// The router: `/tables/{table}` and `/tables/{table}/{id}`, with the version check, the body
+/// limit and one log line per request.
+pub(crate) fn router(inner: Arc<Inner>) -> Router {
+    let limit = inner.max_body_bytes;
+    Router::new()
+        .route("/tables/{table}", get(query).post(insert))
+        .route("/tables/{table}/{id}", get(read).patch(update).delete(delete).post(undelete))
+        .route_layer(middleware::from_fn(api_version))
+        .fallback(|| async { Error::not_found("no such route (tables are served at /tables/{name})") })
+        .method_not_allowed_fallback(|| async { Error::with_status(405, "method not allowed") })
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(server_header))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(()),
+        )
+        .with_state(inner)
+}
+
+async fn server_header(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert("x-zumo-server-version", HeaderValue::from_static(SERVER_VERSION));
+    response
+}
+
+/// `ZUMO-API-VERSION` (header, else a query parameter of any case) must be `2.0.x`.
+async fn api_version(request: Request, next: Next) -> Response {
+    let header = request.headers().get("zumo-api-version").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let version = header.or_else(|| {
+        let query = request.uri().query()?;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k.eq_ignore_ascii_case("zumo-api-version"))
+            .map(|(_, v)| v.into_owned())
+    });
+    let ok = version
+        .as_deref()
+        .and_then(|v| v.strip_prefix("2.0."))
+        .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()));
+    if ok || request.method() == axum::http::Method::OPTIONS {
+        next.run(request).await
+    } else {
+        Error::bad_request(
+            "An invalid API version was specified in the request, this request needs to specify a ZUMO-API-VERSION of 2.0.0.",
+        )
+        .into_response()
+    }
+}
+
+fn table<'a>(inner: &'a Inner, name: &str) -> Result<&'a TableDef, Error> {
+    inner.tables.get(name).ok_or_else(|| Error::not_found(format!("no table '{}'", short(name))))
+}
+
+fn body(limit: usize, body: Result<Bytes, BytesRejection>) -> Result<serde_json::Map<String, Value>, Error> {
+    match body {
+        Ok(bytes) => protocol::parse_body(&bytes),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::too_large(limit)),
+        Err(e) => Err(Error::bad_request(format!("cannot read the request body: {e}"))),
+    }
+}
+
+fn item_response(status: StatusCode, item: Item) -> Response {
+    let etag = item.get("version").and_then(Value::as_str).and_then(etag_header);
+    let mut response = (status, Json(Value::Object(item))).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+    match headers.get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| Error::bad_request("If-Match is not valid text")),
+    }
+}
+
+fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Error> {
+    p.map(|Path(t)| t).map_err(|e| Error::bad_request(format!("bad URL path: {e}")))
+}
+
+async fn query(
+    State(inner): Shared,
+    p: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, Error> {
+    let name = path(p)?;
+    let table = table(&inner, &name)?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let options = QueryOptions::from_pairs(&pairs)?;
+    if let Some(top) = options.top {
+        if top > table.options.max_top {
+            return Err(Error::bad_request(format!("You cannot request more than {} records", table.options.max_top)));
+        }
+    }
+    let top = options.top.unwrap_or(table.options.page_size);
+    let page = inner.backend.query(table, &options, top).await?;
+    let rows = page.items.len() as u64;
+    let body = match page.count {
+        Some(count) => json!({ "results": page.items, "count": count }),
+        None => Value::Array(page.items.into_iter().map(Value::Object).collect()),
+    };
+    let mut response = Json(body).into_response();
+    if page.more {
+        let link = next_link(&inner, &headers, &uri, &pairs, top, options.skip + rows);
+        if let Ok(value) = HeaderValue::from_str(&format!("<{link}>; rel=next")) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The absolute URL of the next page: the same request (its path as the client sent it, so a
+/// router nested under a prefix keeps the prefix) with `$top` and `$skip` advanced.
+fn next_link(inner: &Inner, headers: &HeaderMap, uri: &Uri, pairs: &[(String, String)], top: u64, skip: u64) -> String {
+    let base = match &inner.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "$top" && k != "$skip") {
+        query.append_pair(k, v);
+    }
+    query.append_pair("$top", &top.to_string());
+    query.append_pair("$skip", &skip.to_string());
+    format!("{base}{}?{}", uri.path(), query.finish())
+}
+
+async fn read(State(inner): Shared, p: Result<Path<(String, String)>, PathRejection>) -> Result<Response, Error> {
+    let (name, id) = path(p)?;
+    let table = table(&inner, &name)?;
+    protocol::check_id(&id)?;
+    let item = inner.backend.read(table, &id).await?.ok_or_else(Error::no_item)?;
+    Ok(item_response(StatusCode::OK, item))
+}
+
+async fn insert(
+    State(inner): Shared,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let name = path(p)?;
+    let table = table(&inner, &name)?;
+    let body = body(inner.max_body_bytes, bytes)?;
+    let id = protocol::insert_id(&body)?;
+    let columns = inner.backend.columns(table).await?;
+    // `version` in an insert body is ignored: the server makes its own.
+    let values = protocol::column_values(table, &columns, &body, "insert")?;
+    let item = inner.backend.write(table, Write::Insert { id, values }).await?;
+    Ok(item_response(StatusCode::CREATED, item))
+}
+
+async fn update(
+    State(inner): Shared,
+    p: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let (name, id) = path(p)?;
+    let table = table(&inner, &name)?;
+    protocol::check_id(&id)?;
+    let body = body(inner.max_body_bytes, bytes)?;
+    protocol::check_body_id(&body, &id)?;
+    let pre = protocol::precondition(if_match(&headers)?, protocol::body_version(&body)?)?;
+    let columns = inner.backend.columns(table).await?;
+    let values = protocol::column_values(table, &columns, &body, "update")?;
+    let item = inner.backend.write(table, Write::Update { id, values, pre }).await?;
+    Ok(item_response(StatusCode::OK, item))
+}
+
+async fn delete(
+    State(inner): Shared,
+    p: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let (name, id) = path(p)?;
+    let table = table(&inner, &name)?;
+    protocol::check_id(&id)?;
+    let pre = protocol::precondition(if_match(&headers)?, None)?;
+    let item = inner.backend.write(table, Write::Delete { id, pre }).await?;
+    Ok(item_response(StatusCode::OK, item))
+}
+
+async fn undelete(
+    State(inner): Shared,
+    p: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let (name, id) = path(p)?;
+    let table = table(&inner, &name)?;
+    protocol::check_id(&id)?;
+    if !table.options.soft_delete {
+        return Err(Error::bad_request(format!("the table {} has no soft delete, so nothing to undelete", table.name)));
+    }
+    let pre = protocol::precondition(if_match(&headers)?, None)?;
+    let item = inner.backend.write(table, Write::Undelete { id, pre }).await?;
+    Ok(item_response(StatusCode::CREATED, item))
+}

@@ -1,0 +1,116 @@
+//! # sync-server
+//!
+//! A server for the Azure Mobile Apps table REST protocol (`ZUMO-API-VERSION: 2.0.0`), the one the
+//! official offline clients and this workspace's `backend-azure-rest` speak, on axum and sqlx with
+//! SQLite. It behaves like the official Node server (npm `azure-mobile-apps` 4.0.2, `tests/server`),
+//! except where that server is wrong (see "Differences from the Node server" below).
+//!
+//! ```text
+//! cargo run --release -p sync-server -- [--listen ADDR] [--db FILE] [--config FILE] [--table NAME]...
+//! ```
+//!
+//! As a library: [`Server::builder`] takes tables from `#[derive(SyncEntity)]` schemas (the same
+//! ones the client uses), a [`Config`] or dynamic names, and gives an axum `Router`
+//! ([`Server::router`]).
+//!
+//! Map of the crate: [`server`] (the builder and the server), [`config`] (the TOML file),
+//! [`odata`] (the `$filter` parser and the query options), [`error`] (request errors); inside,
+//! the HTTP layer, the protocol's body and header rules, and the storage boundary (a small
+//! trait; SQLite is its only implementation so far).
+//!
+//! # The protocol
+//! - `GET /tables/{t}` (query), `GET /tables/{t}/{id}`, `POST /tables/{t}`, `PATCH /tables/{t}/{id}`,
+//!   `DELETE /tables/{t}/{id}`, and `POST /tables/{t}/{id}` (undelete a soft-deleted row, as the
+//!   Node server).
+//! - `ZUMO-API-VERSION` (header, else a query parameter of any case) must be `2.0.x`, else 400.
+//! - Query options: `$filter` (see [`odata`]), `$orderby`, `$top`, `$skip`, `$select`,
+//!   `$inlinecount=allpages` (→ `{"results":[…],"count":N}`), `__includeDeleted=true`. No `$top`
+//!   (or `$top=0`) gives the table's page size (default 50); `$top` above maxTop (default 1000) is
+//!   a 400. When more rows exist after the page, `Link: <absolute URL>; rel=next` names the next
+//!   page (`$skip` advanced).
+//! - System columns: `id` (given by the client, else a UUID), `createdAt`, `updatedAt`, `version`
+//!   (an opaque tag, new on every write, sent as a strong `ETag`), `deleted`. Sending `createdAt`,
+//!   `updatedAt` or `deleted` is a 400; a `version` in an insert is ignored; in a PATCH without
+//!   `If-Match` it is the precondition (409 on mismatch, as on the Node server).
+//! - `If-Match` on PATCH, DELETE and undelete: a mismatch is 412 with the server's current item and
+//!   its `ETag`; `*` matches any version. Inserting an existing id (soft-deleted or not) is 409
+//!   with the stored item. Soft-deleted rows are 404 to GET, PATCH and DELETE by id, and appear in
+//!   queries with `__includeDeleted=true`.
+//! - Bad input is a 4xx with `{"error": "…"}` and changes nothing: malformed JSON, a body that is
+//!   not an object, a value of the wrong type for a fixed column, an invalid id (the rules of
+//!   `sync_core::backend::validate_id`), an unknown table (404) or column (400), an unknown `$`-option,
+//!   a body over the limit (413; default 1 MiB).
+//!
+//! # updatedAt
+//! **Every write assigns an `updatedAt` strictly greater than every `updatedAt` handed out before
+//! in the same table**, so two rows of one table never share one (rows seeded behind the API, see
+//! [`Server::seed`], are the only exception). It is `max(now, last + 1 ms)`, computed and saved in
+//! the write's own transaction (`BEGIN IMMEDIATE` on SQLite, so several servers on one file keep
+//! it too). A client's keyset cursor `(updatedAt, id)` therefore never misses a row written in the
+//! same millisecond as the cursor's row. Under a burst of more than 1000 writes a second,
+//! `updatedAt` runs ahead of the wall clock by the excess. `tests/api.rs` checks it with 16
+//! concurrent writers on one server and with two servers writing to one database file.
+//!
+//! # `$filter`
+//! The OData v2/v3 subset the official clients send (see [`odata`]): `eq ne gt ge lt le`,
+//! `and or not`, `add sub mul div mod`, unary `-`, parentheses; `'text'` (with `''`), numbers,
+//! `true false null`, `datetime'…'`, `datetimeoffset'…'`, `guid'…'`; `substringof`, `startswith`,
+//! `endswith`, `indexof`, `concat`, `substring`, `replace`, `tolower`, `toupper`, `trim`,
+//! `length`, `year`…`second`, `round`, `floor`, `ceiling`. Every literal is a bound SQL
+//! parameter; column names are checked against the table. A filter longer than 32 KiB, nested
+//! deeper than 64 levels or with more than 10 000 terms is a 400 that says so. A proptest fuzz
+//! (`storage::sqlite::fuzz`) checks that no input panics, that no literal reaches the SQL text,
+//! and that SQLite accepts the SQL of every filter that parses.
+//!
+//! # Not yet
+//! Authentication (`X-ZUMO-AUTH`), CORS, the Node server's per-table `perUser`, `access`, hooks and
+//! `recordsExpire`, and the PostgreSQL backend (the storage trait is its seam).
+//!
+//! # Differences from the Node server
+//! `tests/differential.rs` sends one recorded sequence of 182 requests (CRUD, conflicts, soft
+//! delete and undelete, reserved properties, bad input, 44 filters, ordering, paging, page size)
+//! to the Node server and to this one, and compares status codes, normalised bodies, strong
+//! `ETag`s and `Link` headers. 32 answers differ, each for one of the reasons below (the test
+//! fails on any other difference, and on a listed one that no longer occurs):
+//! 1. Insert of an existing id (live or soft-deleted) → 409 with the **stored** item and its
+//!    `ETag` (Node echoes the request's item, which is useless for conflict resolution).
+//! 2. `Link` is a correct absolute URL (`<http://host:port/tables/T?…&$skip=N>; rel=next`; Node's
+//!    lacks the port and the path) and is sent only when more rows exist (Node: whenever the page
+//!    is full, so the last page has one when it happens to be full).
+//! 3. Bad input is a 400, never a 500 and never stored: malformed `$filter`s (double quotes,
+//!    `in (…)`, a dangling operator), unknown columns in `$filter`/`$orderby`/`$select` or in
+//!    bodies, a body that is an array, values of the wrong type for a column (Node stores `"five"`
+//!    in a number column and `"yes"` in a boolean one, and converts `"5"`), numeric ids and ids
+//!    over 255 bytes or with forbidden characters (`sync_core::backend::validate_id`). A body over the limit
+//!    is 413 (Node's body parser: 400 over 100 kB; ours: 1 MiB by default). An unknown table is a
+//!    JSON 404 (Node: an HTML 404).
+//! 4. `startswith`, `endswith`, `substringof`, `indexof`, `length`, `year`…`second`, `mod` and
+//!    `substring` with two arguments work (on Node's SQLite provider they match nothing or fail
+//!    with 500). `datetime'…'` without an offset is read as UTC (Node: 500); `guid'…'` literals
+//!    compare as text (Node: 500).
+//! 5. `$top` must be a non-negative integer (Node: `-1` returns every row, `abc` is ignored);
+//!    `__includeDeleted` must be `true` or `false` (Node: any non-empty value, `false` too,
+//!    includes deleted rows); unknown `$`-options and `$count` are 400 (Node ignores them).
+//! 6. `If-Match: *` matches any version (RFC 9110; Node compares it literally → 412).
+//!
+//! Not visible in the comparison (normalised away) but different: `version` is an opaque
+//! 32-hex-digit tag (Node: base64 of a counter, `MQ==`, `Mg==`, …), a `version` sent on insert
+//! is ignored (Node's SQLite provider stores it), dates in `date` columns are validated and stored
+//! canonical (Node stores the text as sent and compares it as text), `updatedAt` is unique per
+//! table (Node: two writes in one millisecond share it). The same: whole numbers in `number`
+//! columns are sent as integers (`5`), booleans as `true`/`false`, `0`/`1` accepted for booleans.
+
+pub mod config;
+pub mod error;
+pub mod odata;
+pub mod server;
+
+mod http;
+mod protocol;
+mod storage;
+mod table;
+
+pub use config::{Config, TableConfig};
+pub use error::{Error, ServerError};
+pub use server::{Server, ServerBuilder};
+pub use table::{TableOptions, DEFAULT_MAX_TOP, DEFAULT_PAGE_SIZE};

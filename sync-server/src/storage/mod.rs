@@ -1,0 +1,153 @@
+//! The storage boundary: what the protocol layer asks of a database, as one small trait
+//! ([`Backend`]). Only SQLite exists ([`sqlite`]); a PostgreSQL backend implements the same trait.
+//!
+//! A backend owns the server's write rules, because they must hold inside its write transaction:
+//! - the precondition (`If-Match`, or `version` in a PATCH body) is checked against the row read
+//!   in the same transaction that writes it;
+//! - every write gets a new `version` and an `updatedAt` strictly greater than every `updatedAt`
+//!   the table's writes handed out before (see [`crate`] docs, "updatedAt");
+//! - dynamic tables add a column in the transaction of the write that first brings it.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use sync_core::{Column, ColumnType};
+
+use crate::error::{Error, ServerError};
+use crate::odata::QueryOptions;
+use crate::table::TableDef;
+
+pub(crate) mod sqlite;
+
+/// An item as it is sent: a JSON object with the system columns.
+pub(crate) type Item = Map<String, Value>;
+
+/// A value to bind.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlValue {
+    /// NULL.
+    Null,
+    /// An integer (booleans are 0/1).
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// Text (strings, canonical date-times, JSON text).
+    Text(String),
+}
+
+/// A user column's new value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ColumnValue {
+    /// The column.
+    pub name: String,
+    /// Its type (for a dynamic table: the stored type, or the one a new column gets).
+    pub ty: ColumnType,
+    /// The value.
+    pub value: SqlValue,
+}
+
+/// What the stored version must be for a write to go ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Precondition {
+    /// Nothing (last writer wins).
+    None,
+    /// `If-Match` tags: one must equal the version (`*` matches any); else 412.
+    IfMatch(Vec<String>),
+    /// `version` in a PATCH body without `If-Match` (the Node server's rule): else 409.
+    Body(String),
+}
+
+impl Precondition {
+    /// Checks the stored item's version; the error carries the item.
+    pub(crate) fn check(&self, item: &Item) -> Result<(), Error> {
+        let current = item.get("version").and_then(Value::as_str).unwrap_or_default();
+        match self {
+            Precondition::None => Ok(()),
+            Precondition::IfMatch(tags) if tags.iter().any(|t| t == "*" || t == current) => Ok(()),
+            Precondition::IfMatch(_) => Err(Error::conflict(412, item.clone())),
+            Precondition::Body(v) if v == current => Ok(()),
+            Precondition::Body(_) => Err(Error::conflict(409, item.clone())),
+        }
+    }
+}
+
+/// One write.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    /// `POST /tables/{t}`: a new row (409 with the stored item if the id exists, deleted or not).
+    Insert {
+        /// The id.
+        id: String,
+        /// The user columns sent.
+        values: Vec<ColumnValue>,
+    },
+    /// `PATCH /tables/{t}/{id}`: the columns sent change, the others stay.
+    Update {
+        /// The id.
+        id: String,
+        /// The user columns sent.
+        values: Vec<ColumnValue>,
+        /// The precondition.
+        pre: Precondition,
+    },
+    /// `DELETE /tables/{t}/{id}`.
+    Delete {
+        /// The id.
+        id: String,
+        /// The precondition.
+        pre: Precondition,
+    },
+    /// `POST /tables/{t}/{id}`: undelete a soft-deleted row.
+    Undelete {
+        /// The id.
+        id: String,
+        /// The precondition.
+        pre: Precondition,
+    },
+}
+
+/// A page of a query.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryPage {
+    /// The rows.
+    pub items: Vec<Item>,
+    /// Whether rows exist after this page.
+    pub more: bool,
+    /// The total count (`$inlinecount=allpages`).
+    pub count: Option<u64>,
+}
+
+/// A row for [`Backend::seed`].
+#[derive(Debug, Clone)]
+pub(crate) struct SeedRow {
+    /// The id.
+    pub id: String,
+    /// The user columns.
+    pub values: Vec<ColumnValue>,
+    /// Soft-deleted.
+    pub deleted: bool,
+}
+
+/// The storage operations of the server.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// Creates the table, or checks and extends an existing one to the declared columns.
+    async fn prepare(&self, table: &TableDef) -> Result<(), ServerError>;
+
+    /// The table's user columns now (dynamic tables: as stored).
+    async fn columns(&self, table: &TableDef) -> Result<Vec<Column>, Error>;
+
+    /// One page: at most `top` rows after `$skip`, with whether more exist.
+    async fn query(&self, table: &TableDef, options: &QueryOptions, top: u64) -> Result<QueryPage, Error>;
+
+    /// A live (not soft-deleted) row.
+    async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error>;
+
+    /// Runs one write atomically; returns the item to answer with.
+    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error>;
+
+    /// Writes rows with a given `updatedAt` (= `createdAt`), behind the protocol's back (tests).
+    async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error>;
+
+    /// Closes the connections (after the last request).
+    async fn close(&self);
+}

@@ -1,0 +1,551 @@
+//! The SQLite backend (sqlx, bundled SQLite, WAL).
+//!
+//! Layout: one table per synced table, `id TEXT PRIMARY KEY`, `createdAt`/`updatedAt` as canonical
+//! text (`YYYY-MM-DDTHH:MM:SS.sssZ`, so text order is time order), `version` text, `deleted` 0/1,
+//! an index on `(updatedAt, id)` for keyset pulls, and user columns whose declared SQL type names
+//! their protocol type (`TEXT`, `BOOLEAN`, `INTEGER`, `REAL`, `DATETIME`, `JSONTEXT`), so a
+//! dynamic table's schema is read back from the database itself. `__sync_clock` keeps, per table,
+//! the last `updatedAt` handed out (milliseconds since the epoch).
+//!
+//! Writes run in `BEGIN IMMEDIATE` transactions on one writer connection, so the clock, the
+//! precondition check and the write are one atomic step even when several servers share the file.
+
+#[cfg(test)]
+mod fuzz;
+mod render;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Number, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection, SqlitePool};
+use sync_core::backend::format_datetime;
+use sync_core::{Column, ColumnType};
+
+use super::{Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write};
+use crate::error::{short, Error, ServerError};
+use crate::odata::QueryOptions;
+use crate::table::{system_columns, TableDef};
+
+pub(crate) use render::{ident, render_filter};
+
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read connections.
+const READERS: u32 = 4;
+
+/// SQLite storage: one writer connection, a few readers.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteBackend {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn sql_type(ty: ColumnType) -> &'static str {
+    match ty {
+        ColumnType::String => "TEXT",
+        ColumnType::Bool => "BOOLEAN",
+        ColumnType::Integer => "INTEGER",
+        ColumnType::Real => "REAL",
+        ColumnType::DateTime => "DATETIME",
+        ColumnType::Json => "JSONTEXT",
+    }
+}
+
+fn column_type(declared: &str) -> ColumnType {
+    match declared.to_ascii_uppercase().as_str() {
+        "TEXT" => ColumnType::String,
+        "BOOLEAN" => ColumnType::Bool,
+        "INTEGER" => ColumnType::Integer,
+        "REAL" => ColumnType::Real,
+        "DATETIME" => ColumnType::DateTime,
+        "JSONTEXT" => ColumnType::Json,
+        // A column made by another program: by SQLite's affinity rules.
+        d if d.contains("INT") => ColumnType::Integer,
+        d if d.contains("REAL") || d.contains("FLOA") || d.contains("DOUB") => ColumnType::Real,
+        _ => ColumnType::String,
+    }
+}
+
+fn q(sql: String) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+}
+
+fn bind_all<'a>(
+    mut query: sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    params: &[SqlValue],
+) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    for p in params {
+        query = match p {
+            SqlValue::Null => query.bind(Option::<i64>::None),
+            SqlValue::Int(i) => query.bind(*i),
+            SqlValue::Real(f) => query.bind(*f),
+            SqlValue::Text(s) => query.bind(s.clone()),
+        };
+    }
+    query
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) a database file, or an in-memory database for `None`.
+    pub(crate) async fn open(path: Option<&Path>) -> Result<Self, ServerError> {
+        match path {
+            Some(path) => {
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(BUSY_TIMEOUT);
+                let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+                let reader = SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+                Ok(SqliteBackend { writer, reader })
+            }
+            None => {
+                // One connection that never closes: the database lives as long as it does.
+                let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
+                    .await?;
+                Ok(SqliteBackend { writer: pool.clone(), reader: pool })
+            }
+        }
+    }
+}
+
+/// The stored columns of a table (`None`: no such table).
+async fn stored_columns(conn: &mut SqliteConnection, table: &str) -> Result<Option<Vec<Column>>, sqlx::Error> {
+    let rows = sqlx::query("SELECT name, type FROM pragma_table_info(?1)").bind(table).fetch_all(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let name: String = row.try_get(0)?;
+        let declared: String = row.try_get(1)?;
+        out.push(Column::nullable(name, column_type(&declared)));
+    }
+    Ok(Some(out))
+}
+
+/// The user columns a request works with: declared ones, or (dynamic) the stored ones.
+async fn user_columns(conn: &mut SqliteConnection, table: &TableDef) -> Result<Vec<Column>, Error> {
+    if !table.dynamic {
+        return Ok(table.columns.clone());
+    }
+    let stored = stored_columns(conn, &table.name).await?.unwrap_or_default();
+    let system = system_columns();
+    Ok(stored.into_iter().filter(|c| !system.iter().any(|s| s.name == c.name)).collect())
+}
+
+fn all_columns(user: &[Column]) -> Vec<Column> {
+    let mut all = system_columns();
+    all.extend(user.iter().cloned());
+    all
+}
+
+fn select_list(columns: &[Column]) -> String {
+    columns.iter().map(|c| ident(&c.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// One stored value as JSON.
+fn json_value(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
+    Ok(match ty {
+        ColumnType::String | ColumnType::DateTime => {
+            row.try_get_unchecked::<Option<String>, _>(i)?.map(Value::String).unwrap_or(Value::Null)
+        }
+        ColumnType::Bool => {
+            row.try_get_unchecked::<Option<i64>, _>(i)?.map(|v| Value::Bool(v != 0)).unwrap_or(Value::Null)
+        }
+        ColumnType::Integer => row.try_get_unchecked::<Option<i64>, _>(i)?.map(Value::from).unwrap_or(Value::Null),
+        ColumnType::Real => row.try_get_unchecked::<Option<f64>, _>(i)?.map(real_json).unwrap_or(Value::Null),
+        ColumnType::Json => match row.try_get_unchecked::<Option<String>, _>(i)? {
+            None => Value::Null,
+            Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        },
+    })
+}
+
+/// A float as JSON, whole numbers as integers (as JavaScript prints them: `5`, not `5.0`).
+fn real_json(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        Value::from(f as i64)
+    } else {
+        Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
+
+fn item_from_row(row: &SqliteRow, columns: &[Column]) -> Result<Item, sqlx::Error> {
+    let mut item = Item::new();
+    for (i, c) in columns.iter().enumerate() {
+        item.insert(c.name.clone(), json_value(row, i, c.ty)?);
+    }
+    Ok(item)
+}
+
+async fn fetch_item(
+    conn: &mut SqliteConnection,
+    table: &str,
+    columns: &[Column],
+    id: &str,
+) -> Result<Option<Item>, Error> {
+    let sql = format!("SELECT {} FROM {} WHERE \"id\" = ?", select_list(columns), ident(table));
+    let row = q(sql).bind(id.to_owned()).fetch_optional(&mut *conn).await?;
+    Ok(match row {
+        Some(row) => Some(item_from_row(&row, columns)?),
+        None => None,
+    })
+}
+
+/// The next `updatedAt` of a table: max(now, last + 1 ms), saved as the new last.
+async fn tick(conn: &mut SqliteConnection, table: &str) -> Result<String, Error> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT last_ms FROM __sync_clock WHERE name = ?")
+        .bind(table)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let now = Utc::now().timestamp_millis();
+    let next = last.map_or(now, |l| now.max(l + 1));
+    advance_clock(conn, table, next).await?;
+    let at = DateTime::from_timestamp_millis(next).ok_or_else(|| Error::internal("the clock is out of range"))?;
+    Ok(format_datetime(at))
+}
+
+async fn advance_clock(conn: &mut SqliteConnection, table: &str, ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO __sync_clock (name, last_ms) VALUES (?1, ?2) \
+         ON CONFLICT(name) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms)",
+    )
+    .bind(table)
+    .bind(ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn new_version() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Adds the dynamic columns a write brings; a stored column of another type is a 400.
+async fn ensure_columns(conn: &mut SqliteConnection, table: &TableDef, values: &[ColumnValue]) -> Result<(), Error> {
+    if !table.dynamic {
+        return Ok(());
+    }
+    let stored = stored_columns(conn, &table.name).await?.unwrap_or_default();
+    for v in values {
+        match stored.iter().find(|c| c.name.eq_ignore_ascii_case(&v.name)) {
+            Some(c) if c.name != v.name => {
+                return Err(Error::bad_request(format!(
+                    "the column '{}' clashes with the existing column '{}' (names differ only in case)",
+                    short(&v.name),
+                    c.name
+                )))
+            }
+            Some(c) if c.ty != v.ty && v.value != SqlValue::Null => {
+                return Err(Error::bad_request(format!(
+                    "the column '{}' holds {}, not {}",
+                    v.name,
+                    c.ty.name(),
+                    v.ty.name()
+                )))
+            }
+            Some(_) => {}
+            None if v.value == SqlValue::Null => {}
+            None => {
+                let sql =
+                    format!("ALTER TABLE {} ADD COLUMN {} {}", ident(&table.name), ident(&v.name), sql_type(v.ty));
+                q(sql).execute(&mut *conn).await?;
+                tracing::info!(table = %table.name, column = %v.name, ty = v.ty.name(), "column added");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Values to store: a dynamic table skips nulls of columns it does not have.
+async fn storable(
+    conn: &mut SqliteConnection,
+    table: &TableDef,
+    values: Vec<ColumnValue>,
+) -> Result<Vec<ColumnValue>, Error> {
+    ensure_columns(conn, table, &values).await?;
+    if !table.dynamic {
+        return Ok(values);
+    }
+    let stored = user_columns(conn, table).await?;
+    Ok(values.into_iter().filter(|v| stored.iter().any(|c| c.name == v.name)).collect())
+}
+
+async fn insert_row(
+    conn: &mut SqliteConnection,
+    table: &TableDef,
+    id: &str,
+    values: &[ColumnValue],
+    at: &str,
+    deleted: bool,
+) -> Result<(), Error> {
+    let mut names = vec!["id", "createdAt", "updatedAt", "version", "deleted"];
+    names.extend(values.iter().map(|v| v.name.as_str()));
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        ident(&table.name),
+        names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", "),
+        vec!["?"; names.len()].join(", ")
+    );
+    let mut params = vec![
+        SqlValue::Text(id.to_owned()),
+        SqlValue::Text(at.to_owned()),
+        SqlValue::Text(at.to_owned()),
+        SqlValue::Text(new_version()),
+        SqlValue::Int(i64::from(deleted)),
+    ];
+    params.extend(values.iter().map(|v| v.value.clone()));
+    bind_all(q(sql), &params).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// `UPDATE … SET <assignments>, updatedAt, version WHERE id`.
+async fn update_row(
+    conn: &mut SqliteConnection,
+    table: &TableDef,
+    id: &str,
+    mut sets: Vec<(String, SqlValue)>,
+) -> Result<(), Error> {
+    let at = tick(conn, &table.name).await?;
+    sets.push(("updatedAt".to_owned(), SqlValue::Text(at)));
+    sets.push(("version".to_owned(), SqlValue::Text(new_version())));
+    let assignments = sets.iter().map(|(n, _)| format!("{} = ?", ident(n))).collect::<Vec<_>>().join(", ");
+    let sql = format!("UPDATE {} SET {assignments} WHERE \"id\" = ?", ident(&table.name));
+    let mut params: Vec<SqlValue> = sets.into_iter().map(|(_, v)| v).collect();
+    params.push(SqlValue::Text(id.to_owned()));
+    bind_all(q(sql), &params).execute(&mut *conn).await?;
+    Ok(())
+}
+
+fn is_deleted(item: &Item) -> bool {
+    item.get("deleted") == Some(&Value::Bool(true))
+}
+
+#[async_trait]
+impl Backend for SqliteBackend {
+    async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS __sync_clock (name TEXT PRIMARY KEY NOT NULL, last_ms INTEGER NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let name = ident(&table.name);
+        let mut create = format!(
+            "CREATE TABLE IF NOT EXISTS {name} (\"id\" TEXT PRIMARY KEY NOT NULL, \"createdAt\" DATETIME NOT NULL, \
+             \"updatedAt\" DATETIME NOT NULL, \"version\" TEXT NOT NULL, \"deleted\" BOOLEAN NOT NULL DEFAULT 0"
+        );
+        for c in &table.columns {
+            create.push_str(&format!(", {} {}", ident(&c.name), sql_type(c.ty)));
+        }
+        create.push(')');
+        q(create).execute(&mut *tx).await?;
+        q(format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {name} (\"updatedAt\", \"id\")",
+            ident(&format!("__ix_{}_updatedAt_id", table.name))
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let stored = stored_columns(&mut tx, &table.name).await?.unwrap_or_default();
+        for want in system_columns().iter().chain(&table.columns) {
+            match stored.iter().find(|c| c.name == want.name) {
+                Some(have) if have.ty != want.ty => {
+                    return Err(ServerError::Config(format!(
+                        "table {}: the database's column {} holds {}, the declaration says {}",
+                        table.name,
+                        want.name,
+                        have.ty.name(),
+                        want.ty.name()
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    q(format!("ALTER TABLE {name} ADD COLUMN {} {}", ident(&want.name), sql_type(want.ty)))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        // Rows written by an earlier run (or another program) push the clock forward.
+        let max: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT max(\"updatedAt\") FROM {name}")))
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(ms) = max.and_then(|m| DateTime::parse_from_rfc3339(&m).ok()).map(|d| d.timestamp_millis()) {
+            advance_clock(&mut tx, &table.name, ms).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn columns(&self, table: &TableDef) -> Result<Vec<Column>, Error> {
+        let mut conn = self.reader.acquire().await?;
+        user_columns(&mut conn, table).await
+    }
+
+    async fn query(&self, table: &TableDef, options: &QueryOptions, top: u64) -> Result<QueryPage, Error> {
+        let mut conn = self.reader.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let user = user_columns(&mut tx, table).await?;
+        let columns = all_columns(&user);
+        let known = |name: &str, option: &str| {
+            if columns.iter().any(|c| c.name == name) {
+                Ok(())
+            } else {
+                Err(Error::bad_request(format!("{option}: the table has no column '{}'", short(name))))
+            }
+        };
+        let mut conditions = Vec::new();
+        let mut params = Vec::new();
+        if table.options.soft_delete && !options.include_deleted {
+            conditions.push("\"deleted\" = 0".to_owned());
+        }
+        if let Some(filter) = &options.filter {
+            let sql = render_filter(filter, &columns)?;
+            conditions.push(sql.text);
+            params = sql.params;
+        }
+        let condition = if conditions.is_empty() { "1".to_owned() } else { conditions.join(" AND ") };
+        let mut order = Vec::new();
+        for o in &options.order_by {
+            known(&o.column, "$orderby")?;
+            order.push(format!("{} {}", ident(&o.column), if o.descending { "DESC" } else { "ASC" }));
+        }
+        // Insertion order breaks ties, as on the Node server's SQLite tables.
+        order.push("rowid ASC".to_owned());
+        if let Some(select) = &options.select {
+            for c in select {
+                known(c, "$select")?;
+            }
+        }
+        let table_name = ident(&table.name);
+        let sql = format!(
+            "SELECT {} FROM {table_name} WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
+            select_list(&columns),
+            order.join(", ")
+        );
+        let limit = i64::try_from(top.saturating_add(1)).unwrap_or(i64::MAX);
+        let offset = i64::try_from(options.skip).unwrap_or(i64::MAX);
+        let rows = bind_all(q(sql), &params).bind(limit).bind(offset).fetch_all(&mut *tx).await?;
+        let more = rows.len() as u64 > top;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows.iter().take(usize::try_from(top).unwrap_or(usize::MAX)) {
+            let mut item = item_from_row(row, &columns)?;
+            if let Some(select) = &options.select {
+                item.retain(|k, _| select.iter().any(|s| s == k));
+            }
+            items.push(item);
+        }
+        let count = if options.inline_count {
+            let sql = format!("SELECT COUNT(*) FROM {table_name} WHERE {condition}");
+            let row = bind_all(q(sql), &params).fetch_one(&mut *tx).await?;
+            Some(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(QueryPage { items, more, count })
+    }
+
+    async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error> {
+        let mut conn = self.reader.acquire().await?;
+        let user = user_columns(&mut conn, table).await?;
+        let item = fetch_item(&mut conn, &table.name, &all_columns(&user), id).await?;
+        Ok(item.filter(|i| !is_deleted(i)))
+    }
+
+    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error> {
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let user = user_columns(&mut tx, table).await?;
+        let columns = all_columns(&user);
+        let id = match &write {
+            Write::Insert { id, .. }
+            | Write::Update { id, .. }
+            | Write::Delete { id, .. }
+            | Write::Undelete { id, .. } => id.clone(),
+        };
+        let current = fetch_item(&mut tx, &table.name, &columns, &id).await?;
+        let answer = match write {
+            Write::Insert { values, .. } => {
+                if let Some(existing) = current {
+                    return Err(Error::conflict(409, existing));
+                }
+                let values = storable(&mut tx, table, values).await?;
+                let at = tick(&mut tx, &table.name).await?;
+                insert_row(&mut tx, table, &id, &values, &at, false).await?;
+                None
+            }
+            Write::Update { values, pre, .. } => {
+                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+                pre.check(&current)?;
+                let values = storable(&mut tx, table, values).await?;
+                update_row(&mut tx, table, &id, values.into_iter().map(|v| (v.name, v.value)).collect()).await?;
+                None
+            }
+            Write::Delete { pre, .. } => {
+                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+                pre.check(&current)?;
+                if table.options.soft_delete {
+                    update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Int(1))]).await?;
+                    None
+                } else {
+                    q(format!("DELETE FROM {} WHERE \"id\" = ?", ident(&table.name)))
+                        .bind(id.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                    Some(current)
+                }
+            }
+            Write::Undelete { pre, .. } => {
+                let current = current.ok_or_else(Error::no_item)?;
+                pre.check(&current)?;
+                update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Int(0))]).await?;
+                None
+            }
+        };
+        let item = match answer {
+            Some(item) => item,
+            None => {
+                let user = user_columns(&mut tx, table).await?;
+                fetch_item(&mut tx, &table.name, &all_columns(&user), &id)
+                    .await?
+                    .ok_or_else(|| Error::internal("the written row is gone"))?
+            }
+        };
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error> {
+        let at = sync_core::backend::canonical_datetime(updated_at)
+            .ok_or_else(|| Error::bad_request(format!("seed: {updated_at:?} is not a date-time")))?;
+        let ms = DateTime::parse_from_rfc3339(&at).map(|d| d.timestamp_millis()).unwrap_or_default();
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        for row in rows {
+            let values = storable(&mut tx, table, row.values).await?;
+            insert_row(&mut tx, table, &row.id, &values, &at, row.deleted).await?;
+        }
+        advance_clock(&mut tx, &table.name, ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}

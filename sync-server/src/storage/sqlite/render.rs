@@ -1,0 +1,396 @@
+//! `$filter` trees to SQLite SQL. The SQL text holds only quoted, checked column names, fixed
+//! keywords and `?` placeholders: every literal of the filter is a bound parameter.
+//!
+//! SQLite has no `floor`/`ceiling` in its default build and `endswith` needs its argument twice;
+//! those use a one-row subquery (`(SELECT … FROM (SELECT <x> AS __a))`) so that no sub-expression
+//! is repeated, and the rendered SQL grows linearly with the filter.
+
+use sync_core::{Column, ColumnType};
+
+use crate::error::{short, Error};
+use crate::odata::{BinaryOp, Expr, Func, Literal, UnaryOp};
+use crate::storage::SqlValue;
+
+/// The longest SQL a filter may render to.
+pub(crate) const MAX_SQL_BYTES: usize = 512 * 1024;
+/// The most parameters a filter may bind (SQLite allows 32 766).
+pub(crate) const MAX_PARAMS: usize = 10_000;
+
+/// SQL text and its parameters, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Sql {
+    /// The text.
+    pub text: String,
+    /// The parameters for its `?`s.
+    pub params: Vec<SqlValue>,
+}
+
+/// What an expression yields, as far as the renderer can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Number,
+    Text,
+    Date,
+    Null,
+    /// A JSON column: anything.
+    Any,
+}
+
+impl Kind {
+    fn of(ty: ColumnType) -> Kind {
+        match ty {
+            ColumnType::String => Kind::Text,
+            ColumnType::Bool => Kind::Bool,
+            ColumnType::Integer | ColumnType::Real => Kind::Number,
+            ColumnType::DateTime => Kind::Date,
+            ColumnType::Json => Kind::Any,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Bool => "a boolean",
+            Kind::Number => "a number",
+            Kind::Text => "a string",
+            Kind::Date => "a date-time",
+            Kind::Null => "null",
+            Kind::Any => "a value",
+        }
+    }
+}
+
+/// A column name as SQL: validated names hold only `[A-Za-z0-9_]`, quoted anyway.
+pub(crate) fn ident(name: &str) -> String {
+    debug_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    format!("\"{name}\"")
+}
+
+/// Renders a filter against a table's columns (system columns included).
+pub(crate) fn render_filter(expr: &Expr, columns: &[Column]) -> Result<Sql, Error> {
+    let mut r = Renderer { columns, sql: Sql::default() };
+    let kind = r.expr(expr)?;
+    if !matches!(kind, Kind::Bool | Kind::Any | Kind::Null) {
+        return Err(Error::bad_request(format!("$filter must be a condition, not {}", kind.name())));
+    }
+    Ok(r.sql)
+}
+
+struct Renderer<'a> {
+    columns: &'a [Column],
+    sql: Sql,
+}
+
+impl Renderer<'_> {
+    fn push(&mut self, text: &str) -> Result<(), Error> {
+        self.sql.text.push_str(text);
+        if self.sql.text.len() > MAX_SQL_BYTES {
+            return Err(Error::bad_request("$filter is too complex"));
+        }
+        Ok(())
+    }
+
+    fn bind(&mut self, value: SqlValue) -> Result<(), Error> {
+        self.sql.params.push(value);
+        if self.sql.params.len() > MAX_PARAMS {
+            return Err(Error::bad_request(format!("$filter has too many literals (at most {MAX_PARAMS})")));
+        }
+        self.push("?")
+    }
+
+    fn expect(&self, kind: Kind, allowed: &[Kind], what: &str) -> Result<(), Error> {
+        if kind == Kind::Null || kind == Kind::Any || allowed.contains(&kind) {
+            Ok(())
+        } else {
+            Err(Error::bad_request(format!("$filter: {what} needs {}, not {}", allowed[0].name(), kind.name())))
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) -> Result<Kind, Error> {
+        match expr {
+            Expr::Literal(lit) => self.literal(lit),
+            Expr::Column(name) => {
+                let Some(col) = self.columns.iter().find(|c| &c.name == name) else {
+                    return Err(Error::bad_request(format!("$filter: the table has no column '{}'", short(name))));
+                };
+                let kind = Kind::of(col.ty);
+                self.push(&ident(&col.name))?;
+                Ok(kind)
+            }
+            Expr::Unary(UnaryOp::Not, inner) => {
+                self.push("(NOT ")?;
+                let k = self.expr(inner)?;
+                self.expect(k, &[Kind::Bool], "not")?;
+                self.push(")")?;
+                Ok(Kind::Bool)
+            }
+            Expr::Unary(UnaryOp::Neg, inner) => {
+                self.push("(- ")?;
+                let k = self.expr(inner)?;
+                self.expect(k, &[Kind::Number], "unary -")?;
+                self.push(")")?;
+                Ok(Kind::Number)
+            }
+            Expr::And(items) | Expr::Or(items) => {
+                let (joiner, word) = if matches!(expr, Expr::And(_)) { (" AND ", "and") } else { (" OR ", "or") };
+                self.push("(")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.push(joiner)?;
+                    }
+                    let k = self.expr(item)?;
+                    self.expect(k, &[Kind::Bool], word)?;
+                }
+                self.push(")")?;
+                Ok(Kind::Bool)
+            }
+            Expr::Binary(op, left, right) if op.is_comparison() => self.comparison(*op, left, right),
+            Expr::Binary(op, left, right) => {
+                let sql_op = match op {
+                    BinaryOp::Add => " + ",
+                    BinaryOp::Sub => " - ",
+                    BinaryOp::Mul => " * ",
+                    BinaryOp::Div => " / ",
+                    _ => " % ",
+                };
+                self.push("(")?;
+                let l = self.expr(left)?;
+                self.expect(l, &[Kind::Number], "arithmetic")?;
+                self.push(sql_op)?;
+                let r = self.expr(right)?;
+                self.expect(r, &[Kind::Number], "arithmetic")?;
+                self.push(")")?;
+                Ok(Kind::Number)
+            }
+            Expr::Call(func, args) => self.call(*func, args),
+        }
+    }
+
+    fn literal(&mut self, lit: &Literal) -> Result<Kind, Error> {
+        let (value, kind) = match lit {
+            Literal::Null => (SqlValue::Null, Kind::Null),
+            Literal::Bool(b) => (SqlValue::Int(i64::from(*b)), Kind::Bool),
+            Literal::Int(n) => (SqlValue::Int(*n), Kind::Number),
+            Literal::Real(f) => (SqlValue::Real(*f), Kind::Number),
+            Literal::Str(s) => (SqlValue::Text(s.clone()), Kind::Text),
+            Literal::DateTime(s) => (SqlValue::Text(s.clone()), Kind::Date),
+        };
+        self.bind(value)?;
+        Ok(kind)
+    }
+
+    fn comparison(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Kind, Error> {
+        let is_null = |e: &Expr| matches!(e, Expr::Literal(Literal::Null));
+        // `x eq null` / `x ne null` are IS [NOT] NULL (SQL's `= NULL` is never true).
+        if matches!(op, BinaryOp::Eq | BinaryOp::Ne) && (is_null(left) || is_null(right)) {
+            let other = if is_null(left) { right } else { left };
+            self.push("(")?;
+            if is_null(other) {
+                self.push("NULL")?;
+            } else {
+                self.expr(other)?;
+            }
+            self.push(if op == BinaryOp::Eq { " IS NULL)" } else { " IS NOT NULL)" })?;
+            return Ok(Kind::Bool);
+        }
+        let sql_op = match op {
+            BinaryOp::Eq => " = ",
+            BinaryOp::Ne => " <> ",
+            BinaryOp::Gt => " > ",
+            BinaryOp::Ge => " >= ",
+            BinaryOp::Lt => " < ",
+            _ => " <= ",
+        };
+        self.push("(")?;
+        self.expr(left)?;
+        self.push(sql_op)?;
+        self.expr(right)?;
+        self.push(")")?;
+        Ok(Kind::Bool)
+    }
+
+    fn arg(&mut self, e: &Expr, allowed: &[Kind], what: &str) -> Result<(), Error> {
+        let k = self.expr(e)?;
+        self.expect(k, allowed, what)
+    }
+
+    fn call(&mut self, func: Func, args: &[Expr]) -> Result<Kind, Error> {
+        const TEXT: &[Kind] = &[Kind::Text];
+        const NUM: &[Kind] = &[Kind::Number];
+        const DATE: &[Kind] = &[Kind::Date, Kind::Text];
+        let name = format!("{func:?}").to_ascii_lowercase();
+        let a = |i: usize| &args[i];
+        match func {
+            Func::SubstringOf => {
+                self.push("(instr(")?;
+                self.arg(a(1), TEXT, &name)?;
+                self.push(", ")?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(") > 0)")?;
+                Ok(Kind::Bool)
+            }
+            Func::StartsWith => {
+                self.push("(instr(")?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(", ")?;
+                self.arg(a(1), TEXT, &name)?;
+                self.push(") = 1)")?;
+                Ok(Kind::Bool)
+            }
+            Func::EndsWith => {
+                self.push(
+                    "(SELECT CASE WHEN length(__b) = 0 THEN 1 ELSE substr(__a, -length(__b)) = __b END FROM (SELECT ",
+                )?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(" AS __a, ")?;
+                self.arg(a(1), TEXT, &name)?;
+                self.push(" AS __b))")?;
+                Ok(Kind::Bool)
+            }
+            Func::IndexOf => {
+                self.push("(instr(")?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(", ")?;
+                self.arg(a(1), TEXT, &name)?;
+                self.push(") - 1)")?;
+                Ok(Kind::Number)
+            }
+            Func::Concat => {
+                self.push("(")?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(" || ")?;
+                self.arg(a(1), TEXT, &name)?;
+                self.push(")")?;
+                Ok(Kind::Text)
+            }
+            Func::Substring => {
+                self.push("substr(")?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(", (")?;
+                self.arg(a(1), NUM, &name)?;
+                self.push(") + 1")?;
+                if let Some(len) = args.get(2) {
+                    self.push(", ")?;
+                    self.arg(len, NUM, &name)?;
+                }
+                self.push(")")?;
+                Ok(Kind::Text)
+            }
+            Func::Replace => {
+                self.push("replace(")?;
+                for i in 0..3 {
+                    if i > 0 {
+                        self.push(", ")?;
+                    }
+                    self.arg(a(i), TEXT, &name)?;
+                }
+                self.push(")")?;
+                Ok(Kind::Text)
+            }
+            Func::ToLower | Func::ToUpper | Func::Trim | Func::Length => {
+                let sql = match func {
+                    Func::ToLower => "lower(",
+                    Func::ToUpper => "upper(",
+                    Func::Trim => "trim(",
+                    _ => "length(",
+                };
+                self.push(sql)?;
+                self.arg(a(0), TEXT, &name)?;
+                self.push(")")?;
+                Ok(if func == Func::Length { Kind::Number } else { Kind::Text })
+            }
+            Func::Year | Func::Month | Func::Day | Func::Hour | Func::Minute | Func::Second => {
+                let format = match func {
+                    Func::Year => "%Y",
+                    Func::Month => "%m",
+                    Func::Day => "%d",
+                    Func::Hour => "%H",
+                    Func::Minute => "%M",
+                    _ => "%S",
+                };
+                self.push(&format!("CAST(strftime('{format}', "))?;
+                self.arg(a(0), DATE, &name)?;
+                self.push(") AS INTEGER)")?;
+                Ok(Kind::Number)
+            }
+            Func::Round => {
+                self.push("round(")?;
+                self.arg(a(0), NUM, &name)?;
+                self.push(")")?;
+                Ok(Kind::Number)
+            }
+            Func::Floor | Func::Ceiling => {
+                let (cmp, sign) = if func == Func::Floor { ("<", "-") } else { (">", "+") };
+                self.push(&format!(
+                    "(SELECT CAST(__a AS INTEGER) {sign} (__a {cmp} CAST(__a AS INTEGER)) FROM (SELECT "
+                ))?;
+                self.arg(a(0), NUM, &name)?;
+                self.push(" AS __a))")?;
+                Ok(Kind::Number)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::odata::parse_filter;
+    use sync_core::ColumnType;
+
+    pub(crate) fn columns() -> Vec<Column> {
+        let mut c = crate::table::system_columns();
+        c.push(Column::nullable("name", ColumnType::String));
+        c.push(Column::nullable("n", ColumnType::Real));
+        c.push(Column::nullable("flag", ColumnType::Bool));
+        c.push(Column::nullable("d", ColumnType::DateTime));
+        c
+    }
+
+    fn sql(filter: &str) -> Sql {
+        render_filter(&parse_filter(filter).unwrap(), &columns()).unwrap()
+    }
+
+    #[test]
+    fn literals_are_parameters() {
+        let s = sql("name eq 'x'') OR 1=1 --' and n gt 2.5 and flag eq true");
+        assert_eq!(s.text, "((\"name\" = ?) AND (\"n\" > ?) AND (\"flag\" = ?))");
+        assert_eq!(s.params, vec![SqlValue::Text("x') OR 1=1 --".into()), SqlValue::Real(2.5), SqlValue::Int(1)]);
+    }
+
+    #[test]
+    fn null_comparisons() {
+        assert_eq!(sql("d eq null").text, "(\"d\" IS NULL)");
+        assert_eq!(sql("null ne d").text, "(\"d\" IS NOT NULL)");
+        assert!(sql("d eq null").params.is_empty());
+    }
+
+    #[test]
+    fn dates_bind_canonical_text() {
+        let s = sql("updatedAt ge datetimeoffset'2024-01-01T01:00:00.0000000+01:00'");
+        assert_eq!(s.params, vec![SqlValue::Text("2024-01-01T00:00:00.000Z".into())]);
+    }
+
+    #[test]
+    fn errors() {
+        let cols = columns();
+        for (filter, msg) in [
+            ("nope eq 1", "no column 'nope'"),
+            ("n", "must be a condition"),
+            ("name add 1 eq 2", "arithmetic needs a number"),
+            ("not n", "not needs a boolean"),
+            ("length(n) eq 1", "length needs a string"),
+        ] {
+            let err = render_filter(&parse_filter(filter).unwrap(), &cols).unwrap_err();
+            assert!(err.message().contains(msg), "{filter}: {err}");
+            assert_eq!(err.status(), 400);
+        }
+    }
+
+    #[test]
+    fn floor_repeats_nothing() {
+        let s = sql("floor(floor(floor(n))) eq 1");
+        assert_eq!(s.params.len(), 1);
+        assert_eq!(s.text.matches("\"n\"").count(), 1);
+    }
+}

@@ -1,0 +1,118 @@
+//! Test harness: a sync-server on 127.0.0.1 (a free port) with the conformance suites' tables, run
+//! on its own thread and runtime so cases on other runtimes can share it; stopped on drop.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use sync_core::Record;
+use sync_server::{Config, Server};
+
+/// The tables of sync-core's conformance suites (`sync_core::conformance::remote` docs).
+pub const CONFORMANCE_TABLES: &str = r#"
+[tables.Item]
+columns = { name = "string", n = "number", flag = "boolean" }
+[tables.AllTypes]
+columns = { s = "string", i = "number", r = "number", b = "boolean", d = "date" }
+[tables.TodoItem]
+columns = { text = "string", complete = "boolean" }
+"#;
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The server (its handle: seed through [`TestServer::seed`]).
+    pub server: Server,
+    /// The database file.
+    pub db: std::path::PathBuf,
+    runtime: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server with the conformance tables on a fresh database.
+    pub fn start() -> TestServer {
+        TestServer::with_config(CONFORMANCE_TABLES, |b| b)
+    }
+
+    /// Starts a server with a config and builder tweaks on a fresh database.
+    pub fn with_config(
+        config: &str,
+        tweak: impl FnOnce(sync_server::ServerBuilder) -> sync_server::ServerBuilder + Send + 'static,
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let db = dir.path().join("server.sqlite");
+        let mut s = TestServer::on_file(config, db, tweak);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Starts a server on a given database file (which may be shared with another server).
+    pub fn on_file(
+        config: &str,
+        db: std::path::PathBuf,
+        tweak: impl FnOnce(sync_server::ServerBuilder) -> sync_server::ServerBuilder + Send + 'static,
+    ) -> TestServer {
+        let config = Config::from_toml(config).expect("test config");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let file = db.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+            runtime.block_on(async move {
+                let builder = tweak(Server::builder().sqlite_file(&file).config(&config));
+                let server = builder.build().await.expect("the server builds");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let addr = listener.local_addr().expect("addr");
+                ready_tx
+                    .send((format!("http://{addr}"), server.clone(), tokio::runtime::Handle::current()))
+                    .expect("ready");
+                server
+                    .serve(listener, async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .expect("serve");
+            });
+        });
+        let (url, server, runtime) = ready_rx.recv().expect("the server starts");
+        TestServer { url, server, db, runtime, stop: Some(stop_tx), thread: Some(thread), _dir: None }
+    }
+
+    /// One server per test binary, never stopped before the process ends.
+    pub fn shared() -> &'static TestServer {
+        static SERVER: OnceLock<TestServer> = OnceLock::new();
+        SERVER.get_or_init(TestServer::start)
+    }
+
+    /// Seeds rows on the server's own runtime.
+    pub async fn seed(&self, table: &str, rows: Vec<Record>, updated_at: &str) {
+        let server = self.server.clone();
+        let (table, at) = (table.to_owned(), updated_at.to_owned());
+        self.runtime
+            .spawn(async move { server.seed(&table, rows, &at).await })
+            .await
+            .expect("the seed task")
+            .unwrap_or_else(|e| panic!("seeding failed: {e}"));
+    }
+
+    /// A REST remote for this server.
+    pub fn remote(&self) -> backend_azure_rest::AzureRestRemote {
+        backend_azure_rest::AzureRestRemote::builder(&self.url).build().expect("a remote")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
