@@ -190,6 +190,15 @@ async fn run_history<F: ScenarioFactory + ?Sized>(f: &F, seed: u64) -> Result<()
                     let ctx = device.ctx.clone();
                     background[d] = Some(tokio::spawn(async move { ctx.push().await }));
                     log.push(format!("{step}: device {d} starts a background push"));
+                    // Often, the other context on the same store starts meanwhile (a second
+                    // process opening the file during a sync), then writes go on from both.
+                    if stores[d].1 == 0 && rng.below(2) == 0 {
+                        let other = 1 - d;
+                        let store = Arc::clone(&stores[other].0);
+                        devices[other] =
+                            Device::new(store, flaky[other].clone(), DeferConflicts, options.clone()).await;
+                        log.push(format!("{step}: device {other} restarts during it"));
+                    }
                 }
             }
             67..=69 => {

@@ -105,7 +105,11 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
     let mut rounds = 0u32;
     let mut resolved = false;
     loop {
-        let sent = send(inner, remote, &op, item.as_ref()).await;
+        let sent = if op.kind == OperationKind::Delete && item.as_ref().and_then(Record::version).is_none() {
+            send_unversioned_delete(inner, remote, &schema, &op, &mut item).await
+        } else {
+            send(inner, remote, &op, item.as_ref()).await
+        };
         let failure = match sent {
             Ok(server_item) => {
                 // An answer about another item must not be stored over that item.
@@ -172,9 +176,9 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
         let status = failure.status().unwrap_or(409);
         let server_item = server_item_of(remote, &schema, &op, &failure).await;
         if let (Some(local), Some(server)) = (item.as_ref(), server_item.as_ref()) {
-            if op.kind != OperationKind::Delete && !server.is_deleted() {
+            if !server.is_deleted() {
                 // Our earlier attempt landed but its answer was lost: the server holds our change.
-                if same_user_fields(&schema, local, server) {
+                if op.kind != OperationKind::Delete && same_user_fields(&schema, local, server) {
                     let report = Report { kind, outcome: PushOutcome::Succeeded };
                     return Ok(Step::Finish {
                         op_id: op.id,
@@ -184,8 +188,8 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
                         forget_sent: attempted,
                     });
                 }
-                // It landed, and the item was edited since: send the edit over the server's
-                // version, as the device's own write, not a conflict.
+                // It landed, and the item was edited (or deleted) since: send the change over the
+                // server's version, as the device's own write, not a conflict.
                 if attempted
                     && rounds < inner.options.max_conflict_rounds
                     && was_sent(store, &schema, &op, server).await?
@@ -302,6 +306,41 @@ async fn was_sent(store: &dyn Store, schema: &TableSchema, op: &Operation, serve
     let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
     let Some(sent) = sent.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else { return Ok(false) };
     Ok(same_user_fields(schema, &sent, server))
+}
+
+/// A delete whose snapshot has no version: the item was inserted here and the insert's answer
+/// was lost, so the server's version is unknown. A `DELETE` without `If-Match` would delete
+/// whatever the server holds, even another client's later edit. So the server's item is read
+/// first: still what this device wrote (or sent), it is deleted over its version; changed since,
+/// it is a conflict; gone, the delete is done.
+async fn send_unversioned_delete(
+    inner: &Shared,
+    remote: &dyn Remote,
+    schema: &TableSchema,
+    op: &Operation,
+    item: &mut Option<Record>,
+) -> Result<Option<Record>, RemoteError> {
+    let server = match with_retry(&inner.options.retry, || remote.read(&op.table, &op.item_id)).await {
+        Ok(server) => schema.conform_remote(server).map_err(|e| RemoteError::protocol(e.to_string()))?,
+        Err(e) if e.kind() == RemoteErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let ours = match item.as_ref() {
+        Some(snapshot) => {
+            same_user_fields(schema, snapshot, &server)
+                || was_sent(inner.store.as_ref(), schema, op, &server).await.unwrap_or(false)
+        }
+        None => false,
+    };
+    if !ours {
+        return Err(RemoteError::Conflict { status: 412, server_item: Some(Box::new(server)) });
+    }
+    if let (Some(snapshot), Some(version)) = (item.as_mut(), server.version()) {
+        snapshot
+            .set(crate::schema::system::VERSION, serde_json::Value::String(version.to_owned()))
+            .map_err(|e| RemoteError::protocol(e.to_string()))?;
+    }
+    send(inner, remote, op, item.as_ref()).await
 }
 
 /// Whether a delete of the operation's item is queued behind it.
