@@ -60,6 +60,25 @@ impl Cursor {
         Ok(tx.config(&config_key(table, query_id))?.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
+    /// The cursor saved for `(table, query_id)` if it was saved by pulls with this filter
+    /// (`filter_key`, the filter's OData text). A query id reused with another filter would
+    /// resume after rows the new filter never downloaded, so a changed (or unknown) filter
+    /// forgets the cursor and records the new filter: the pull starts over.
+    pub(crate) fn load_for_filter(
+        tx: &mut dyn Transaction,
+        table: &str,
+        query_id: &str,
+        filter_key: &str,
+    ) -> Result<Option<Cursor>, StoreError> {
+        let key = filter_config_key(table, query_id);
+        if tx.config(&key)?.as_deref() == Some(filter_key) {
+            return Cursor::load(tx, table, query_id);
+        }
+        Cursor::forget(tx, table, Some(query_id))?;
+        tx.set_config(&key, filter_key)?;
+        Ok(None)
+    }
+
     /// Saves this cursor for `(table, query_id)`, replacing the one before.
     pub fn save(&self, tx: &mut dyn Transaction, table: &str, query_id: &str) -> Result<(), StoreError> {
         let text = serde_json::to_string(self).map_err(|e| StoreError::backend("encoding a pull cursor", e))?;
@@ -81,6 +100,12 @@ impl Cursor {
 /// exactly one cursor, and [`table_prefix`] removes all of a table's.
 fn config_key(table: &str, query_id: &str) -> String {
     format!("deltaToken|{table}|{query_id}|")
+}
+
+/// The config key of the filter a query id's cursor belongs to. It starts with the cursor's own
+/// key, so forgetting the cursor forgets it too.
+fn filter_config_key(table: &str, query_id: &str) -> String {
+    format!("{}filter", config_key(table, query_id))
 }
 
 fn table_prefix(table: &str) -> String {

@@ -352,3 +352,22 @@ async fn keep_mine_after_the_server_deleted_the_item_re_creates_it() {
     assert_eq!(row.get("text"), Some(&json!("mine, edited")));
     assert!(!row.is_deleted());
 }
+
+#[tokio::test]
+async fn a_query_id_reused_with_another_filter_starts_over() {
+    let remote = MemoryRemote::new();
+    let row = |id: &str, text: &str| {
+        sync_core::Record::from_json(json!({"id": id, "text": text, "complete": false})).unwrap()
+    };
+    remote.seed("TodoItem", [row("b1", "b"), row("b2", "b")], "2024-01-01T00:00:00.000Z");
+    remote.seed("TodoItem", [row("a1", "a")], "2024-01-02T00:00:00.000Z");
+    let ctx = context(Some(&remote)).await;
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let only = |text: &str| Query::new().filter(TodoItem::TEXT.eq(text));
+    assert_eq!(todos.pull(&only("a"), PullOptions::incremental("q")).await.unwrap().rows, 1);
+    // Same query id, another filter: its cursor (after a1) would skip b1 and b2.
+    assert_eq!(todos.pull(&only("b"), PullOptions::incremental("q")).await.unwrap().rows, 2);
+    assert_eq!(todos.count(&Query::new()).await.unwrap(), 3);
+    // And the same filter again resumes after its own cursor.
+    assert_eq!(todos.pull(&only("b"), PullOptions::incremental("q")).await.unwrap().rows, 0);
+}

@@ -11,6 +11,7 @@ use crate::cursor::{check_query_id, Cursor};
 use crate::error::{QueryError, RecordError, SyncError};
 use crate::operation::OperationFilter;
 use crate::query::expr::Query;
+use crate::query::odata::odata_filter;
 use crate::query::resolve::resolve_query;
 use crate::queue::apply_pull_page;
 use crate::record::Record;
@@ -63,7 +64,8 @@ pub(crate) async fn pull(
     let mut cursor: Option<Cursor> = match &query_id {
         Some(id) => {
             let (t, id) = (table.clone(), id.clone());
-            shared.store.transact(move |tx| Cursor::load(tx, &t, &id)).await?
+            let filter_key = filter.as_ref().map(odata_filter).unwrap_or_default();
+            shared.store.transact(move |tx| Cursor::load_for_filter(tx, &t, &id, &filter_key)).await?
         }
         None => None,
     };
