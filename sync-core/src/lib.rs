@@ -64,8 +64,8 @@ pub mod __private;
 
 pub use engine::{
     ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, PullOptions, PullSummary, PurgeOptions,
-    PushOutcome, PushSummary, Resolution, RetryPolicy, ServerWins, SyncContext, SyncContextBuilder, SyncEvent,
-    SyncOptions, SyncTable,
+    PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext, SyncContextBuilder,
+    SyncEvent, SyncOptions, SyncTable,
 };
 pub use entity::SyncEntity;
 pub use error::{ErrorKind, SyncError};

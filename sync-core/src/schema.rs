@@ -217,8 +217,16 @@ impl TableSchema {
 pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool) -> Result<Value, RecordError> {
     let wrong = |v: &Value| RecordError::WrongType {
         column: column.to_owned(),
-        expected: ty.name(),
-        found: json_type_name(v).to_owned(),
+        expected: match ty {
+            ColumnType::Integer => "an integer in the i64 range",
+            ColumnType::Real => "a finite number",
+            other => other.name(),
+        },
+        // A number says what it is (2.5, 9223372036854775808), not just "number".
+        found: match v {
+            Value::Number(n) => n.to_string(),
+            other => json_type_name(other).to_owned(),
+        },
     };
     match ty {
         ColumnType::String if v.is_string() => Ok(v),

@@ -155,16 +155,54 @@ async fn push_and_pull_need_a_remote_and_valid_arguments() {
 }
 
 #[tokio::test]
-async fn a_server_row_that_does_not_fit_is_an_error_and_stores_nothing() {
+async fn server_rows_that_do_not_fit_are_rejected_one_by_one_and_the_pull_goes_on() {
     let remote = MemoryRemote::new();
-    let good = sync_core::Record::from_json(json!({"id": "g", "text": "fine", "complete": false})).unwrap();
-    let bad = sync_core::Record::from_json(json!({"id": "h", "text": "bad", "complete": "yes"})).unwrap();
-    remote.seed("TodoItem", [good, bad], "2024-01-01T00:00:00.000Z");
+    let row = |v: serde_json::Value| sync_core::Record::from_json(v).unwrap();
+    remote.seed(
+        "TodoItem",
+        [
+            row(json!({"id": "a-good", "text": "fine", "complete": false})),
+            row(json!({"id": "b-missing", "text": "no complete"})),
+            row(json!({"id": "c-string", "text": "bad", "complete": "yes"})),
+            row(json!({"id": "d-good", "text": "fine too", "complete": true})),
+        ],
+        "2024-01-01T00:00:00.000Z",
+    );
     let ctx = context(Some(&remote)).await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    ctx.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
     let todos = ctx.table::<TodoItem>().await.unwrap();
-    let err = todos.pull(&Query::new(), PullOptions::incremental("all")).await.unwrap_err();
-    assert!(matches!(err, SyncError::InvalidServerRow { .. }), "{err:?}");
-    assert_eq!(todos.count(&Query::new()).await.unwrap(), 0, "the page is all or nothing");
+    let summary = todos.pull(&Query::new(), PullOptions::incremental("all")).await.unwrap();
+    assert_eq!((summary.rows, summary.upserted), (4, 2), "the good rows of the page are stored");
+    let rejected: Vec<(&str, Option<&str>)> =
+        summary.rejected.iter().map(|r| (r.id.as_str(), r.column.as_deref())).collect();
+    assert_eq!(rejected, vec![("b-missing", Some("complete")), ("c-string", Some("complete"))]);
+    assert!(summary.rejected[1].reason.contains("expects a boolean, got string"), "{}", summary.rejected[1].reason);
+    let rejected_events = events.lock().unwrap().iter().filter(|e| matches!(e, SyncEvent::RowRejected(_))).count();
+    assert_eq!(rejected_events, 2);
+    assert_eq!(ctx.rejected_rows().await.unwrap(), summary.rejected, "they are kept for the app");
+    // The cursor moved past them: the next pull asks for nothing old.
+    assert_eq!(todos.pull(&Query::new(), PullOptions::incremental("all")).await.unwrap().rows, 0);
+    assert_eq!(ctx.clear_rejected_rows("TodoItem").await.unwrap(), 2);
+    assert!(ctx.rejected_rows().await.unwrap().is_empty());
+}
+
+#[test]
+fn messages_say_what_was_expected_and_what_came() {
+    let schema = TodoCounter::schema();
+    let row = |v: serde_json::Value| sync_core::Record::from_json(v).unwrap();
+    let err = schema.conform_remote(row(json!({"id": "x", "count": 9223372036854775808u64}))).unwrap_err();
+    assert_eq!(err.to_string(), "column \"count\" expects an integer in the i64 range, got 9223372036854775808");
+    let err = schema.conform_remote(row(json!({"id": "x", "count": 2.5}))).unwrap_err();
+    assert_eq!(err.to_string(), "column \"count\" expects an integer in the i64 range, got 2.5");
+}
+
+#[derive(SyncEntity, Debug, Clone)]
+#[sync(table = "Counter")]
+struct TodoCounter {
+    id: String,
+    count: i64,
 }
 
 #[tokio::test]

@@ -41,6 +41,13 @@ impl Progress {
                 }
                 None => eprintln!("pushed {done}/{total}: {item_id} ({outcome:?})"),
             },
+            SyncEvent::RowRejected(row) => {
+                let warning = format!("todo: warning: server item {} was not stored: {}", row.id, row.reason);
+                match bar.as_ref() {
+                    Some(pb) => pb.suspend(|| eprintln!("{warning}")),
+                    None => eprintln!("{warning}"),
+                }
+            }
             SyncEvent::PushFinished(_) | SyncEvent::PullFinished(_) => {
                 if let Some(pb) = bar.take() {
                     pb.finish_and_clear();

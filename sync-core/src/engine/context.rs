@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
 use super::events::{EventBus, PushSummary, SyncEvent};
 use super::options::SyncOptions;
+use super::rejected::RejectedRow;
 use super::shared::Shared;
 use super::table::{JsonTable, SyncTable};
 use crate::entity::SyncEntity;
@@ -119,6 +120,29 @@ impl SyncContext {
     /// The errors table: failed operations waiting for the app, oldest first.
     pub async fn errors(&self) -> Result<Vec<OperationError>, SyncError> {
         Ok(self.shared.store.transact(|tx| tx.errors(None)).await?)
+    }
+
+    /// The server rows pulls could not store (they did not fit their table), for every table
+    /// opened in this context, oldest first per table.
+    pub async fn rejected_rows(&self) -> Result<Vec<RejectedRow>, SyncError> {
+        let tables = self.shared.table_names();
+        Ok(self
+            .shared
+            .store
+            .transact(move |tx| {
+                let mut all = Vec::new();
+                for table in &tables {
+                    all.extend(super::rejected::list(tx, table)?);
+                }
+                Ok(all)
+            })
+            .await?)
+    }
+
+    /// Forgets the rejected rows kept for `table`; returns how many there were.
+    pub async fn clear_rejected_rows(&self, table: &str) -> Result<u64, SyncError> {
+        let table = table.to_owned();
+        Ok(self.shared.store.transact(move |tx| super::rejected::clear(tx, &table)).await?)
     }
 
     /// Resolves a recorded failure. `KeepLocal` and `Merge` queue the operation again over the

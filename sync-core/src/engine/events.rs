@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use super::rejected::RejectedRow;
 use crate::operation::OperationKind;
 
 /// Progress reported while pushing and pulling.
@@ -48,6 +49,8 @@ pub enum SyncEvent {
         /// Pages so far.
         pages: u64,
     },
+    /// A server row did not fit the local table and was not stored (the pull went on).
+    RowRejected(RejectedRow),
     /// The pull ended.
     PullFinished(PullSummary),
 }
@@ -93,6 +96,9 @@ pub struct PullSummary {
     pub deleted: u64,
     /// Rows left alone because their item has a queued local change.
     pub skipped: u64,
+    /// Rows that did not fit the local table and were not stored (also kept: see
+    /// [`SyncContext::rejected_rows`](crate::SyncContext::rejected_rows)).
+    pub rejected: Vec<RejectedRow>,
 }
 
 type Subscriber = Arc<dyn Fn(&SyncEvent) + Send + Sync>;

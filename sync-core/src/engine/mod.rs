@@ -9,6 +9,7 @@
 //! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
 //! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts, failures |
 //! | `pull.rs` | keyset incremental pull |
+//! | `rejected.rs` | server rows a pull could not store, kept for the app |
 //! | `purge.rs` | purge |
 //! | `resolution.rs` | applying a [`Resolution`] (handler or errors table) and checking merges |
 //! | `retry.rs` | bounded retries of transient remote failures |
@@ -22,6 +23,7 @@ mod pull;
 mod purge;
 mod push_operation;
 mod push_scheduler;
+mod rejected;
 mod resolution;
 mod retry;
 mod shared;
@@ -31,4 +33,5 @@ pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolu
 pub use context::{SyncContext, SyncContextBuilder};
 pub use events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
 pub use options::{PullOptions, PurgeOptions, RetryPolicy, SyncOptions};
+pub use rejected::RejectedRow;
 pub use table::{JsonTable, SyncTable};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::events::{PullSummary, SyncEvent};
 use super::options::PullOptions;
+use super::rejected::RejectedRow;
 use super::retry::with_retry;
 use super::shared::Shared;
 use crate::cursor::{check_query_id, Cursor};
@@ -93,28 +94,42 @@ pub(crate) async fn pull(
         let (page_table, page_schema) = (table.clone(), Arc::clone(schema));
         // Checking rows against the schema happens inside the transaction's work, off the async
         // task, while the next page is already on its way.
+        // A row that does not fit is rejected alone: the rest of the page is stored and the
+        // cursor moves past it, so one bad row never blocks the table for every device.
         let store_page = shared.store.transact(move |tx| {
-            let rows =
-                match page.items.into_iter().map(|r| page_schema.conform_remote(r)).collect::<Result<Vec<Record>, _>>()
-                {
-                    Ok(rows) => rows,
-                    Err(source) => return Ok(Err(SyncError::InvalidServerRow { table: page_table, source })),
-                };
+            let mut rows: Vec<Record> = Vec::with_capacity(page.items.len());
+            let mut rejected = Vec::new();
+            for row in page.items {
+                let (id, updated_at) = (row.id().to_owned(), row.updated_at().map(str::to_owned));
+                match page_schema.conform_remote(row) {
+                    Ok(row) => rows.push(row),
+                    Err(e) => rejected.push(RejectedRow::new(&page_table, &id, updated_at.as_deref(), &e)),
+                }
+            }
             let cursor = saved.as_ref().map(|(id, cursor)| (id.as_str(), cursor));
-            Ok(Ok(apply_pull_page(tx, &page_table, &rows, cursor)?))
+            let outcome = apply_pull_page(tx, &page_table, &rows, cursor)?;
+            if !rejected.is_empty() {
+                super::rejected::keep(tx, &page_table, &rejected)?;
+            }
+            Ok((outcome, rejected))
         });
         // The next page depends only on this page's last row: fetch it while this one is stored.
-        let outcome = if more {
+        let (outcome, rejected) = if more {
             let (stored, fetched) = tokio::join!(store_page, fetch(Some(next)));
             next_page = Some(fetched);
-            stored??
+            stored?
         } else {
-            store_page.await??
+            store_page.await?
         };
         summary.rows += received;
         summary.upserted += outcome.upserted;
         summary.deleted += outcome.deleted;
         summary.skipped += outcome.skipped;
+        for row in rejected {
+            tracing::warn!(table = %row.table, id = %row.id, column = ?row.column, "{row}");
+            shared.events.emit(SyncEvent::RowRejected(row.clone()));
+            summary.rejected.push(row);
+        }
         shared.events.emit(SyncEvent::PagePulled {
             table: table.clone(),
             rows: received,

@@ -59,6 +59,13 @@ impl Shared {
         }
     }
 
+    /// The names of the tables opened so far, sorted.
+    pub(crate) fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.schemas.read().map(|s| s.keys().cloned().collect()).unwrap_or_default();
+        names.sort();
+        names
+    }
+
     /// The schema of an opened table.
     pub(crate) fn schema(&self, table: &str) -> Option<Arc<TableSchema>> {
         self.schemas.read().ok().and_then(|s| s.get(table).cloned())

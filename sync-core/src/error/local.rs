@@ -26,7 +26,7 @@ pub enum RecordError {
         found: &'static str,
     },
     /// A field holds a value of the wrong type.
-    #[error("column {column:?} expects {expected}, found {found}")]
+    #[error("column {column:?} expects {expected}, got {found}")]
     WrongType {
         /// The column.
         column: String,
@@ -230,6 +230,20 @@ pub enum StoreError {
         #[source]
         source: Option<BoxError>,
     },
+}
+
+impl RecordError {
+    /// The column the error is about, when it is about one.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            RecordError::WrongType { column, .. }
+            | RecordError::NullValue { column }
+            | RecordError::UnknownColumn { column, .. } => Some(column),
+            RecordError::Field { field, .. } => Some(field),
+            RecordError::InvalidId { .. } | RecordError::MissingId => Some(crate::schema::system::ID),
+            RecordError::NotAnObject { .. } => None,
+        }
+    }
 }
 
 impl StoreError {
