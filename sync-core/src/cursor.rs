@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{StoreError, SyncError};
+use crate::error::{RemoteError, StoreError, SyncError};
 use crate::query::expr::{CompareOp, Expr};
 use crate::query::value::QueryValue;
 use crate::record::Record;
@@ -91,6 +91,60 @@ impl Cursor {
         match query_id {
             Some(id) => tx.remove_config(&config_key(table, id)),
             None => tx.remove_config(&table_prefix(table)),
+        }
+    }
+}
+
+/// Checks that a page keeps the keyset order: its rows strictly increase in `(updatedAt, id)`,
+/// and its first row comes after `previous` (the cursor the page was asked after). A server that
+/// ignores the filter, sorts another way, or stores `updatedAt` more precisely than it sends it
+/// would otherwise make a pull loop (or skip rows) for ever; this makes it a protocol error that
+/// says what the server did.
+pub(crate) fn check_page_order(previous: Option<&Cursor>, rows: &[Record]) -> Result<(), RemoteError> {
+    let mut before: Option<(Key<'_>, &str)> = previous.map(|c| (Key::of(&c.updated_at), c.id.as_str()));
+    for (i, row) in rows.iter().enumerate() {
+        let Some(updated_at) = row.updated_at() else { continue };
+        let here = (Key::of(updated_at), row.id());
+        if let Some(prev) = &before {
+            if here <= *prev {
+                let what = if i == 0 {
+                    "does not advance past the cursor it was asked after (it ignores the $filter, or stores updatedAt \
+                     more precisely than it sends it)"
+                } else {
+                    "sends rows out of (updatedAt, id) order (it ignores $orderby=updatedAt,id)"
+                };
+                return Err(RemoteError::protocol(format!(
+                    "the server {what}: row {:?} at {updated_at:?} came after {:?} at {:?}",
+                    row.id(),
+                    prev.1,
+                    prev.0.text()
+                )));
+            }
+        }
+        before = Some(here);
+    }
+    Ok(())
+}
+
+/// A timestamp for ordering: parsed when it is a date-time (so `…Z` and `…+00:00` compare right),
+/// else its text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Time(chrono::DateTime<chrono::Utc>, &'a str),
+    Text(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn of(text: &'a str) -> Key<'a> {
+        match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(t) => Key::Time(t.with_timezone(&chrono::Utc), text),
+            Err(_) => Key::Text(text),
+        }
+    }
+
+    fn text(&self) -> &'a str {
+        match self {
+            Key::Time(_, text) | Key::Text(text) => text,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::options::PullOptions;
 use super::rejected::RejectedRow;
 use super::retry::with_retry;
 use super::shared::Shared;
-use crate::cursor::{check_query_id, Cursor};
+use crate::cursor::{check_page_order, check_query_id, Cursor};
 use crate::error::{QueryError, RecordError, SyncError};
 use crate::operation::OperationFilter;
 use crate::query::expr::Query;
@@ -79,10 +79,12 @@ pub(crate) async fn pull(
             with_retry(&shared.options.retry, || remote.query_page(table, filter, cursor.as_ref(), page_size)).await
         }
     };
+    let mut previous = cursor.clone();
     let mut next_page = Some(fetch(cursor.take()).await);
     while let Some(page) = next_page.take() {
         let page = page?;
         summary.requests += 1;
+        check_page_order(previous.as_ref(), &page.items)?;
         let received = page.items.len() as u64;
         let Some(last) = page.items.last() else { break };
         let next = Cursor::after(last).ok_or_else(|| SyncError::InvalidServerRow {
@@ -90,6 +92,7 @@ pub(crate) async fn pull(
             source: RecordError::NullValue { column: system::UPDATED_AT.to_owned() },
         })?;
         let more = received >= page_size || page.has_next_link;
+        previous = Some(next.clone());
         let saved = query_id.clone().map(|id| (id, next.clone()));
         let (page_table, page_schema) = (table.clone(), Arc::clone(schema));
         // Checking rows against the schema happens inside the transaction's work, off the async
