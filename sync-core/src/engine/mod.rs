@@ -7,7 +7,8 @@
 //! | `table.rs` | [`JsonTable`] and [`SyncTable`]: local CRUD, queries, pull, purge, push of one table |
 //! | `shared.rs` | the state every part shares: store, remote, handler, options, events, locks |
 //! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
-//! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts, failures |
+//! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts |
+//! | `push_records.rs` | what a push writes besides the answer: failures, attempted marks, sent bodies |
 //! | `pull.rs` | keyset incremental pull |
 //! | `rejected.rs` | server rows a pull could not store, kept for the app |
 //! | `purge.rs` | purge |
@@ -22,6 +23,7 @@ mod options;
 mod pull;
 mod purge;
 mod push_operation;
+mod push_records;
 mod push_scheduler;
 mod rejected;
 mod resolution;

@@ -52,7 +52,7 @@ pub(crate) async fn pull(
     let table = schema.name().to_owned();
 
     if options.push_first.unwrap_or(shared.options.push_before_pull) {
-        let guard = super::push_scheduler::lock(shared).await?;
+        let guard = shared.lock_push().await?;
         let pending_filter = OperationFilter::table(&table);
         let pending = shared.store.transact(move |tx| tx.count_operations(&pending_filter)).await?;
         if pending > 0 {

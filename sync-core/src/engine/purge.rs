@@ -26,7 +26,7 @@ pub(crate) async fn purge(
     let filter = resolve_query(query, schema)?.filter;
     let table = schema.name().to_owned();
     // Purge runs between pushes: an operation in flight must not vanish under the push.
-    let _no_push = super::push_scheduler::lock(shared).await?;
+    let _no_push = shared.lock_push().await?;
     let outcome = shared
         .store
         .transact(move |tx| {

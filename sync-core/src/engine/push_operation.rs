@@ -6,34 +6,17 @@ use std::sync::Arc;
 
 use super::conflict::{Conflict, Resolution};
 use super::events::PushOutcome;
+use super::push_records::{mark_attempted, record_failure, remember_sent, same_user_fields, was_sent, Failure, Stop};
 use super::resolution::{apply_resolution, conform_merge, sent_key, Effect};
 use super::retry::with_retry;
 use super::shared::Shared;
-use crate::error::{RemoteError, RemoteErrorKind, StoreError, SyncError};
-use crate::operation::{FailureKind, Operation, OperationError, OperationFilter, OperationKind, OperationState};
+use crate::error::{RemoteError, RemoteErrorKind, StoreError};
+use crate::operation::{FailureKind, Operation, OperationFilter, OperationKind, OperationState};
 use crate::queue::complete_operation;
 use crate::record::Record;
 use crate::remote::{strip_server_columns, Remote};
 use crate::schema::TableSchema;
 use crate::store::{Store, StoreExt};
-
-/// Why a push stops before the end of the queue; the operations not pushed stay queued.
-#[derive(Debug)]
-pub(super) enum Stop {
-    /// The server could not be reached (after retries) or rejected the credentials.
-    Remote(RemoteError),
-    /// The local store failed.
-    Store(StoreError),
-}
-
-impl From<Stop> for SyncError {
-    fn from(stop: Stop) -> Self {
-        match stop {
-            Stop::Remote(e) => SyncError::Remote(e),
-            Stop::Store(e) => SyncError::from(e),
-        }
-    }
-}
 
 /// The table and id of an operation's item: operations of one item are never in flight together.
 pub(super) fn item_key(op: &Operation) -> (String, String) {
@@ -291,23 +274,6 @@ async fn settle(
         .map_err(Stop::Store)
 }
 
-/// Remembers the body of a send whose answer never came (see [`sent_key`]).
-async fn remember_sent(store: &dyn Store, op: &Operation, item: Option<&Record>) -> Result<(), Stop> {
-    let Some(item) = item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
-    let body = serde_json::to_string(&strip_server_columns(item))
-        .map_err(|e| Stop::Store(StoreError::backend("encoding the sent item", e)))?;
-    let key = sent_key(op.id);
-    store.transact(move |tx| tx.set_config(&key, &body)).await.map_err(Stop::Store)
-}
-
-/// Whether the server's item holds exactly what an earlier send of this operation carried.
-async fn was_sent(store: &dyn Store, schema: &TableSchema, op: &Operation, server: &Record) -> Result<bool, Stop> {
-    let key = sent_key(op.id);
-    let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
-    let Some(sent) = sent.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else { return Ok(false) };
-    Ok(same_user_fields(schema, &sent, server))
-}
-
 /// A delete whose snapshot has no version: the item was inserted here and the insert's answer
 /// was lost, so the server's version is unknown. A `DELETE` without `If-Match` would delete
 /// whatever the server holds, even another client's later edit. So the server's item is read
@@ -365,14 +331,6 @@ async fn server_item_of(
     raw.and_then(|r| schema.conform_remote(r).ok())
 }
 
-/// Whether two items hold the same user fields (system columns ignored).
-fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> bool {
-    schema.user_columns().all(|c| {
-        let null = serde_json::Value::Null;
-        a.get(&c.name).unwrap_or(&null) == b.get(&c.name).unwrap_or(&null)
-    })
-}
-
 /// Stores the server's answer (see [`complete_operation`]); `forget_sent` drops what was
 /// remembered of an earlier send.
 pub(super) async fn finish(
@@ -389,76 +347,6 @@ pub(super) async fn finish(
                 tx.remove_config(&sent_key(op_id))?;
             }
             Ok(())
-        })
-        .await
-        .map_err(Stop::Store)
-}
-
-async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), Stop> {
-    let op_id = op.id;
-    store
-        .transact(move |tx| {
-            if let Some(mut op) = tx.operation(op_id)? {
-                op.state = OperationState::Attempted;
-                tx.update_operation(&op)?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(Stop::Store)
-}
-
-/// Why an operation failed, as the errors table records it.
-struct Failure {
-    kind: FailureKind,
-    status: Option<u16>,
-    message: String,
-    server_item: Option<Record>,
-}
-
-impl Failure {
-    /// The failure a remote error stands for, with the server's item when known.
-    fn of(error: &RemoteError, server_item: Option<Record>) -> Failure {
-        let kind = match error.kind() {
-            RemoteErrorKind::Conflict => FailureKind::Conflict,
-            RemoteErrorKind::NotFound => FailureKind::NotFound,
-            RemoteErrorKind::Transient | RemoteErrorKind::Offline => FailureKind::Transient,
-            RemoteErrorKind::Protocol => FailureKind::Protocol,
-            _ => FailureKind::Rejected,
-        };
-        Failure {
-            kind,
-            status: error.status(),
-            message: error.to_string(),
-            server_item: server_item.or_else(|| error.server_item().cloned()),
-        }
-    }
-}
-
-/// Records a failed operation in the errors table and leaves it queued as attempted.
-async fn record_failure(store: &dyn Store, op: &Operation, item: Option<Record>, failure: Failure) -> Result<(), Stop> {
-    tracing::warn!(table = %op.table, item = %op.item_id, kind = %op.kind, "push failed: {}", failure.message);
-    let error = OperationError {
-        operation_id: op.id,
-        operation_version: op.version,
-        kind: op.kind,
-        table: op.table.clone(),
-        item_id: op.item_id.clone(),
-        failure: failure.kind,
-        status: failure.status,
-        message: failure.message,
-        item,
-        server_item: failure.server_item,
-    };
-    let op_id = op.id;
-    store
-        .transact(move |tx| {
-            let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
-            op.state = OperationState::Attempted;
-            tx.update_operation(&op)?;
-            // Record against the operation as it is now, so resolving checks the right version.
-            let error = OperationError { operation_version: op.version, ..error };
-            tx.put_error(&error)
         })
         .await
         .map_err(Stop::Store)

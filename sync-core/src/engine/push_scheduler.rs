@@ -10,12 +10,13 @@ use std::sync::Arc;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::events::{PushOutcome, PushSummary, SyncEvent};
-use super::push_operation::{finish, item_key, push_one, Step, Stop};
+use super::push_operation::{finish, item_key, push_one, Step};
+use super::push_records::Stop;
 use super::shared::Shared;
 use crate::error::{StoreError, SyncError};
 use crate::operation::{FailureKind, Operation, OperationFilter, OperationState};
 use crate::remote::Remote;
-use crate::store::{PushLock, Store, StoreExt};
+use crate::store::{Store, StoreExt};
 
 /// Operations read from the queue at a time.
 const FETCH_BATCH: usize = 64;
@@ -23,21 +24,6 @@ const FETCH_BATCH: usize = 64;
 /// The config key set while a push has operations claimed: found set by a push that holds the
 /// store's push lock, it means the push that claimed them is gone (crashed, killed, dropped).
 const CLAIMED_KEY: &str = "push|claimed";
-
-/// The right to push: this context's lock (one push at a time per context, without a store
-/// round trip) and the store's push lock (one at a time across every context and process on the
-/// store; see [`Store::lock_push`]). Resolution and purge take it too.
-pub(crate) struct PushGuard<'a> {
-    _context: tokio::sync::MutexGuard<'a, ()>,
-    _store: PushLock,
-}
-
-/// Waits for and takes the right to push.
-pub(crate) async fn lock(shared: &Shared) -> Result<PushGuard<'_>, SyncError> {
-    let context = shared.push_lock.lock().await;
-    let store = shared.store.lock_push().await?;
-    Ok(PushGuard { _context: context, _store: store })
-}
 
 /// Marks operations left `InFlight` by a push that is gone as `Attempted` (the server may have
 /// applied them). Only called with the push lock held, when [`CLAIMED_KEY`] shows such a push.
@@ -61,11 +47,11 @@ async fn release_in_flight(store: &dyn Store) -> Result<(), StoreError> {
 
 pub(crate) async fn push(inner: &Shared, tables: Option<Vec<String>>) -> Result<PushSummary, SyncError> {
     let remote = inner.remote()?;
-    let _guard = lock(inner).await?;
+    let _guard = inner.lock_push().await?;
     push_locked(inner, &remote, tables).await
 }
 
-/// The push itself; the caller holds the [`PushGuard`].
+/// The push itself; the caller holds the push guard ([`Shared::lock_push`]).
 ///
 /// # Ownership of operations in flight
 /// Claiming marks operations `InFlight` (and sets [`CLAIMED_KEY`]) in one transaction, so a

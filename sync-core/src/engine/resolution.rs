@@ -31,7 +31,7 @@ pub(crate) async fn resolve_recorded(
     resolution: Resolution,
 ) -> Result<(), SyncError> {
     // Not while a push holds the operation in flight.
-    let _no_push = super::push_scheduler::lock(shared).await?;
+    let _no_push = shared.lock_push().await?;
     let errors = shared.store.transact(|tx| tx.errors(None)).await?;
     let error =
         errors.into_iter().find(|e| e.operation_id == operation_id).ok_or(SyncError::NoSuchError(operation_id))?;

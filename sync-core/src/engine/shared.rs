@@ -12,7 +12,7 @@ use super::options::SyncOptions;
 use crate::error::{StoreError, SyncError};
 use crate::remote::Remote;
 use crate::schema::TableSchema;
-use crate::store::Store;
+use crate::store::{PushLock, Store};
 
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn Store>,
@@ -45,6 +45,13 @@ impl Shared {
             schemas: RwLock::new(HashMap::new()),
             push_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Waits for and takes the right to push (see [`PushGuard`]).
+    pub(crate) async fn lock_push(&self) -> Result<PushGuard<'_>, SyncError> {
+        let context = self.push_lock.lock().await;
+        let store = self.store.lock_push().await?;
+        Ok(PushGuard { _context: context, _store: store })
     }
 
     /// The remote, or [`SyncError::NoRemote`].
@@ -86,4 +93,12 @@ impl fmt::Debug for Shared {
             .field("tables", &tables)
             .finish_non_exhaustive()
     }
+}
+
+/// The right to push: this context's lock (one push at a time per context, without a store
+/// round trip) and the store's push lock (one at a time across every context and process on the
+/// store; see [`Store::lock_push`]). Resolution and purge take it too.
+pub(crate) struct PushGuard<'a> {
+    _context: tokio::sync::MutexGuard<'a, ()>,
+    _store: PushLock,
 }

@@ -1,0 +1,134 @@
+//! What a push writes besides the server's answer: failures into the errors table, the
+//! `Attempted` mark of an operation whose answer never came, and what such an operation sent
+//! (to recognise the device's own write later); and why a push stops.
+
+use super::resolution::sent_key;
+use crate::error::{RemoteError, RemoteErrorKind, StoreError, SyncError};
+use crate::operation::{FailureKind, Operation, OperationError, OperationKind, OperationState};
+use crate::record::Record;
+use crate::remote::strip_server_columns;
+use crate::schema::TableSchema;
+use crate::store::{Store, StoreExt};
+
+/// Why a push stops before the end of the queue; the operations not pushed stay queued.
+#[derive(Debug)]
+pub(super) enum Stop {
+    /// The server could not be reached (after retries) or rejected the credentials.
+    Remote(RemoteError),
+    /// The local store failed.
+    Store(StoreError),
+}
+
+impl From<Stop> for SyncError {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Remote(e) => SyncError::Remote(e),
+            Stop::Store(e) => SyncError::from(e),
+        }
+    }
+}
+
+/// Whether two items hold the same user fields (system columns ignored).
+pub(super) fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> bool {
+    schema.user_columns().all(|c| {
+        let null = serde_json::Value::Null;
+        a.get(&c.name).unwrap_or(&null) == b.get(&c.name).unwrap_or(&null)
+    })
+}
+
+/// Remembers the body of a send whose answer never came (see [`sent_key`]).
+pub(super) async fn remember_sent(store: &dyn Store, op: &Operation, item: Option<&Record>) -> Result<(), Stop> {
+    let Some(item) = item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
+    let body = serde_json::to_string(&strip_server_columns(item))
+        .map_err(|e| Stop::Store(StoreError::backend("encoding the sent item", e)))?;
+    let key = sent_key(op.id);
+    store.transact(move |tx| tx.set_config(&key, &body)).await.map_err(Stop::Store)
+}
+
+/// Whether the server's item holds exactly what an earlier send of this operation carried.
+pub(super) async fn was_sent(
+    store: &dyn Store,
+    schema: &TableSchema,
+    op: &Operation,
+    server: &Record,
+) -> Result<bool, Stop> {
+    let key = sent_key(op.id);
+    let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
+    let Some(sent) = sent.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else { return Ok(false) };
+    Ok(same_user_fields(schema, &sent, server))
+}
+
+pub(super) async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), Stop> {
+    let op_id = op.id;
+    store
+        .transact(move |tx| {
+            if let Some(mut op) = tx.operation(op_id)? {
+                op.state = OperationState::Attempted;
+                tx.update_operation(&op)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Stop::Store)
+}
+
+/// Why an operation failed, as the errors table records it.
+pub(super) struct Failure {
+    pub(super) kind: FailureKind,
+    pub(super) status: Option<u16>,
+    pub(super) message: String,
+    pub(super) server_item: Option<Record>,
+}
+
+impl Failure {
+    /// The failure a remote error stands for, with the server's item when known.
+    pub(super) fn of(error: &RemoteError, server_item: Option<Record>) -> Failure {
+        let kind = match error.kind() {
+            RemoteErrorKind::Conflict => FailureKind::Conflict,
+            RemoteErrorKind::NotFound => FailureKind::NotFound,
+            RemoteErrorKind::Transient | RemoteErrorKind::Offline => FailureKind::Transient,
+            RemoteErrorKind::Protocol => FailureKind::Protocol,
+            _ => FailureKind::Rejected,
+        };
+        Failure {
+            kind,
+            status: error.status(),
+            message: error.to_string(),
+            server_item: server_item.or_else(|| error.server_item().cloned()),
+        }
+    }
+}
+
+/// Records a failed operation in the errors table and leaves it queued as attempted.
+pub(super) async fn record_failure(
+    store: &dyn Store,
+    op: &Operation,
+    item: Option<Record>,
+    failure: Failure,
+) -> Result<(), Stop> {
+    tracing::warn!(table = %op.table, item = %op.item_id, kind = %op.kind, "push failed: {}", failure.message);
+    let error = OperationError {
+        operation_id: op.id,
+        operation_version: op.version,
+        kind: op.kind,
+        table: op.table.clone(),
+        item_id: op.item_id.clone(),
+        failure: failure.kind,
+        status: failure.status,
+        message: failure.message,
+        item,
+        server_item: failure.server_item,
+    };
+    let op_id = op.id;
+    store
+        .transact(move |tx| {
+            let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
+            op.state = OperationState::Attempted;
+            tx.update_operation(&op)?;
+            // Record against the operation as it is now, so resolving checks the right version.
+            let error = OperationError { operation_version: op.version, ..error };
+            tx.put_error(&error)
+        })
+        .await
+        .map_err(Stop::Store)
+}
