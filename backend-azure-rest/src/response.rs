@@ -24,9 +24,7 @@ pub(crate) struct RawResponse {
 /// Reads the body chunk by chunk and fails as soon as it passes `limit` bytes (a `Content-Length`
 /// above the limit fails before reading). A connection that breaks mid-body is transient.
 pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<RawResponse, RemoteError> {
-    let too_large = |len: u64| {
-        RemoteError::protocol(format!("the response body ({len} bytes or more) exceeds the limit of {limit} bytes"))
-    };
+    let too_large = |len: u64| RemoteError::TooLarge { size: len, limit: limit as u64 };
     if let Some(len) = response.content_length() {
         if len > limit as u64 {
             return Err(too_large(len));

@@ -49,6 +49,13 @@ pub enum SyncEvent {
         /// Pages so far.
         pages: u64,
     },
+    /// A page was larger than the remote accepts, so the pull asks for smaller pages from now on.
+    PageSizeReduced {
+        /// The table.
+        table: String,
+        /// The new page size.
+        page_size: u64,
+    },
     /// A server row did not fit the local table and was not stored (the pull went on).
     RowRejected(RejectedRow),
     /// The pull ended.

@@ -9,7 +9,7 @@ use super::rejected::RejectedRow;
 use super::retry::with_retry;
 use super::shared::Shared;
 use crate::cursor::{check_page_order, check_query_id, Cursor};
-use crate::error::{QueryError, RecordError, SyncError};
+use crate::error::{QueryError, RecordError, RemoteError, SyncError};
 use crate::operation::OperationFilter;
 use crate::query::expr::Query;
 use crate::query::odata::odata_filter;
@@ -71,18 +71,28 @@ pub(crate) async fn pull(
         None => None,
     };
 
-    let page_size = options.page_size.unwrap_or(shared.options.page_size).max(1);
+    let mut page_size = options.page_size.unwrap_or(shared.options.page_size).max(1);
     let mut summary = PullSummary { table: table.clone(), ..Default::default() };
-    let fetch = |cursor: Option<Cursor>| {
+    let fetch = |cursor: Option<Cursor>, page_size: u64| {
         let (remote, table, filter) = (&remote, &table, filter.as_ref());
         async move {
             with_retry(&shared.options.retry, || remote.query_page(table, filter, cursor.as_ref(), page_size)).await
         }
     };
     let mut previous = cursor.clone();
-    let mut next_page = Some(fetch(cursor.take()).await);
+    let mut next_page = Some(fetch(cursor.take(), page_size).await);
     while let Some(page) = next_page.take() {
-        let page = page?;
+        let page = match page {
+            // Rows too big for the remote's body limit: ask for half as many, down to one row.
+            Err(RemoteError::TooLarge { .. }) if page_size > 1 => {
+                page_size = (page_size / 2).max(1);
+                tracing::info!(table = %table, page_size, "a page was over the body limit: asking for smaller pages");
+                shared.events.emit(SyncEvent::PageSizeReduced { table: table.clone(), page_size });
+                next_page = Some(fetch(previous.clone(), page_size).await);
+                continue;
+            }
+            other => other?,
+        };
         summary.requests += 1;
         check_page_order(previous.as_ref(), &page.items)?;
         let received = page.items.len() as u64;
@@ -118,7 +128,7 @@ pub(crate) async fn pull(
         });
         // The next page depends only on this page's last row: fetch it while this one is stored.
         let (outcome, rejected) = if more {
-            let (stored, fetched) = tokio::join!(store_page, fetch(Some(next)));
+            let (stored, fetched) = tokio::join!(store_page, fetch(Some(next), page_size));
             next_page = Some(fetched);
             stored?
         } else {

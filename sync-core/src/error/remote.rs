@@ -76,6 +76,18 @@ pub enum RemoteError {
         /// The server's message.
         message: String,
     },
+    /// The response's body was larger than the remote accepts (its body limit). A pull answers
+    /// it by asking for smaller pages.
+    #[error(
+        "the response body ({size} bytes or more) exceeds the limit of {limit} bytes: raise the remote's body limit \
+         (max_body_bytes) or pull smaller pages (page_size)"
+    )]
+    TooLarge {
+        /// How many bytes had arrived (or were announced) when the limit was passed.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The response did not follow the protocol.
     #[error("protocol error: {message}")]
     Protocol {
@@ -97,7 +109,7 @@ impl RemoteError {
             RemoteError::BadRequest { .. } => RemoteErrorKind::BadRequest,
             RemoteError::Offline { .. } => RemoteErrorKind::Offline,
             RemoteError::Transient { .. } => RemoteErrorKind::Transient,
-            RemoteError::Protocol { .. } => RemoteErrorKind::Protocol,
+            RemoteError::Protocol { .. } | RemoteError::TooLarge { .. } => RemoteErrorKind::Protocol,
         }
     }
 
@@ -109,7 +121,7 @@ impl RemoteError {
             | RemoteError::Transient { status, .. } => Some(*status),
             RemoteError::NotFound { .. } => Some(404),
             RemoteError::Unauthorized { .. } => Some(401),
-            RemoteError::Offline { .. } | RemoteError::Protocol { .. } => None,
+            RemoteError::Offline { .. } | RemoteError::Protocol { .. } | RemoteError::TooLarge { .. } => None,
         }
     }
 
