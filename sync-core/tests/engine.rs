@@ -409,3 +409,43 @@ async fn a_query_id_reused_with_another_filter_starts_over() {
     // And the same filter again resumes after its own cursor.
     assert_eq!(todos.pull(&only("b"), PullOptions::incremental("q")).await.unwrap().rows, 0);
 }
+
+/// A store that counts the transactions run on it.
+#[derive(Debug, Default)]
+struct Counting {
+    inner: MemoryStore,
+    transactions: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl sync_core::Store for Counting {
+    async fn ensure_table(&self, schema: &sync_core::TableSchema) -> Result<(), StoreError> {
+        self.inner.ensure_table(schema).await
+    }
+    async fn get(&self, table: &str, id: &str) -> Result<Option<sync_core::Record>, StoreError> {
+        self.inner.get(table, id).await
+    }
+    async fn query(&self, table: &str, query: &Query) -> Result<sync_core::QueryResult, StoreError> {
+        self.inner.query(table, query).await
+    }
+    async fn transaction(&self, work: sync_core::backend::TxWork) -> Result<(), StoreError> {
+        self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.transaction(work).await
+    }
+    async fn lock_push(&self) -> Result<sync_core::backend::PushLock, StoreError> {
+        self.inner.lock_push().await
+    }
+}
+
+#[tokio::test]
+async fn building_a_context_reads_nothing_from_the_queue_whatever_its_size() {
+    let store = Arc::new(Counting::default());
+    let ctx = SyncContext::builder(Arc::clone(&store) as Arc<dyn sync_core::Store>).build().await.unwrap();
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    todos.insert_batch((0..5000).map(|i| todo(&format!("t{i}")))).await.unwrap();
+    let before = store.transactions.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..3 {
+        let _ctx = SyncContext::builder(Arc::clone(&store) as Arc<dyn sync_core::Store>).build().await.unwrap();
+    }
+    assert_eq!(store.transactions.load(std::sync::atomic::Ordering::SeqCst), before, "start-up ran transactions");
+}
