@@ -148,6 +148,8 @@ pub(crate) fn from_status(
         409 | 412 => RemoteError::Conflict { status: code, server_item: server_item.map(Box::new) },
         404 => RemoteError::NotFound { message },
         401 => RemoteError::Unauthorized { message },
+        // 501: the server does not implement the method; retrying will not help.
+        501 => RemoteError::BadRequest { status: code, message },
         429 | 500..=599 => RemoteError::Transient { status: code, message },
         400..=499 => RemoteError::BadRequest { status: code, message },
         _ => RemoteError::protocol(format!("unexpected HTTP status {code}: {message}")),
@@ -264,6 +266,7 @@ mod tests {
         assert_eq!(kind(429, "").0, K::Transient);
         assert_eq!(kind(503, "down").1, Some(503));
         assert_eq!(kind(500, "").0, K::Transient);
+        assert_eq!(kind(501, "").0, K::BadRequest, "not implemented is permanent");
         let (k, s, m) = kind(400, r#"{"error":"You cannot request more than 1000 records"}"#);
         assert_eq!((k, s), (K::BadRequest, Some(400)));
         assert!(m.contains("1000 records"));

@@ -52,7 +52,8 @@
 //! | 409, 412 | `Conflict { status, server_item }` | `server_item` = the body when it is a valid record (its `version` from a strong `ETag` if absent); on an **insert** 409 the Node server echoes the request, so the body is ignored and the item is read with a GET (`None` if soft-deleted or that GET fails; see [`AzureRestRemoteBuilder::fetch_server_item_on_insert_conflict`]) |
 //! | 404 | `NotFound` | also a soft-deleted item |
 //! | 401 | `Unauthorized` | after one repeat if [`TokenProvider::token_rejected`] returns `true` |
-//! | 429, 5xx | `Transient { status }` | |
+//! | 429, 5xx but 501 | `Transient { status }` | |
+//! | 501 | `BadRequest { status: 501 }` | not implemented: permanent |
 //! | other 4xx | `BadRequest { status }` | message = the server's `{"error": …}` (see [Messages](#messages)) |
 //! | connect failure, timeout, reset, body cut short | `Offline` | source: [`TransportError`]; see [`is_timeout`], [`is_connect`] |
 //! | 1xx/3xx, not JSON, wrong types, invalid id, body over the limit, too many rows | `Protocol` | |

@@ -139,6 +139,15 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
                 mark_attempted(store, &op).await?;
                 return Err(Stop::Remote(failure));
             }
+            // The server does not serve the table at all (a wrong URL, not a Mobile Apps
+            // backend): a POST to a table is never 404 otherwise. Stop and say so at once,
+            // instead of parking every operation in the errors table.
+            _ if (failure.kind() == RemoteErrorKind::NotFound && op.kind == OperationKind::Insert)
+                || matches!(failure.status(), Some(405 | 501)) =>
+            {
+                mark_attempted(store, &op).await?;
+                return Err(Stop::Remote(failure));
+            }
             // No answer: the server may have applied it. What was sent is remembered.
             RemoteErrorKind::Offline => {
                 remember_sent(store, &op, item.as_ref()).await?;
