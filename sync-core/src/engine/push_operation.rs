@@ -36,6 +36,14 @@ pub(super) enum Step {
     Done(Option<Report>),
 }
 
+impl Step {
+    /// The server applied `op` (or has nothing left to do for it): store `server_item`.
+    fn succeeded(op: &Operation, server_item: Option<Record>, forget_sent: bool) -> Step {
+        let report = Report { kind: op.kind, outcome: PushOutcome::Succeeded };
+        Step::Finish { op_id: op.id, op_version: op.version, server_item, report, forget_sent }
+    }
+}
+
 /// Pushes one claimed operation: a success to finish, a resolved conflict, a recorded failure, or
 /// an abort.
 ///
@@ -71,14 +79,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
         // The item was deleted after this operation was claimed: the delete is queued behind it
         // and carries what the server needs, so this operation has nothing left to do.
         if superseded_by_a_later_delete(store, &op).await? {
-            let report = Report { kind, outcome: PushOutcome::Succeeded };
-            return Ok(Step::Finish {
-                op_id: op.id,
-                op_version: op.version,
-                server_item: None,
-                report,
-                forget_sent: attempted,
-            });
+            return Ok(Step::succeeded(&op, None, attempted));
         }
         let message = format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table);
         let failure = Failure { kind: FailureKind::MissingLocalItem, status: None, message, server_item: None };
@@ -126,14 +127,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
         match failure.kind() {
             // Already gone on the server: the delete is done.
             RemoteErrorKind::NotFound if op.kind == OperationKind::Delete => {
-                let report = Report { kind, outcome: PushOutcome::Succeeded };
-                return Ok(Step::Finish {
-                    op_id: op.id,
-                    op_version: op.version,
-                    server_item: None,
-                    report,
-                    forget_sent: attempted,
-                });
+                return Ok(Step::succeeded(&op, None, attempted));
             }
             RemoteErrorKind::Unauthorized => {
                 mark_attempted(store, &op).await?;
@@ -171,14 +165,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
             if !server.is_deleted() {
                 // Our earlier attempt landed but its answer was lost: the server holds our change.
                 if op.kind != OperationKind::Delete && same_user_fields(&schema, local, server) {
-                    let report = Report { kind, outcome: PushOutcome::Succeeded };
-                    return Ok(Step::Finish {
-                        op_id: op.id,
-                        op_version: op.version,
-                        server_item: Some(server.clone()),
-                        report,
-                        forget_sent: attempted,
-                    });
+                    return Ok(Step::succeeded(&op, Some(server.clone()), attempted));
                 }
                 // It landed, and the item was edited (or deleted) since: send the change over the
                 // server's version, as the device's own write, not a conflict.

@@ -18,24 +18,34 @@ fn no_retry() -> SyncOptions {
     SyncOptions { retry: RetryPolicy::none(), ..test_options() }
 }
 
+/// Device A's edit (`n` = 2) of a synced item is on the wire through a slow server, and a second
+/// context is built on A's store meanwhile (as a second process opens the file). Returns the
+/// item's id, the second context and A's push.
+async fn edit_on_the_wire_and_a_second_context<F: ScenarioFactory>(
+    f: &F,
+    mark: &str,
+) -> (String, Device, tokio::task::JoinHandle<Result<crate::PushSummary, crate::SyncError>>) {
+    let slow = Arc::new(RecordingRemote::new(f.remote().await, SLOW));
+    let a = Device::new(f.store().await, slow, DeferConflicts, test_options()).await;
+    let id = new_id(mark, 1);
+    a.items.insert(item(&id, mark, 1.0)).await.unwrap();
+    a.ctx.push().await.unwrap();
+    let mut v2 = a.items.get(&id).await.unwrap().unwrap();
+    v2.set("n", json!(2.0)).unwrap();
+    a.items.update(v2).await.unwrap();
+    let ctx = a.ctx.clone();
+    let pushing = tokio::spawn(async move { ctx.push().await });
+    tokio::time::sleep(SLOW / 3).await;
+    let b = Device::new(Arc::clone(&a.store), f.remote().await, DeferConflicts, test_options()).await;
+    (id, b, pushing)
+}
+
 /// Device A pushes an edit through a slow server; meanwhile a second context is built on the
 /// same store (as a second process would open the file) and edits the item again. The newer
 /// edit queues behind the one on the wire, survives its answer, and reaches the server.
 pub async fn edit_from_another_context_during_a_push_is_kept<F: ScenarioFactory>(f: &F) {
     let mark = marker("ctxedit");
-    let slow = Arc::new(RecordingRemote::new(f.remote().await, SLOW));
-    let a = Device::new(f.store().await, slow, DeferConflicts, test_options()).await;
-    let id = new_id(&mark, 1);
-    a.items.insert(item(&id, &mark, 1.0)).await.unwrap();
-    a.ctx.push().await.unwrap();
-    let mut v2 = a.items.get(&id).await.unwrap().unwrap();
-    v2.set("n", json!(2.0)).unwrap();
-    a.items.update(v2).await.unwrap();
-
-    let ctx = a.ctx.clone();
-    let pushing = tokio::spawn(async move { ctx.push().await });
-    tokio::time::sleep(SLOW / 3).await;
-    let b = Device::new(Arc::clone(&a.store), f.remote().await, DeferConflicts, test_options()).await;
+    let (id, b, pushing) = edit_on_the_wire_and_a_second_context(f, &mark).await;
     let mut v3 = b.items.get(&id).await.unwrap().unwrap();
     v3.set("n", json!(3.0)).unwrap();
     b.items.update(v3).await.unwrap();
@@ -54,19 +64,7 @@ pub async fn edit_from_another_context_during_a_push_is_kept<F: ScenarioFactory>
 /// Like the edit, a delete from a second context during a push reaches the server.
 pub async fn delete_from_another_context_during_a_push_reaches_the_server<F: ScenarioFactory>(f: &F) {
     let mark = marker("ctxdel");
-    let slow = Arc::new(RecordingRemote::new(f.remote().await, SLOW));
-    let a = Device::new(f.store().await, slow, DeferConflicts, test_options()).await;
-    let id = new_id(&mark, 1);
-    a.items.insert(item(&id, &mark, 1.0)).await.unwrap();
-    a.ctx.push().await.unwrap();
-    let mut v2 = a.items.get(&id).await.unwrap().unwrap();
-    v2.set("n", json!(2.0)).unwrap();
-    a.items.update(v2).await.unwrap();
-
-    let ctx = a.ctx.clone();
-    let pushing = tokio::spawn(async move { ctx.push().await });
-    tokio::time::sleep(SLOW / 3).await;
-    let b = Device::new(Arc::clone(&a.store), f.remote().await, DeferConflicts, test_options()).await;
+    let (id, b, pushing) = edit_on_the_wire_and_a_second_context(f, &mark).await;
     b.items.delete(&id).await.unwrap();
     pushing.await.unwrap().unwrap();
     assert_eq!(b.items.get(&id).await.unwrap(), None, "the answer to the update brought the deleted item back");
