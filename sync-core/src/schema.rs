@@ -32,13 +32,18 @@ pub enum ColumnType {
     String,
     /// JSON `true`/`false`.
     Bool,
-    /// A signed 64-bit integer.
+    /// A signed 64-bit integer. Servers written in JavaScript (the Node server) hold numbers as
+    /// doubles, so only integers within ±2^53 (±9,007,199,254,740,992) survive them exactly; a
+    /// push whose answer comes back rounded is reported (`SyncEvent::ServerChangedValues`) and
+    /// the device keeps its own value.
     Integer,
     /// A 64-bit float.
     Real,
     /// A UTC instant; stored as `YYYY-MM-DDTHH:MM:SS.sssZ` (the protocol's millisecond precision).
     DateTime,
-    /// Any JSON value, stored as text; only `is_null` can be queried.
+    /// Any JSON value, stored as text; only `is_null` can be queried. It goes over the wire as
+    /// JSON text (a string column on the server; see [`TableSchema::wire_form`]) and is parsed
+    /// back when it comes from the server.
     Json,
 }
 
@@ -168,6 +173,23 @@ impl TableSchema {
         self.conform(record, false)
     }
 
+    /// The body to send for an insert or update of `record`: the server-owned columns removed,
+    /// and every JSON-valued column as JSON text (`{"a":[1]}` goes as the string
+    /// `"{\"a\":[1]}"`). Table servers store columns as SQL scalars: the Node server's string
+    /// column stores an object as `"[object Object]"`, so JSON travels as text, and
+    /// [`conform_remote`](Self::conform_remote) parses it back.
+    pub fn wire_form(&self, record: &Record) -> Record {
+        let mut out = crate::remote::strip_server_columns(record);
+        for col in self.columns.iter().filter(|c| c.ty == ColumnType::Json) {
+            if let Some(v) = out.get(&col.name).filter(|v| !v.is_null()) {
+                let text = Value::String(v.to_string());
+                // Only non-id columns are JSON, so setting cannot fail.
+                let _ = out.set(col.name.clone(), text);
+            }
+        }
+        out
+    }
+
     /// Whether `record` is already canonical: exactly the table's columns, each of its type in
     /// canonical form (what [`conform_local`](Self::conform_local) would return unchanged). Lets
     /// stores skip a copy on the hot path; any doubt answers `false`.
@@ -189,7 +211,13 @@ impl TableSchema {
     }
 
     fn conform(&self, record: Record, strict: bool) -> Result<Record, RecordError> {
-        if self.is_conformed(&record) {
+        // A server row's JSON column arrives as text to parse: never canonical as it is.
+        let json_text = !strict
+            && self
+                .columns
+                .iter()
+                .any(|c| c.ty == ColumnType::Json && record.get(&c.name).is_some_and(Value::is_string));
+        if !json_text && self.is_conformed(&record) {
             return Ok(record);
         }
         let mut map = record.into_map();
@@ -252,7 +280,12 @@ pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool
             }),
             _ => Err(wrong(&v)),
         },
-        ColumnType::Json => Ok(v),
+        // JSON goes over the wire as JSON text (see `wire_form`); a server row's text is parsed
+        // back. Text that is not JSON (written by another client) stays the string it is.
+        ColumnType::Json => match v {
+            Value::String(text) if !strict => Ok(serde_json::from_str(&text).unwrap_or(Value::String(text))),
+            v => Ok(v),
+        },
         _ => Err(wrong(&v)),
     }
 }

@@ -56,6 +56,16 @@ pub enum SyncEvent {
         /// The new page size.
         page_size: u64,
     },
+    /// The server's answer to a push held other values than were sent (it rounded, cut or
+    /// converted them). The local values are kept; the server holds the changed ones.
+    ServerChangedValues {
+        /// The table.
+        table: String,
+        /// The item.
+        item_id: String,
+        /// The user columns whose values differ.
+        columns: Vec<String>,
+    },
     /// A server row did not fit the local table and was not stored (the pull went on).
     RowRejected(RejectedRow),
     /// The pull ended.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::conflict::{Conflict, Resolution};
-use super::events::PushOutcome;
+use super::events::{PushOutcome, SyncEvent};
 use super::push_records::{mark_attempted, record_failure, remember_sent, same_user_fields, was_sent, Failure, Stop};
 use super::resolution::{apply_resolution, conform_merge, sent_key, Effect};
 use super::retry::with_retry;
@@ -14,7 +14,7 @@ use crate::error::{RemoteError, RemoteErrorKind, StoreError};
 use crate::operation::{FailureKind, Operation, OperationFilter, OperationKind, OperationState};
 use crate::queue::complete_operation;
 use crate::record::Record;
-use crate::remote::{strip_server_columns, Remote};
+use crate::remote::Remote;
 use crate::schema::TableSchema;
 use crate::store::{Store, StoreExt};
 
@@ -92,7 +92,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
         let sent = if op.kind == OperationKind::Delete && item.as_ref().and_then(Record::version).is_none() {
             send_unversioned_delete(inner, remote, &schema, &op, &mut item).await
         } else {
-            send(inner, remote, &op, item.as_ref()).await
+            send(inner, remote, &schema, &op, item.as_ref()).await
         };
         let failure = match sent {
             Ok(server_item) => {
@@ -112,6 +112,10 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
                         record_failure(store, &op, item, Failure::of(&err, None)).await?;
                         return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
                     }
+                };
+                let server_item = match (server_item, item.as_ref()) {
+                    (Some(answer), Some(sent)) => Some(keep_what_the_server_changed(inner, &schema, &op, sent, answer)),
+                    (answer, _) => answer,
                 };
                 let outcome = if resolved { PushOutcome::Resolved } else { PushOutcome::Succeeded };
                 return Ok(Step::Finish {
@@ -221,6 +225,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
 async fn send(
     inner: &Shared,
     remote: &dyn Remote,
+    schema: &TableSchema,
     op: &Operation,
     item: Option<&Record>,
 ) -> Result<Option<Record>, RemoteError> {
@@ -233,13 +238,47 @@ async fn send(
         // `push_one_inner` records a missing item before sending; nothing to send here.
         (_, None) => Ok(None),
         (OperationKind::Insert, Some(item)) => {
-            let body = strip_server_columns(item);
+            let body = schema.wire_form(item);
             with_retry(retry, || remote.insert(&op.table, &body)).await.map(Some)
         }
         (OperationKind::Update, Some(item)) => {
-            let body = strip_server_columns(item);
+            let body = schema.wire_form(item);
             with_retry(retry, || remote.update(&op.table, &body, item.version())).await.map(Some)
         }
+    }
+}
+
+/// The server's answer to an insert or update should hold what was sent. A field it holds
+/// otherwise was changed by the server (a JavaScript server rounds integers beyond ±2^53, a text
+/// column may cut or convert a value): that is reported (`SyncEvent::ServerChangedValues` and a
+/// warning), and the local fields are kept, with the server's system columns, rather than
+/// silently overwritten.
+fn keep_what_the_server_changed(
+    inner: &Shared,
+    schema: &TableSchema,
+    op: &Operation,
+    sent: &Record,
+    answer: Record,
+) -> Record {
+    let null = serde_json::Value::Null;
+    let changed: Vec<String> = schema
+        .user_columns()
+        .filter(|c| sent.get(&c.name).unwrap_or(&null) != answer.get(&c.name).unwrap_or(&null))
+        .map(|c| c.name.clone())
+        .collect();
+    if changed.is_empty() {
+        return answer;
+    }
+    tracing::warn!(table = %op.table, item = %op.item_id, ?changed, "the server stored other values than were sent");
+    inner.events.emit(SyncEvent::ServerChangedValues {
+        table: op.table.clone(),
+        item_id: op.item_id.clone(),
+        columns: changed,
+    });
+    let mut kept = sent.clone();
+    match crate::queue::adopt_server_columns(&mut kept, &answer) {
+        Ok(()) => kept,
+        Err(_) => answer,
     }
 }
 
@@ -302,7 +341,7 @@ async fn send_unversioned_delete(
             .set(crate::schema::system::VERSION, serde_json::Value::String(version.to_owned()))
             .map_err(|e| RemoteError::protocol(e.to_string()))?;
     }
-    send(inner, remote, op, item.as_ref()).await
+    send(inner, remote, schema, op, item.as_ref()).await
 }
 
 /// Whether a delete of the operation's item is queued behind it.

@@ -62,9 +62,10 @@ pub(crate) fn things_schema() -> TableSchema {
     )
 }
 
-/// A record conformed as the engine does before writing (panics if the fixture does not fit).
+/// A record conformed as the engine does before writing a local change (panics if the fixture
+/// does not fit).
 pub(crate) fn conformed(schema: &TableSchema, value: Value) -> Record {
-    match schema.conform_remote(rec(value)) {
+    match schema.conform_local(rec(value)) {
         Ok(r) => r,
         Err(e) => panic!("fixture does not fit {}: {e}", schema.name()),
     }
