@@ -94,9 +94,31 @@ struct State {
     log: Vec<Request>,
     faults: Faults,
     latency: Duration,
+    /// When set, every write's `updatedAt` is after the last one (see `set_unique_timestamps`).
+    last_stamp: Option<Option<DateTime<Utc>>>,
 }
 
 impl MemoryRemote {
+    /// Stamps every write with an `updatedAt` strictly after the previous write's (the clock's
+    /// time, or one millisecond after the last stamp), as `sync-server` does. The official
+    /// servers do not: two writes in one millisecond share it, which leaves the keyset cursor
+    /// its same-millisecond blind spot. Off by default, to behave like them.
+    ///
+    /// ```
+    /// use sync_core::{Record, Remote};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let remote = store_memory::MemoryRemote::new();
+    /// remote.set_unique_timestamps(true);
+    /// let a = remote.insert("Item", &Record::with_id("a").unwrap()).await.unwrap();
+    /// let b = remote.insert("Item", &Record::with_id("b").unwrap()).await.unwrap();
+    /// assert!(b.updated_at() > a.updated_at());
+    /// # });
+    /// ```
+    pub fn set_unique_timestamps(&self, on: bool) {
+        let mut state = self.lock();
+        state.last_stamp = if on { Some(state.last_stamp.flatten()) } else { None };
+    }
+
     /// An empty server on the real clock, with no faults and no latency.
     ///
     /// ```
@@ -484,7 +506,14 @@ impl MemoryRemote {
         if let Some(error) = state.faults.take(kind) {
             return Err(error);
         }
-        let now = format_datetime(state.clock.now());
+        let mut now = state.clock.now();
+        if let Some(last) = state.last_stamp.as_mut().filter(|_| kind.is_write()) {
+            if let Some(previous) = *last {
+                now = now.max(previous + chrono::TimeDelta::milliseconds(1));
+            }
+            *last = Some(now);
+        }
+        let now = format_datetime(now);
         let result = op(&mut state.server, &now);
         if state.faults.take_lost_response(kind) {
             return Err(faults::lost_response());
