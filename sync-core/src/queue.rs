@@ -188,10 +188,7 @@ pub fn complete_operation(
     let Some(mut op) = tx.operation(op_id)? else { return Ok(()) };
     if op.version != sent_version {
         if let Some(server) = server_item {
-            if let Some(mut local) = tx.get(&op.table, &op.item_id)? {
-                adopt_server_columns(&mut local, server).map_err(|e| StoreError::record(&op.table, e))?;
-                tx.upsert(&op.table, &local)?;
-            }
+            adopt_into_stored_item(tx, &op.table, &op.item_id, server)?;
             if let Some(snapshot) = op.item.as_mut() {
                 adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(&op.table, e))?;
             }
@@ -210,15 +207,21 @@ pub fn complete_operation(
     if later.is_empty() {
         return tx.upsert(&op.table, server);
     }
-    if let Some(mut local) = tx.get(&op.table, &op.item_id)? {
-        adopt_server_columns(&mut local, server).map_err(|e| StoreError::record(&op.table, e))?;
-        tx.upsert(&op.table, &local)?;
-    }
+    adopt_into_stored_item(tx, &op.table, &op.item_id, server)?;
     for mut later_op in later {
         if let Some(snapshot) = later_op.item.as_mut() {
             adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(&op.table, e))?;
             tx.update_operation(&later_op)?;
         }
+    }
+    Ok(())
+}
+
+/// Gives the stored item the server's `createdAt`/`updatedAt`/`version`, keeping its own fields.
+fn adopt_into_stored_item(tx: &mut dyn Transaction, table: &str, id: &str, server: &Record) -> Result<(), StoreError> {
+    if let Some(mut local) = tx.get(table, id)? {
+        adopt_server_columns(&mut local, server).map_err(|e| StoreError::record(table, e))?;
+        tx.upsert(table, &local)?;
     }
     Ok(())
 }

@@ -194,9 +194,7 @@ async fn run_history<F: ScenarioFactory + ?Sized>(f: &F, seed: u64) -> Result<()
                     // process opening the file during a sync), then writes go on from both.
                     if stores[d].1 == 0 && rng.below(2) == 0 {
                         let other = 1 - d;
-                        let store = Arc::clone(&stores[other].0);
-                        devices[other] =
-                            Device::new(store, flaky[other].clone(), DeferConflicts, options.clone()).await;
+                        devices[other] = restarted(&stores[other].0, &flaky[other], &options).await;
                         log.push(format!("{step}: device {other} restarts during it"));
                     }
                 }
@@ -204,8 +202,7 @@ async fn run_history<F: ScenarioFactory + ?Sized>(f: &F, seed: u64) -> Result<()
             67..=69 => {
                 // A restart: a new context on the same store, as a second process (or the app
                 // started again) opens the file, while a push of the old one may still run.
-                let store = Arc::clone(&stores[d].0);
-                devices[d] = Device::new(store, flaky[d].clone(), DeferConflicts, options.clone()).await;
+                devices[d] = restarted(&stores[d].0, &flaky[d], &options).await;
                 log.push(format!("{step}: device {d} restarts"));
             }
             70..=79 => {
@@ -326,6 +323,11 @@ async fn run_history<F: ScenarioFactory + ?Sized>(f: &F, seed: u64) -> Result<()
         }
     }
     Ok(())
+}
+
+/// A new context (device) on `store`, as a second process or a restarted app opens it.
+async fn restarted(store: &Arc<dyn crate::Store>, remote: &Arc<FlakyRemote>, options: &SyncOptions) -> Device {
+    Device::new(Arc::clone(store), Arc::clone(remote) as Arc<dyn crate::Remote>, DeferConflicts, options.clone()).await
 }
 
 /// Who may create item `id`.

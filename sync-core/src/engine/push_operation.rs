@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::conflict::{Conflict, Resolution};
 use super::events::{PushOutcome, SyncEvent};
-use super::push_records::{mark_attempted, record_failure, remember_sent, same_user_fields, was_sent, Failure, Stop};
+use super::push_records::{
+    differing_user_columns, mark_attempted, record_failure, remember_sent, same_user_fields, was_sent, Failure, Stop,
+};
 use super::resolution::{apply_resolution, conform_merge, sent_key, Effect};
 use super::retry::with_retry;
 use super::shared::Shared;
@@ -260,12 +262,7 @@ fn keep_what_the_server_changed(
     sent: &Record,
     answer: Record,
 ) -> Record {
-    let null = serde_json::Value::Null;
-    let changed: Vec<String> = schema
-        .user_columns()
-        .filter(|c| sent.get(&c.name).unwrap_or(&null) != answer.get(&c.name).unwrap_or(&null))
-        .map(|c| c.name.clone())
-        .collect();
+    let changed: Vec<String> = differing_user_columns(schema, sent, &answer).map(str::to_owned).collect();
     if changed.is_empty() {
         return answer;
     }

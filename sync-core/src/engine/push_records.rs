@@ -28,12 +28,22 @@ impl From<Stop> for SyncError {
     }
 }
 
+/// The user columns (system columns ignored) whose values differ between two items.
+pub(super) fn differing_user_columns<'a>(
+    schema: &'a TableSchema,
+    a: &'a Record,
+    b: &'a Record,
+) -> impl Iterator<Item = &'a str> + 'a {
+    let null = &serde_json::Value::Null;
+    schema
+        .user_columns()
+        .filter(move |c| a.get(&c.name).unwrap_or(null) != b.get(&c.name).unwrap_or(null))
+        .map(|c| c.name.as_str())
+}
+
 /// Whether two items hold the same user fields (system columns ignored).
 pub(super) fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> bool {
-    schema.user_columns().all(|c| {
-        let null = serde_json::Value::Null;
-        a.get(&c.name).unwrap_or(&null) == b.get(&c.name).unwrap_or(&null)
-    })
+    differing_user_columns(schema, a, b).next().is_none()
 }
 
 /// Remembers the body of a send whose answer never came (see [`sent_key`]).

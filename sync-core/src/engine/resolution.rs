@@ -77,10 +77,7 @@ pub(crate) async fn resolve_recorded(
 async fn undeleted(shared: &Shared, schema: &TableSchema, error: &OperationError) -> Result<Option<Record>, SyncError> {
     let Some(remote) = shared.remote.as_ref() else { return Ok(None) };
     match with_retry(&shared.options.retry, || remote.undelete(&error.table, &error.item_id, None)).await {
-        Ok(item) => schema
-            .conform_remote(item)
-            .map(Some)
-            .map_err(|source| SyncError::InvalidServerRow { table: error.table.clone(), source }),
+        Ok(item) => server_row(schema, item).map(Some),
         Err(e) if matches!(e.kind(), RemoteErrorKind::NotFound | RemoteErrorKind::BadRequest) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -96,16 +93,18 @@ async fn current_server_item(
 ) -> Result<(Option<Record>, bool), SyncError> {
     let Some(remote) = shared.remote.as_ref() else { return Ok((error.server_item.clone(), true)) };
     match with_retry(&shared.options.retry, || remote.read(&error.table, &error.item_id)).await {
-        Ok(item) => {
-            let item = schema
-                .conform_remote(item)
-                .map_err(|source| SyncError::InvalidServerRow { table: error.table.clone(), source })?;
-            Ok((Some(item), false))
-        }
+        Ok(item) => Ok((Some(server_row(schema, item)?), false)),
         Err(e) if e.kind() == RemoteErrorKind::NotFound => Ok((None, false)),
         Err(e) if e.is_retryable() => Ok((error.server_item.clone(), true)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A server's item conformed to the table.
+fn server_row(schema: &TableSchema, item: Record) -> Result<Record, SyncError> {
+    schema
+        .conform_remote(item)
+        .map_err(|source| SyncError::InvalidServerRow { table: schema.name().to_owned(), source })
 }
 
 /// Checks a merged item: the operation's id, conformed to the table.
