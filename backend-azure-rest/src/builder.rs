@@ -56,6 +56,7 @@ pub struct AzureRestRemoteBuilder {
     connect_timeout: Duration,
     max_body_bytes: usize,
     default_page_size: u64,
+    exact_timestamps: bool,
     fetch_on_insert_conflict: bool,
 }
 
@@ -72,6 +73,7 @@ impl AzureRestRemoteBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             default_page_size: DEFAULT_PAGE_SIZE,
+            exact_timestamps: false,
             fetch_on_insert_conflict: true,
         }
     }
@@ -176,6 +178,20 @@ impl AzureRestRemoteBuilder {
         self
     }
 
+    /// Declares that the server stores `updatedAt` exactly as it sends it (default `false`).
+    ///
+    /// By default the remote answers [`Remote::exact_timestamps`](sync_core::Remote::exact_timestamps)
+    /// with `false`, so a pull reads the rows around the last timestamp of every full page by id
+    /// before it goes on: one more (usually small) request per full page, and no row skipped
+    /// on servers that keep more digits than they send (the .NET server; the Node server with
+    /// rows another tool wrote into its database). Set `true` only for a server whose every
+    /// row's `updatedAt` was written by the server itself in milliseconds, such as `sync-server`
+    /// or a Node server no other tool writes to.
+    pub fn exact_timestamps(mut self, exact: bool) -> Self {
+        self.exact_timestamps = exact;
+        self
+    }
+
     /// On a 409 to an insert, read the existing item with a GET and attach it as the conflict's
     /// server item (default `true`). The Node server's 409 body is the *request* item, never the
     /// server's, so without this the conflict carries no item. A soft-deleted item reads as 404,
@@ -226,6 +242,7 @@ impl AzureRestRemoteBuilder {
             timeout: self.timeout,
             max_body_bytes: self.max_body_bytes,
             default_page_size: self.default_page_size,
+            exact_timestamps: self.exact_timestamps,
             fetch_on_insert_conflict: self.fetch_on_insert_conflict,
         }))
     }

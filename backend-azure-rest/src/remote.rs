@@ -36,6 +36,8 @@ pub(crate) struct Config {
     pub timeout: Option<Duration>,
     pub max_body_bytes: usize,
     pub default_page_size: u64,
+    /// Whether the server is known to store `updatedAt` exactly as it sends it.
+    pub exact_timestamps: bool,
     pub fetch_on_insert_conflict: bool,
 }
 
@@ -354,6 +356,24 @@ impl AzureRestRemote {
     ) -> Result<Page, RemoteError> {
         let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
         let url = self.inner.endpoint.query_url(table, filter, cursor, top)?;
+        self.fetch_page(secrets, url, top).await
+    }
+
+    async fn query_by_id_with(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
+        let url = self.inner.endpoint.id_query_url(table, filter, after_id, top)?;
+        self.fetch_page(secrets, url, top).await
+    }
+
+    /// One page of rows from a query URL, at most `top` of them.
+    async fn fetch_page(&self, secrets: &mut Redactor, url: Url, top: u64) -> Result<Page, RemoteError> {
         let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
         if !ok(&raw) {
             return Err(Self::failure(&raw));
@@ -403,6 +423,21 @@ impl Remote for AzureRestRemote {
         let mut secrets = self.redactor();
         self.query_page_with(&mut secrets, table, filter, cursor, page_size).await.map_err(|e| secrets.error(e))
     }
+
+    fn exact_timestamps(&self) -> bool {
+        self.inner.exact_timestamps
+    }
+
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let mut secrets = self.redactor();
+        self.query_by_id_with(&mut secrets, table, filter, after_id, page_size).await.map_err(|e| secrets.error(e))
+    }
 }
 
 impl fmt::Debug for AzureRestRemote {
@@ -416,6 +451,7 @@ impl fmt::Debug for AzureRestRemote {
             .field("timeout", &cfg.timeout)
             .field("max_body_bytes", &cfg.max_body_bytes)
             .field("default_page_size", &cfg.default_page_size)
+            .field("exact_timestamps", &cfg.exact_timestamps)
             .finish_non_exhaustive()
     }
 }

@@ -7,7 +7,7 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::HeaderValue;
 use sync_core::backend::{odata_orderby, system, try_odata_filter, validate_id, Cursor, RemoteError};
-use sync_core::{Expr, OrderBy, TableSchema};
+use sync_core::{CompareOp, Expr, OrderBy, QueryValue, TableSchema};
 use url::Url;
 
 /// What is left unencoded in a path segment or a query value.
@@ -90,7 +90,7 @@ impl Endpoint {
         cursor: Option<&Cursor>,
         top: u64,
     ) -> Result<Url, RemoteError> {
-        let mut url = self.table_url(table)?;
+        let url = self.table_url(table)?;
         let keyset = cursor.map(keyset_filter).transpose()?;
         let filter = filter.map(|f| try_odata_filter(f).map_err(|e| invalid_request(e.to_string()))).transpose()?;
         let filter = match (filter, keyset) {
@@ -98,17 +98,31 @@ impl Endpoint {
             (f, k) => f.or(k),
         };
         let asc = |c: &str| OrderBy { column: c.to_owned(), descending: false };
-        let order = odata_orderby(&[asc(system::UPDATED_AT), asc(system::ID)]);
-        let top = top.to_string();
-        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(4);
-        if let Some(f) = &filter {
-            pairs.push(("$filter", f));
-        }
-        pairs.push(("$orderby", &order));
-        pairs.push(("$top", &top));
-        pairs.push((INCLUDE_DELETED, "true"));
-        url.set_query(Some(&encode_query(&pairs)));
-        Ok(url)
+        Ok(paged(url, filter, &odata_orderby(&[asc(system::UPDATED_AT), asc(system::ID)]), top))
+    }
+
+    /// The query by id for one page: rows of `filter` after `after_id`, `$orderby=id`. Checked
+    /// like [`query_url`](Self::query_url); the id is a literal like any other.
+    pub(crate) fn id_query_url(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        top: u64,
+    ) -> Result<Url, RemoteError> {
+        let url = self.table_url(table)?;
+        let after = after_id.map(|id| Expr::Compare {
+            column: system::ID.to_owned(),
+            op: CompareOp::Gt,
+            value: QueryValue::String(id.to_owned()),
+        });
+        let filter = match (filter, after) {
+            (Some(f), Some(a)) => Some(f.clone().and(a)),
+            (f, a) => a.or_else(|| f.cloned()),
+        };
+        let filter = filter.map(|f| try_odata_filter(&f).map_err(|e| invalid_request(e.to_string()))).transpose()?;
+        let order = odata_orderby(&[OrderBy { column: system::ID.to_owned(), descending: false }]);
+        Ok(paged(url, filter, &order, top))
     }
 
     fn with_path(&self, rest: &str) -> Url {
@@ -129,6 +143,20 @@ fn keyset_filter(cursor: &Cursor) -> Result<String, RemoteError> {
             "the server sent updatedAt {shown:?}{more}, which is not a date-time; the next page was not asked for"
         ))
     })
+}
+
+/// `url` with the query of one page: `$filter`, `$orderby`, `$top` and deleted rows included.
+fn paged(mut url: Url, filter: Option<String>, order: &str, top: u64) -> Url {
+    let top = top.to_string();
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(4);
+    if let Some(f) = &filter {
+        pairs.push(("$filter", f));
+    }
+    pairs.push(("$orderby", order));
+    pairs.push(("$top", &top));
+    pairs.push((INCLUDE_DELETED, "true"));
+    url.set_query(Some(&encode_query(&pairs)));
+    url
 }
 
 /// `k=v&k=v` with keys and values percent-encoded (see the module docs).

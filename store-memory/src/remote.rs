@@ -11,6 +11,7 @@ mod filter;
 mod ids;
 mod log;
 mod server;
+mod timestamps;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sync_core::backend::strip_server_columns;
-use sync_core::backend::{format_datetime, Cursor, Page, RemoteError};
+use sync_core::backend::{Cursor, Page, RemoteError};
 use sync_core::{Expr, Record, Remote};
 
 use clock::Clock;
@@ -27,6 +28,7 @@ pub use faults::Fault;
 use faults::Faults;
 pub use log::{Request, RequestKind};
 use server::Server;
+pub use timestamps::TimestampStorage;
 
 /// An in-memory server for tests: a [`Remote`] that behaves like the official Node server on
 /// SQLite with soft delete.
@@ -119,6 +121,15 @@ impl MemoryRemote {
         state.last_stamp = if on { Some(state.last_stamp.flatten()) } else { None };
     }
 
+    /// Stores `updatedAt` with more digits than it sends, like the .NET server or the Node
+    /// server on rows another tool wrote (see [`TimestampStorage`]); then
+    /// [`exact_timestamps`](Remote::exact_timestamps) answers `false`. Rows already stored keep
+    /// their `updatedAt`. [`TimestampStorage::Exact`] (the default) is the Node server's own
+    /// rows.
+    pub fn set_timestamp_storage(&self, storage: TimestampStorage) {
+        self.lock().server.stamps = storage;
+    }
+
     /// An empty server on the real clock, with no faults and no latency.
     ///
     /// ```
@@ -205,8 +216,10 @@ impl MemoryRemote {
     // --- storage ---------------------------------------------------------------------------
 
     /// Writes rows straight into storage, as another client (or a server script) would, with
-    /// `updatedAt` = `updated_at` verbatim — e.g. to put 2,500 rows on one timestamp. No request is
-    /// logged and no fault applies.
+    /// `updatedAt` = `updated_at` — e.g. to put 2,500 rows on one timestamp. It is stored as the
+    /// [`TimestampStorage`] stores timestamps: in milliseconds by default, verbatim under
+    /// `FinerText`, with seven digits under `FinerInstant`. No request is logged and no fault
+    /// applies.
     ///
     /// A new row gets `createdAt` = `updated_at` and version `"MQ=="`; an existing one is merged
     /// with the given fields and its version bumped. `deleted` is taken from the row (default
@@ -513,7 +526,7 @@ impl MemoryRemote {
             }
             *last = Some(now);
         }
-        let now = format_datetime(now);
+        let now = state.server.stamps.stamp(now);
         let result = op(&mut state.server, &now);
         if state.faults.take_lost_response(kind) {
             return Err(faults::lost_response());
@@ -563,6 +576,25 @@ impl Remote for MemoryRemote {
         let (items, top) = self.call(req, move |server, _| server.query(table, filter, cursor, page_size)).await?;
         // A dropped connection loses the whole page; counted outside `call` so a fault order or a
         // 400 does not count rows.
+        self.lock().faults.deliver_rows(items.len())?;
+        let has_next_link = items.len() as u64 == top;
+        Ok(Page { items, has_next_link })
+    }
+
+    fn exact_timestamps(&self) -> bool {
+        self.lock().server.stamps.exact()
+    }
+
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let req = Request::new(RequestKind::Query, table).query(None, page_size);
+        let (items, top) =
+            self.call(req, move |server, _| server.query_by_id(table, filter, after_id, page_size)).await?;
         self.lock().faults.deliver_rows(items.len())?;
         let has_next_link = items.len() as u64 == top;
         Ok(Page { items, has_next_link })

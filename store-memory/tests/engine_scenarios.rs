@@ -1,10 +1,12 @@
 //! The engine's end-to-end scenarios on the in-memory pair: a fresh `MemoryRemote` per case and a
-//! fresh `MemoryStore` per simulated device.
+//! fresh `MemoryStore` per simulated device. They run three times: on a server that keeps
+//! `updatedAt` as it sends it, and on the two kinds that keep more digits (`TimestampStorage`),
+//! where the engine pages within each timestamp.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use store_memory::{MemoryRemote, MemoryStore};
+use store_memory::{MemoryRemote, MemoryStore, TimestampStorage};
 use sync_core::conformance::scenarios::ScenarioFactory;
 use sync_core::{Record, Remote, Store};
 
@@ -13,8 +15,10 @@ struct InMemory {
 }
 
 impl InMemory {
-    fn new() -> Self {
-        InMemory { server: MemoryRemote::new() }
+    fn new(timestamps: TimestampStorage) -> Self {
+        let server = MemoryRemote::new();
+        server.set_timestamp_storage(timestamps);
+        InMemory { server }
     }
 }
 
@@ -33,4 +37,19 @@ impl ScenarioFactory for InMemory {
     }
 }
 
-sync_core::scenario_suite!(InMemory::new());
+mod exact {
+    use super::*;
+    sync_core::scenario_suite!(InMemory::new(TimestampStorage::Exact));
+}
+
+/// Like the Node server on SQLite with rows another tool wrote.
+mod finer_text {
+    use super::*;
+    sync_core::scenario_suite!(InMemory::new(TimestampStorage::FinerText));
+}
+
+/// Like the .NET server.
+mod finer_instant {
+    use super::*;
+    sync_core::scenario_suite!(InMemory::new(TimestampStorage::FinerInstant));
+}

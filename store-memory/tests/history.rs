@@ -31,3 +31,13 @@ fn random_histories_converge_and_lose_nothing() {
     server.set_unique_timestamps(true);
     sync_core::conformance::block_on(sync_core::conformance::history::run_histories(&Memory(server), 200));
 }
+
+/// The same on a server that keeps `updatedAt` finer than it sends it, so every full page of a
+/// pull is followed by a window read by id (`Remote::exact_timestamps`).
+#[test]
+fn random_histories_converge_on_a_server_with_finer_timestamps() {
+    let server = MemoryRemote::new();
+    server.set_unique_timestamps(true);
+    server.set_timestamp_storage(store_memory::TimestampStorage::FinerText);
+    sync_core::conformance::block_on(sync_core::conformance::history::run_histories(&Memory(server), 100));
+}

@@ -60,23 +60,23 @@ impl Cursor {
         Ok(tx.config(&config_key(table, query_id))?.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
-    /// The cursor saved for `(table, query_id)` if it was saved by pulls with this filter
+    /// Whether the position saved for `(table, query_id)` was saved by pulls with this filter
     /// (`filter_key`, the filter's OData text). A query id reused with another filter would
     /// resume after rows the new filter never downloaded, so a changed (or unknown) filter
-    /// forgets the cursor and records the new filter: the pull starts over.
-    pub(crate) fn load_for_filter(
+    /// forgets the saved position and records the new filter: the pull starts over.
+    pub(crate) fn keep_for_filter(
         tx: &mut dyn Transaction,
         table: &str,
         query_id: &str,
         filter_key: &str,
-    ) -> Result<Option<Cursor>, StoreError> {
+    ) -> Result<bool, StoreError> {
         let key = filter_config_key(table, query_id);
         if tx.config(&key)?.as_deref() == Some(filter_key) {
-            return Cursor::load(tx, table, query_id);
+            return Ok(true);
         }
         Cursor::forget(tx, table, Some(query_id))?;
         tx.set_config(&key, filter_key)?;
-        Ok(None)
+        Ok(false)
     }
 
     /// Saves this cursor for `(table, query_id)`, replacing the one before.
@@ -152,7 +152,7 @@ impl<'a> Key<'a> {
 /// The config key of a query id's cursor, named like the .NET client's delta tokens. The closing
 /// `|` makes every key a unique prefix (query ids cannot hold `|`), so removing by prefix removes
 /// exactly one cursor, and [`table_prefix`] removes all of a table's.
-fn config_key(table: &str, query_id: &str) -> String {
+pub(crate) fn config_key(table: &str, query_id: &str) -> String {
     format!("deltaToken|{table}|{query_id}|")
 }
 

@@ -52,6 +52,7 @@ mod engine;
 mod entity;
 mod forward;
 mod operation;
+mod pull_position;
 mod query;
 mod queue;
 mod record;

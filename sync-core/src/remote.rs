@@ -67,6 +67,37 @@ pub trait Remote: std::fmt::Debug + Send + Sync {
         cursor: Option<&Cursor>,
         page_size: u64,
     ) -> Result<Page, RemoteError>;
+
+    /// Whether the server compares and sorts `updatedAt` exactly as it sends it. Some servers
+    /// store more digits than they send (the .NET server keeps 7 and sends milliseconds; the
+    /// Node server on SQLite holds whatever text another tool wrote and sends it as
+    /// milliseconds), and then the keyset cursor `(updatedAt, id)` can skip rows or stall on
+    /// a page cut inside one timestamp. A remote that answers `false` gets pulled in windows:
+    /// after each full page the engine reads the rows around the page's last timestamp by id
+    /// with [`query_by_id`](Remote::query_by_id), then goes on past that timestamp
+    /// (`docs/architecture.md`, "Timestamps finer than the server sends").
+    ///
+    /// The default is `true`, the keyset cursor alone, for remotes that know their server
+    /// (such a remote need not implement `query_by_id`).
+    fn exact_timestamps(&self) -> bool {
+        true
+    }
+
+    /// One page of the rows matching `filter` whose `id` comes after `after_id` (all rows when
+    /// `None`), soft-deleted rows included, ordered by `id`, at most `page_size`:
+    /// `$filter=(F) and (id gt 'after')&$orderby=id&$top=n&__includeDeleted=true`. The engine
+    /// uses it to page within one timestamp when [`exact_timestamps`](Remote::exact_timestamps)
+    /// is `false`. The default answers `BadRequest` (501) for remotes that cannot.
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let _ = (table, filter, after_id, page_size);
+        Err(RemoteError::BadRequest { status: 501, message: "this remote cannot page by id".into() })
+    }
 }
 
 forward_through_pointers!(Remote {
@@ -82,6 +113,15 @@ forward_through_pointers!(Remote {
         cursor: Option<&Cursor>,
         page_size: u64,
     ) -> Result<Page, RemoteError>;
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError>;
+} sync {
+    fn exact_timestamps(&self) -> bool;
 });
 
 /// The record to send for an insert or update: the server-owned columns removed.

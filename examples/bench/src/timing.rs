@@ -124,6 +124,30 @@ impl<R: Remote> Remote for Timed<R> {
         self.time.add("query_page", start, &r);
         r
     }
+
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
+        let start = self.time.start();
+        let r = self.inner.undelete(table, id, version).await;
+        self.time.add("undelete", start, &r);
+        r
+    }
+
+    fn exact_timestamps(&self) -> bool {
+        self.inner.exact_timestamps()
+    }
+
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let start = self.time.start();
+        let r = self.inner.query_by_id(table, filter, after_id, page_size).await;
+        self.time.add("query_by_id", start, &r);
+        r
+    }
 }
 
 impl<R: Remote + 'static> From<Timed<R>> for std::sync::Arc<dyn Remote> {

@@ -6,29 +6,30 @@
 //! are [`sync_core::backend::matches`]. `startswith` and `substringof` are built as
 //! `LIKE (@p + '%')`, which SQLite evaluates as a number, so they match no row.
 
-use sync_core::backend::canonical_datetime;
+use super::timestamps::TimestampStorage;
 use sync_core::backend::matches;
 use sync_core::{CompareOp, Expr, QueryValue, Record};
 
-/// Rewrites date-time literals the way the server binds them (`Date.toISOString()`).
-pub(super) fn prepare(expr: &Expr) -> Expr {
+/// Rewrites date-time literals the way the server binds them (`Date.toISOString()`, or seven
+/// digits for a server that stores seven, see [`TimestampStorage`]).
+pub(super) fn prepare(expr: &Expr, stamps: TimestampStorage) -> Expr {
     match expr {
         Expr::Compare { column, op, value } => {
-            Expr::Compare { column: column.clone(), op: *op, value: prepare_value(value) }
+            Expr::Compare { column: column.clone(), op: *op, value: prepare_value(value, stamps) }
         }
         Expr::In { column, values } => {
-            Expr::In { column: column.clone(), values: values.iter().map(prepare_value).collect() }
+            Expr::In { column: column.clone(), values: values.iter().map(|v| prepare_value(v, stamps)).collect() }
         }
-        Expr::And(v) => Expr::And(v.iter().map(prepare).collect()),
-        Expr::Or(v) => Expr::Or(v.iter().map(prepare).collect()),
-        Expr::Not(e) => Expr::Not(Box::new(prepare(e))),
+        Expr::And(v) => Expr::And(v.iter().map(|e| prepare(e, stamps)).collect()),
+        Expr::Or(v) => Expr::Or(v.iter().map(|e| prepare(e, stamps)).collect()),
+        Expr::Not(e) => Expr::Not(Box::new(prepare(e, stamps))),
         other => other.clone(),
     }
 }
 
-fn prepare_value(value: &QueryValue) -> QueryValue {
+fn prepare_value(value: &QueryValue, stamps: TimestampStorage) -> QueryValue {
     match value {
-        QueryValue::DateTime(s) => QueryValue::DateTime(canonical_datetime(s).unwrap_or_else(|| s.clone())),
+        QueryValue::DateTime(s) => QueryValue::DateTime(stamps.literal(s)),
         other => other.clone(),
     }
 }

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use serde_json::{Map, Number, Value};
 use sync_core::backend::compare_records;
 use sync_core::backend::{system, Cursor, RemoteError};
-use sync_core::{Expr, OrderBy, Record};
+use sync_core::{CompareOp, Expr, OrderBy, QueryValue, Record};
 
 use super::filter::{prepare, sql_matches};
 use super::ids::{base64, new_uuid};
+use super::timestamps::TimestampStorage;
 
 /// The server's `maxTop`: a larger `$top` is a 400.
 pub(super) const MAX_TOP: u64 = 1000;
@@ -21,6 +22,8 @@ pub(super) const DEFAULT_PAGE_SIZE: u64 = 50;
 #[derive(Debug, Default)]
 pub(super) struct Server {
     tables: HashMap<String, Table>,
+    /// How `updatedAt` is stored, compared and sent.
+    pub(super) stamps: TimestampStorage,
 }
 
 #[derive(Debug, Default)]
@@ -102,8 +105,12 @@ impl Table {
     }
 
     /// The row as the server returns it: every column of the table, `null` where unset.
-    fn present(&self, record: &Record) -> Record {
+    fn present(&self, stamps: TimestampStorage, record: &Record) -> Record {
         let mut out = record.clone();
+        if let Some(sent) = out.updated_at().map(|t| stamps.sent(t)) {
+            // Not the id: cannot fail.
+            let _ = out.set(system::UPDATED_AT, Value::String(sent));
+        }
         for c in &self.columns {
             if out.get(c).is_none() {
                 // Not the id: cannot fail.
@@ -160,6 +167,7 @@ impl Server {
 
     /// `POST /tables/{table}` with `body`: 201 with the stored item.
     pub(super) fn insert(&mut self, table: &str, body: Map<String, Value>, now: &str) -> Result<Record, RemoteError> {
+        let stamps = self.stamps;
         check_reserved(&body)?;
         let mut body: Map<String, Value> = body.into_iter().map(|(k, v)| (k, normalise(v))).collect();
         match body.get(system::ID) {
@@ -185,7 +193,7 @@ impl Server {
             return Err(RemoteError::Conflict { status: 409, server_item: None });
         }
         t.note_columns(record.as_map().keys());
-        let out = t.present(&record);
+        let out = t.present(stamps, &record);
         t.push(record, version);
         Ok(out)
     }
@@ -199,6 +207,7 @@ impl Server {
         if_match: Option<&str>,
         now: &str,
     ) -> Result<Record, RemoteError> {
+        let stamps = self.stamps;
         match body.get(system::ID) {
             None => {}
             Some(Value::String(body_id)) if body_id == id => {}
@@ -219,7 +228,7 @@ impl Server {
         row.touch(now);
         let record = row.record.clone();
         t.note_columns(changed.iter());
-        Ok(t.present(&record))
+        Ok(t.present(stamps, &record))
     }
 
     /// `DELETE /tables/{table}/{id}`: soft delete; 200 with the deleted item.
@@ -230,13 +239,14 @@ impl Server {
         if_match: Option<&str>,
         now: &str,
     ) -> Result<Record, RemoteError> {
+        let stamps = self.stamps;
         let Some(t) = self.tables.get_mut(table) else { return Err(not_found()) };
         let row = t.live_row_mut(id)?;
         row.check_version(if_match, None)?;
         let _ = row.record.set(system::DELETED, Value::Bool(true));
         row.touch(now);
         let record = row.record.clone();
-        Ok(t.present(&record))
+        Ok(t.present(stamps, &record))
     }
 
     /// `POST /tables/{table}/{id}`: brings back a soft-deleted row (a live one is returned as
@@ -248,6 +258,7 @@ impl Server {
         if_match: Option<&str>,
         now: &str,
     ) -> Result<Record, RemoteError> {
+        let stamps = self.stamps;
         let Some(t) = self.tables.get_mut(table) else { return Err(not_found()) };
         let Some(&i) = t.by_id.get(id) else { return Err(not_found()) };
         let Some(row) = t.rows.get_mut(i) else { return Err(not_found()) };
@@ -257,14 +268,15 @@ impl Server {
             row.touch(now);
         }
         let record = row.record.clone();
-        Ok(t.present(&record))
+        Ok(t.present(stamps, &record))
     }
 
     /// `GET /tables/{table}/{id}`: 404 for a missing or soft-deleted item.
     pub(super) fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError> {
+        let stamps = self.stamps;
         let t = self.tables.get(table).ok_or_else(not_found)?;
         match t.row(id) {
-            Some(row) if row.live() => Ok(t.present(&row.record)),
+            Some(row) if row.live() => Ok(t.present(stamps, &row.record)),
             _ => Err(not_found()),
         }
     }
@@ -278,28 +290,52 @@ impl Server {
         cursor: Option<&Cursor>,
         page_size: u64,
     ) -> Result<(Vec<Record>, u64), RemoteError> {
+        let keyset = cursor.map(Cursor::filter);
+        self.select(table, [filter, keyset.as_ref()], &keyset_order(), page_size)
+    }
+
+    /// The query by id: `$filter=(F) and (id gt 'after')&$orderby=id&$top=n&__includeDeleted=true`.
+    pub(super) fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<(Vec<Record>, u64), RemoteError> {
+        let after = after_id.map(|id| Expr::Compare {
+            column: system::ID.to_owned(),
+            op: CompareOp::Gt,
+            value: QueryValue::String(id.to_owned()),
+        });
+        self.select(table, [filter, after.as_ref()], &[], page_size)
+    }
+
+    /// The rows matching every filter, in `order` then id, at most `page_size` (the server's
+    /// default when 0); and the effective `$top`.
+    fn select(
+        &self,
+        table: &str,
+        filters: [Option<&Expr>; 2],
+        order: &[OrderBy],
+        page_size: u64,
+    ) -> Result<(Vec<Record>, u64), RemoteError> {
         if page_size > MAX_TOP {
             return Err(bad_request(format!("You cannot request more than {MAX_TOP} records")));
         }
+        let stamps = self.stamps;
         let top = if page_size == 0 { DEFAULT_PAGE_SIZE } else { page_size };
         let Some(t) = self.tables.get(table) else { return Ok((Vec::new(), top)) };
-        let filter = filter.map(prepare);
-        let keyset = cursor.map(|c| prepare(&c.filter()));
-        let mut hits: Vec<&Record> = t
-            .rows
-            .iter()
-            .map(|r| &r.record)
-            .filter(|r| filter.as_ref().is_none_or(|f| sql_matches(f, r)))
-            .filter(|r| keyset.as_ref().is_none_or(|k| sql_matches(k, r)))
-            .collect();
-        let order = keyset_order();
-        hits.sort_by(|a, b| compare_records(&order, a, b));
+        let filters: Vec<Expr> = filters.into_iter().flatten().map(|f| prepare(f, stamps)).collect();
+        let mut hits: Vec<&Record> =
+            t.rows.iter().map(|r| &r.record).filter(|r| filters.iter().all(|f| sql_matches(f, r))).collect();
+        hits.sort_by(|a, b| compare_records(order, a, b));
         hits.truncate(usize::try_from(top).unwrap_or(usize::MAX));
-        Ok((hits.into_iter().map(|r| t.present(r)).collect(), top))
+        Ok((hits.into_iter().map(|r| t.present(stamps, r)).collect(), top))
     }
 
     /// Writes rows straight into storage with `updated_at` (see `MemoryRemote::seed`).
     pub(super) fn seed(&mut self, table: &str, rows: Vec<Record>, updated_at: &str) {
+        let updated_at = &self.stamps.seeded(updated_at);
         let t = self.table_mut(table);
         for row in rows {
             let deleted = row.is_deleted();
@@ -335,13 +371,18 @@ impl Server {
 
     /// Every row of `table` in insertion order, soft-deleted ones included.
     pub(super) fn rows(&self, table: &str) -> Vec<Record> {
-        self.tables.get(table).map(|t| t.rows.iter().map(|r| t.present(&r.record)).collect()).unwrap_or_default()
+        let stamps = self.stamps;
+        self.tables
+            .get(table)
+            .map(|t| t.rows.iter().map(|r| t.present(stamps, &r.record)).collect())
+            .unwrap_or_default()
     }
 
     /// One row, soft-deleted or not.
     pub(super) fn row(&self, table: &str, id: &str) -> Option<Record> {
+        let stamps = self.stamps;
         let t = self.tables.get(table)?;
-        t.row(id).map(|r| t.present(&r.record))
+        t.row(id).map(|r| t.present(stamps, &r.record))
     }
 
     /// Names of the tables that exist.

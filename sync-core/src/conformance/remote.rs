@@ -176,6 +176,7 @@ macro_rules! remote_conformance_suite {
             keyset_paging_over_rows_sharing_one_updated_at,
             cursor_is_strictly_after,
             cursor_sees_later_updates_and_deletes,
+            query_by_id_pages_in_id_order,
             // filters
             strings_needing_escapes_round_trip_and_match,
             filter_on_booleans,

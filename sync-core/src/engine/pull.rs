@@ -1,6 +1,7 @@
 //! Pull: keyset incremental sync (`docs/architecture.md`, "Pull with the keyset cursor"). Pages
 //! are fetched one ahead; each is stored with its cursor in one transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::events::{PullSummary, SyncEvent};
@@ -8,9 +9,10 @@ use super::options::PullOptions;
 use super::rejected::RejectedRow;
 use super::retry::with_retry;
 use super::shared::Shared;
-use crate::cursor::{check_page_order, check_query_id, Cursor};
+use crate::cursor::check_query_id;
 use crate::error::{QueryError, RecordError, RemoteError, SyncError};
 use crate::operation::OperationFilter;
+use crate::pull_position::Position;
 use crate::query::expr::Query;
 use crate::query::odata::odata_filter;
 use crate::query::resolve::resolve_query;
@@ -62,25 +64,47 @@ pub(crate) async fn pull(
     }
 
     shared.events.emit(SyncEvent::PullStarted { table: table.clone(), query_id: query_id.clone() });
-    let mut cursor: Option<Cursor> = match &query_id {
+    let exact = remote.exact_timestamps();
+    let mut position = match &query_id {
         Some(id) => {
             let (t, id) = (table.clone(), id.clone());
             let filter_key = filter.as_ref().map(odata_filter).unwrap_or_default();
-            shared.store.transact(move |tx| Cursor::load_for_filter(tx, &t, &id, &filter_key)).await?
+            shared.store.transact(move |tx| Position::load_for_filter(tx, &t, &id, &filter_key)).await?
         }
-        None => None,
+        None => Position::Start,
     };
+    if exact {
+        position = position.for_exact_remote();
+    }
 
     let mut page_size = options.page_size.unwrap_or(shared.options.page_size).max(1);
     let mut summary = PullSummary { table: table.clone(), ..Default::default() };
-    let fetch = |cursor: Option<Cursor>, page_size: u64| {
+    let fetch = |position: Position, page_size: u64| {
         let (remote, table, filter) = (&remote, &table, filter.as_ref());
         async move {
-            with_retry(&shared.options.retry, || remote.query_page(table, filter, cursor.as_ref(), page_size)).await
+            let bound = position.filter()?;
+            let filter = match (filter, bound) {
+                (Some(f), Some(b)) => Some(f.clone().and(b)),
+                (f, b) => b.or_else(|| f.cloned()),
+            };
+            let filter = filter.as_ref();
+            with_retry(&shared.options.retry, || async {
+                match &position {
+                    Position::Window { after_id, .. } => {
+                        remote.query_by_id(table, filter, after_id.as_deref(), page_size).await
+                    }
+                    Position::Keyset(cursor) => remote.query_page(table, filter, Some(cursor), page_size).await,
+                    Position::Start | Position::Past { .. } => remote.query_page(table, filter, None, page_size).await,
+                }
+            })
+            .await
         }
     };
-    let mut previous = cursor.clone();
-    let mut next_page = Some(fetch(cursor.take(), page_size).await);
+    // Rows of the last full page near its last timestamp: the window after it reads them again,
+    // and those still at the same version are not stored or counted twice.
+    let mut seen_near: HashMap<String, Option<String>> = HashMap::new();
+    let mut asked = position.clone();
+    let mut next_page = Some(fetch(position, page_size).await);
     while let Some(page) = next_page.take() {
         let page = match page {
             // Rows too big for the remote's body limit: ask for half as many, down to one row.
@@ -88,51 +112,74 @@ pub(crate) async fn pull(
                 page_size = (page_size / 2).max(1);
                 tracing::info!(table = %table, page_size, "a page was over the body limit: asking for smaller pages");
                 shared.events.emit(SyncEvent::PageSizeReduced { table: table.clone(), page_size });
-                next_page = Some(fetch(previous.clone(), page_size).await);
+                next_page = Some(fetch(asked.clone(), page_size).await);
                 continue;
             }
             other => other?,
         };
         summary.requests += 1;
-        check_page_order(previous.as_ref(), &page.items)?;
-        let received = page.items.len() as u64;
-        let Some(last) = page.items.last() else { break };
-        let next = Cursor::after(last).ok_or_else(|| SyncError::InvalidServerRow {
-            table: table.clone(),
-            source: RecordError::NullValue { column: system::UPDATED_AT.to_owned() },
-        })?;
-        let more = received >= page_size || page.has_next_link;
-        previous = Some(next.clone());
-        let saved = query_id.clone().map(|id| (id, next.clone()));
+        asked.check_page(&page.items, exact)?;
+        if let Some(last) = page.items.last() {
+            if last.updated_at().is_none() {
+                return Err(SyncError::InvalidServerRow {
+                    table: table.clone(),
+                    source: RecordError::NullValue { column: system::UPDATED_AT.to_owned() },
+                });
+            }
+        }
+        let full = page.items.len() as u64 >= page_size || page.has_next_link;
+        let next = asked.after_page(&page.items, full, exact)?;
+        let saved_position = match &next {
+            Some(next) => next.clone(),
+            None => asked.final_after(&page.items, exact),
+        };
+        if page.items.is_empty() && next.is_none() {
+            break;
+        }
+        let mut items = page.items;
+        if matches!(asked, Position::Window { .. }) {
+            items.retain(|row| seen_near.get(row.id()).is_none_or(|v| v.as_deref() != row.version()));
+        }
+        seen_near = match &next {
+            Some(Position::Window { around, after_id: None }) => near(&items, around),
+            Some(Position::Window { .. }) => seen_near,
+            _ => HashMap::new(),
+        };
+        let received = items.len() as u64;
+        let save = query_id.clone().map(|id| (id, saved_position));
         let (page_table, page_schema) = (table.clone(), Arc::clone(schema));
         // Checking rows against the schema happens inside the transaction's work, off the async
         // task, while the next page is already on its way.
         // A row that does not fit is rejected alone: the rest of the page is stored and the
         // cursor moves past it, so one bad row never blocks the table for every device.
         let store_page = shared.store.transact(move |tx| {
-            let mut rows: Vec<Record> = Vec::with_capacity(page.items.len());
+            let mut rows: Vec<Record> = Vec::with_capacity(items.len());
             let mut rejected = Vec::new();
-            for row in page.items {
+            for row in items {
                 let (id, updated_at) = (row.id().to_owned(), row.updated_at().map(str::to_owned));
                 match page_schema.conform_remote(row) {
                     Ok(row) => rows.push(row),
                     Err(e) => rejected.push(RejectedRow::new(&page_table, &id, updated_at.as_deref(), &e)),
                 }
             }
-            let cursor = saved.as_ref().map(|(id, cursor)| (id.as_str(), cursor));
-            let outcome = apply_pull_page(tx, &page_table, &rows, cursor)?;
+            let outcome = apply_pull_page(tx, &page_table, &rows, None)?;
+            if let Some((query_id, position)) = &save {
+                position.save(tx, &page_table, query_id)?;
+            }
             if !rejected.is_empty() {
                 super::rejected::keep(tx, &page_table, &rejected)?;
             }
             Ok((outcome, rejected))
         });
-        // The next page depends only on this page's last row: fetch it while this one is stored.
-        let (outcome, rejected) = if more {
-            let (stored, fetched) = tokio::join!(store_page, fetch(Some(next), page_size));
-            next_page = Some(fetched);
-            stored?
-        } else {
-            store_page.await?
+        // The next request depends only on this page: fetch it while this one is stored.
+        let (outcome, rejected) = match next {
+            Some(next) => {
+                asked = next.clone();
+                let (stored, fetched) = tokio::join!(store_page, fetch(next, page_size));
+                next_page = Some(fetched);
+                stored?
+            }
+            None => store_page.await?,
         };
         summary.rows += received;
         summary.upserted += outcome.upserted;
@@ -152,4 +199,14 @@ pub(crate) async fn pull(
     }
     shared.events.emit(SyncEvent::PullFinished(summary.clone()));
     Ok(summary)
+}
+
+/// The ids and versions of `rows` sent within one unit of `around` (the rows a window around
+/// it will read again).
+fn near(rows: &[Record], around: &str) -> HashMap<String, Option<String>> {
+    rows.iter()
+        .rev()
+        .take_while(|row| Position::within_window(around, row))
+        .map(|row| (row.id().to_owned(), row.version().map(str::to_owned)))
+        .collect()
 }

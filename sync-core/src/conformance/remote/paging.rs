@@ -9,9 +9,10 @@ use serde_json::json;
 use super::support::{assert_keyset_order, expect_err, ok, patch, Case, PAGE};
 use super::RemoteFactory;
 use crate::cursor::Cursor;
-use crate::error::RemoteErrorKind;
+use crate::error::{RemoteError, RemoteErrorKind};
 use crate::query::expr::column;
 use crate::record::Record;
+use crate::remote::Remote;
 
 const ITEM: &str = "Item";
 
@@ -155,4 +156,33 @@ pub async fn cursor_sees_later_updates_and_deletes(factory: &dyn RemoteFactory) 
     assert!(page.items[0].is_deleted(), "with deleted: true");
     let end = page.items.last().and_then(Cursor::after);
     assert!(c.page(ITEM, &filter, end.as_ref(), PAGE).await.items.is_empty(), "and then nothing");
+}
+
+/// `query_by_id` pages by `id` alone, soft-deleted rows included, whatever the timestamps; the
+/// filter applies, `updatedAt` windows too. A remote with exact timestamps may answer 501 (it
+/// never needs this query).
+pub async fn query_by_id_pages_in_id_order(factory: &dyn RemoteFactory) {
+    let c = Case::start(factory).await;
+    let early = "2003-03-03T03:03:03.003Z";
+    let late = "2003-03-03T03:03:03.004Z";
+    factory.seed(ITEM, vec![c.item("d", json!({})), c.item("b", json!({}))], late).await;
+    factory.seed(ITEM, vec![c.item("e", json!({})), c.item("a", json!({})), c.item("c", json!({}))], early).await;
+    let first = c.remote.query_by_id(ITEM, Some(&c.mine("name")), None, 2).await;
+    if c.remote.exact_timestamps() && matches!(first, Err(RemoteError::BadRequest { status: 501, .. })) {
+        return;
+    }
+    let first = ok(first, "query_by_id from the start");
+    assert_eq!(ids(&first.items), c.ids(&["a", "b"]), "by id, not by updatedAt");
+    assert!(first.has_next_link, "a full page announces the next");
+    ok(c.remote.delete(ITEM, &c.id("b"), None).await, "delete b");
+    let second = ok(c.remote.query_by_id(ITEM, Some(&c.mine("name")), Some(&c.id("b")), 2).await, "after b");
+    assert_eq!(ids(&second.items), c.ids(&["c", "d"]), "the page after b");
+    let third = ok(c.remote.query_by_id(ITEM, Some(&c.mine("name")), Some(&c.id("d")), 2).await, "after d");
+    assert_eq!(ids(&third.items), c.ids(&["e"]));
+    assert!(!third.has_next_link, "a short page is the last");
+    let all = ok(c.remote.query_by_id(ITEM, Some(&c.mine("name")), None, PAGE).await, "every row");
+    assert!(all.items.iter().any(|r| r.id() == c.id("b") && r.is_deleted()), "soft-deleted rows are included");
+    let window = c.mine("name").and(column("updatedAt").lt(crate::QueryValue::DateTime(late.to_owned())));
+    let early_rows = ok(c.remote.query_by_id(ITEM, Some(&window), None, PAGE).await, "an updatedAt window");
+    assert_eq!(ids(&early_rows.items), c.ids(&["a", "c", "e"]), "only the rows before {late}");
 }

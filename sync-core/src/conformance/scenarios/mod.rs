@@ -13,12 +13,14 @@ mod conflicts;
 mod never_lose;
 mod pull;
 mod sync;
+mod timestamps;
 pub mod wrappers;
 
 pub use conflicts::*;
 pub use never_lose::*;
 pub use pull::*;
 pub use sync::*;
+pub use timestamps::*;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +81,7 @@ macro_rules! scenario_suite {
             keep_server_after_a_skipped_pull_takes_the_current_item,
             edit_after_a_lost_answer_is_not_a_conflict,
             an_answer_about_another_item_is_not_stored,
+            finer_timestamps_skip_no_row_at_any_page_size,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

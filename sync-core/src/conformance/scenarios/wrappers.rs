@@ -107,6 +107,21 @@ impl Remote for RecordingRemote {
     ) -> Result<Page, RemoteError> {
         self.record("query", table, "", self.inner.query_page(table, filter, cursor, page_size)).await
     }
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
+        self.record("undelete", table, id, self.inner.undelete(table, id, version)).await
+    }
+    fn exact_timestamps(&self) -> bool {
+        self.inner.exact_timestamps()
+    }
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        self.record("query", table, "", self.inner.query_by_id(table, filter, after_id, page_size)).await
+    }
 }
 
 /// A fault to inject into the next write call.
@@ -244,6 +259,32 @@ impl Remote for FlakyRemote {
     ) -> Result<Page, RemoteError> {
         self.queries.fetch_add(1, Ordering::SeqCst);
         let page = self.inner.query_page(table, filter, cursor, page_size).await?;
+        self.deliver(page)
+    }
+    async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
+        // Queued faults are for inserts, updates and deletes, the calls scenarios count.
+        self.inner.undelete(table, id, version).await
+    }
+    fn exact_timestamps(&self) -> bool {
+        self.inner.exact_timestamps()
+    }
+    async fn query_by_id(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        after_id: Option<&str>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        let page = self.inner.query_by_id(table, filter, after_id, page_size).await?;
+        self.deliver(page)
+    }
+}
+
+impl FlakyRemote {
+    /// Hands a page over, or drops the connection when it would pass the rows left before
+    /// the drop.
+    fn deliver(&self, page: Page) -> Result<Page, RemoteError> {
         let mut budget = self.rows_before_drop.lock().map_err(|_| RemoteError::offline("poisoned"))?;
         if let Some(left) = *budget {
             let n = page.items.len() as u64;
