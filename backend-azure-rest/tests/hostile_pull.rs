@@ -25,7 +25,10 @@ fn rows(ids: &[(&str, &str)]) -> String {
 }
 
 async fn pull_from(url: &str, page_size: u64) -> (sync_core::SyncError, std::time::Duration) {
-    let remote = AzureRestRemote::builder(url).build().unwrap();
+    pull_with(AzureRestRemote::builder(url).build().unwrap(), page_size).await
+}
+
+async fn pull_with(remote: AzureRestRemote, page_size: u64) -> (sync_core::SyncError, std::time::Duration) {
     let options = SyncOptions::default().page_size(page_size).retry(RetryPolicy::none());
     let ctx = SyncContext::builder(store_diesel::DieselStore::open_in_memory().await.unwrap())
         .remote(remote)
@@ -48,6 +51,21 @@ async fn a_server_that_ignores_the_filter_ends_the_pull_with_a_protocol_error() 
     let refs: Vec<(&str, &str)> = same.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let (url, seen) = serve(vec![http("200 OK", &[("Content-Type", "application/json")], &rows(&refs))]).await;
     let (err, _) = pull_from(&url, 50).await;
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    // The first page is full, so the rows of its timestamp are read by id next: the same rows
+    // again, then again after the last id, which gives the server away.
+    assert!(err.to_string().contains("ignores the id filter"), "{err}");
+    assert!(seen.lock().unwrap().len() <= 3, "{} requests", seen.lock().unwrap().len());
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_the_filter_is_caught_by_the_keyset_check_too() {
+    let same: Vec<(String, String)> =
+        (0..50).map(|i| (format!("r{i:02}"), "2024-01-01T00:00:00.000Z".to_owned())).collect();
+    let refs: Vec<(&str, &str)> = same.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let (url, seen) = serve(vec![http("200 OK", &[("Content-Type", "application/json")], &rows(&refs))]).await;
+    let remote = AzureRestRemote::builder(&url).exact_timestamps(true).build().unwrap();
+    let (err, _) = pull_with(remote, 50).await;
     assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
     assert!(err.to_string().contains("does not advance past the cursor"), "{err}");
     assert!(seen.lock().unwrap().len() <= 3, "{} requests", seen.lock().unwrap().len());
