@@ -90,6 +90,10 @@ pub(crate) struct TableInfo {
     pub(crate) upsert_sql: String,
     /// `DELETE FROM "T" WHERE "id" = ?`.
     pub(crate) delete_sql: String,
+    /// The parts of a many-row upsert (see [`TableInfo::upsert_rows_sql`]).
+    upsert_head: String,
+    row_placeholders: String,
+    on_conflict: String,
 }
 
 impl TableInfo {
@@ -112,15 +116,18 @@ impl TableInfo {
         let placeholders = vec!["?"; names.len()].join(", ");
         let updates: Vec<String> =
             names.iter().filter(|n| **n != id_sql).map(|n| format!("{n} = excluded.{n}")).collect();
-        let upsert_sql = if updates.is_empty() {
-            format!("INSERT INTO {table_sql} ({list}) VALUES ({placeholders}) ON CONFLICT ({id_sql}) DO NOTHING")
+        let on_conflict = if updates.is_empty() {
+            format!(" ON CONFLICT ({id_sql}) DO NOTHING")
         } else {
-            format!(
-                "INSERT INTO {table_sql} ({list}) VALUES ({placeholders}) ON CONFLICT ({id_sql}) DO UPDATE SET {}",
-                updates.join(", ")
-            )
+            format!(" ON CONFLICT ({id_sql}) DO UPDATE SET {}", updates.join(", "))
         };
+        let upsert_head = format!("INSERT INTO {table_sql} ({list}) VALUES ");
+        let row_placeholders = format!("({placeholders})");
+        let upsert_sql = format!("{upsert_head}{row_placeholders}{on_conflict}");
         Ok(TableInfo {
+            upsert_head,
+            row_placeholders,
+            on_conflict,
             get_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} = ?"),
             delete_sql: format!("DELETE FROM {table_sql} WHERE {id_sql} = ?"),
             upsert_sql,
@@ -128,6 +135,30 @@ impl TableInfo {
             column_sql,
             schema,
         })
+    }
+
+    /// The upsert of `rows` rows in one statement. Callers use a few fixed sizes only (powers
+    /// of two), since Diesel keeps every distinct statement text it has prepared.
+    pub(crate) fn upsert_rows_sql(&self, rows: usize) -> String {
+        let mut sql = String::with_capacity(
+            self.upsert_head.len() + rows * (self.row_placeholders.len() + 2) + self.on_conflict.len(),
+        );
+        sql.push_str(&self.upsert_head);
+        for i in 0..rows {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&self.row_placeholders);
+        }
+        sql.push_str(&self.on_conflict);
+        sql
+    }
+
+    /// `SELECT "id" FROM "T" WHERE "id" IN (?, …)` for `ids` ids (a few fixed sizes only, as
+    /// for [`upsert_rows_sql`](Self::upsert_rows_sql)).
+    pub(crate) fn existing_ids_sql(&self, ids: usize) -> String {
+        let id = self.column_sql.get(system::ID).map(String::as_str).unwrap_or("\"id\"");
+        format!("SELECT {id} FROM {} WHERE {id} IN ({})", self.table_sql, vec!["?"; ids].join(", "))
     }
 
     /// The quoted SQL name of a column of the schema.

@@ -79,6 +79,15 @@ pub(crate) fn read_record<'c>(
     Record::new(map).map_err(|e| corrupt(table, format!("stored id is invalid: {e}")))
 }
 
+/// The id of a row of one text cell (`SELECT "id" …`).
+pub(crate) fn read_id(table: &str, row: SqlRow) -> Result<String, StoreError> {
+    match row.0.into_iter().next() {
+        Some(Cell::Text(id)) => Ok(id),
+        Some(other) => Err(corrupt(table, format!("an id holds {}", other.type_name()))),
+        None => Err(corrupt(table, "a row of ids has no cell")),
+    }
+}
+
 fn cell_value(table: &str, col: &Column, cell: Cell) -> Result<Value, StoreError> {
     let bad =
         |cell: &Cell| corrupt(table, format!("column {:?} ({}) holds {}", col.name, col.ty.name(), cell.type_name()));

@@ -49,6 +49,29 @@ impl<'a> Param<'a> {
     }
 }
 
+/// SQLite's bound on parameters per statement (since 3.32).
+pub(crate) const MAX_PARAMS: usize = 32_766;
+/// Rows per many-row statement: past this the statement text costs more than it saves.
+pub(crate) const MAX_ROWS_PER_STATEMENT: usize = 256;
+
+/// How to split `len` rows into many-row statements of at most `most` rows (`most` ≥ 1): sizes
+/// that are powers of two, largest first. Diesel keeps every distinct statement text it has
+/// prepared, so a page of any length reuses a handful of statements per table instead of
+/// preparing one per length.
+///
+/// `1000` rows with `most = 256` are `[256, 256, 256, 128, 64, 32, 8]`.
+pub(crate) fn statement_sizes(len: usize, most: usize) -> Vec<usize> {
+    let most = 1usize << most.max(1).ilog2();
+    let mut sizes = Vec::new();
+    let mut left = len;
+    while left > 0 {
+        let n = if left >= most { most } else { 1 << left.ilog2() };
+        sizes.push(n);
+        left -= n;
+    }
+    sizes
+}
+
 static NULL_I64: Option<i64> = None;
 static NULL_F64: Option<f64> = None;
 static NULL_TEXT: Option<&'static str> = None;
@@ -282,5 +305,18 @@ mod tests {
         let mut conn = SqliteConnection::establish(":memory:").unwrap();
         assert!(Stmt::new("SELECT ?, ?", vec![Param::Integer(1)]).load::<SqlRow>(&mut conn).is_err());
         assert!(Stmt::new("SELECT 1", vec![Param::Integer(1)]).load::<SqlRow>(&mut conn).is_err());
+    }
+
+    #[test]
+    fn statement_sizes_are_powers_of_two_that_add_up() {
+        assert_eq!(statement_sizes(1000, 256), [256, 256, 256, 128, 64, 32, 8]);
+        assert_eq!(statement_sizes(0, 256), Vec::<usize>::new());
+        assert_eq!(statement_sizes(5, 300), [4, 1], "the most is rounded down to a power of two");
+        assert_eq!(statement_sizes(3, 0), [1, 1, 1]);
+        for len in 0..600 {
+            let sizes = statement_sizes(len, 100);
+            assert_eq!(sizes.iter().sum::<usize>(), len);
+            assert!(sizes.iter().all(|n| n.is_power_of_two() && *n <= 64));
+        }
     }
 }

@@ -6,7 +6,7 @@ use sync_core::{FailureKind, Operation, OperationError, OperationKind, Operation
 
 use crate::connection::Db;
 use crate::error::{corrupt, db};
-use crate::statement::{fixed_sql, Cell, Param, SqlRow, Stmt};
+use crate::statement::{fixed_sql, statement_sizes, Cell, Param, SqlRow, Stmt, MAX_ROWS_PER_STATEMENT};
 
 const OPERATIONS: &str = "__operations";
 const ERRORS: &str = "__errors";
@@ -165,6 +165,38 @@ pub(crate) fn enqueue(conn: &mut Db, op: NewOperation) -> Result<Operation, Stor
     let row = rows.into_iter().next().ok_or_else(|| corrupt(OPERATIONS, "last_insert_rowid() returned no row"))?;
     let id = Cells::new(OPERATIONS, row).uint("id")?;
     Ok(op.into_operation(id))
+}
+
+/// Queues operations in order with many-row `INSERT`s. An `AUTOINCREMENT` key gives the rows of
+/// one statement consecutive ids in insertion order, the last of them `last_insert_rowid()`.
+pub(crate) fn enqueue_many(conn: &mut Db, ops: Vec<NewOperation>) -> Result<Vec<Operation>, StoreError> {
+    let items = ops.iter().map(|op| json(OPERATIONS, op.item.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    let mut ids = Vec::with_capacity(ops.len());
+    let mut done = 0;
+    for n in statement_sizes(ops.len(), MAX_ROWS_PER_STATEMENT) {
+        let mut params = Vec::with_capacity(n * 5);
+        for (op, item) in ops[done..done + n].iter().zip(&items[done..done + n]) {
+            params.extend([
+                Param::Integer(op.kind.code()),
+                Param::text(&op.table),
+                Param::text(&op.item_id),
+                Param::Integer(OperationState::Pending.code()),
+                Param::opt_text(item.as_deref()),
+            ]);
+        }
+        let values = vec!["(?, ?, ?, ?, 1, ?)"; n].join(", ");
+        let sql = format!(
+            "INSERT INTO \"__operations\" (\"kind\", \"tableName\", \"itemId\", \"state\", \"version\", \"item\") VALUES {values}"
+        );
+        conn.execute(Stmt::new(sql, params)).map_err(|e| db("enqueueing operations", e))?;
+        let rows = conn.load(Stmt::<LastId>::fixed(vec![])).map_err(|e| db("reading the new operations' ids", e))?;
+        let row = rows.into_iter().next().ok_or_else(|| corrupt(OPERATIONS, "last_insert_rowid() returned no row"))?;
+        let last = Cells::new(OPERATIONS, row).uint("id")?;
+        let first = last.checked_sub(n as u64 - 1).ok_or_else(|| corrupt(OPERATIONS, "operation ids ran backwards"))?;
+        ids.extend(first..=last);
+        done += n;
+    }
+    Ok(ops.into_iter().zip(ids).map(|(op, id)| op.into_operation(id)).collect())
 }
 
 /// Replaces an operation by id; `NotFound` when it is gone.

@@ -1,6 +1,8 @@
 //! [`DieselTransaction`]: the [`Transaction`] a store's work runs against — the writer connection
 //! inside an open `BEGIN IMMEDIATE` transaction, plus the table catalogue as of its start.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use sync_core::backend::{resolve_query, NewOperation, OperationFilter, StoreError, Transaction};
@@ -10,7 +12,7 @@ use sync_core::{Operation, OperationError, Record};
 use crate::catalogue::{Catalogue, TableInfo};
 use crate::connection::Db;
 use crate::error::db;
-use crate::statement::{Param, Stmt};
+use crate::statement::{statement_sizes, Param, Stmt, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
 use crate::{query_sql, rows, system_tables};
 
 /// A transaction in progress on the writer connection. Everything it does commits together when
@@ -69,6 +71,51 @@ impl Transaction for DieselTransaction<'_> {
         Ok(())
     }
 
+    fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
+        let info = self.table(table)?;
+        let columns = info.schema.columns().len().max(1);
+        let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
+        let conformed: Vec<Cow<'_, Record>> = records
+            .iter()
+            .map(|r| match info.schema.is_conformed(r) {
+                true => Ok(Cow::Borrowed(*r)),
+                false => info.schema.conform_local((*r).clone()).map(Cow::Owned),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::record(table, e))?;
+        let mut rest: &[Cow<'_, Record>] = &conformed;
+        for n in statement_sizes(rest.len(), most) {
+            let (chunk, tail) = rest.split_at(n);
+            let mut params = Vec::with_capacity(n * columns);
+            for row in chunk {
+                params.extend(rows::record_params(&info.schema, row)?);
+            }
+            self.db
+                .execute(Stmt::new(info.upsert_rows_sql(n), params))
+                .map_err(|e| db(&format!("writing to {table:?}"), e))?;
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    fn existing_ids(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let info = self.table(table)?;
+        let mut found = HashSet::new();
+        let mut rest = ids;
+        for n in statement_sizes(ids.len(), MAX_ROWS_PER_STATEMENT) {
+            let (chunk, tail) = rest.split_at(n);
+            let rows = self
+                .db
+                .load(Stmt::new(info.existing_ids_sql(n), chunk.iter().map(|id| Param::text(id)).collect()))
+                .map_err(|e| db(&format!("reading ids from {table:?}"), e))?;
+            for row in rows {
+                found.insert(rows::read_id(table, row)?);
+            }
+            rest = tail;
+        }
+        Ok(found)
+    }
+
     fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError> {
         let info = self.table(table)?;
         let changed = self
@@ -96,6 +143,10 @@ impl Transaction for DieselTransaction<'_> {
 
     fn enqueue(&mut self, op: NewOperation) -> Result<Operation, StoreError> {
         system_tables::enqueue(self.db, op)
+    }
+
+    fn enqueue_many(&mut self, ops: Vec<NewOperation>) -> Result<Vec<Operation>, StoreError> {
+        system_tables::enqueue_many(self.db, ops)
     }
 
     fn update_operation(&mut self, op: &Operation) -> Result<(), StoreError> {

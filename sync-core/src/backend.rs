@@ -30,10 +30,10 @@ pub use crate::query::eval::{compare_records, compare_values, matches, project, 
 pub use crate::query::odata::{is_odata_datetime, odata_filter, odata_literal, odata_orderby, try_odata_filter};
 pub use crate::query::resolve::resolve_query;
 pub use crate::queue::{
-    adopt_server_columns, apply_local_change, apply_pull_page, complete_operation, newest_operation,
-    LocalChangeOutcome, PageOutcome,
+    adopt_server_columns, apply_local_change, apply_local_changes, apply_pull_page, complete_operation,
+    newest_operation, LocalChangeOutcome, PageOutcome,
 };
 pub use crate::record::{json_type_name, validate_id, MAX_ID_LEN};
 pub use crate::remote::{strip_server_columns, Page, Remote};
-pub use crate::schema::{canonical_datetime, format_datetime, system};
+pub use crate::schema::{canonical_datetime, format_datetime, is_canonical_datetime, system};
 pub use crate::store::{PushLock, Store, StoreExt, Transaction, TxWork};

@@ -2,6 +2,8 @@
 //! and its queued operation, collapsed by [`collapse_rule`]), a pulled page (its rows and the
 //! cursor), a completed push.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::collapse::{collapse_rule, Collapse};
@@ -122,6 +124,58 @@ pub fn apply_local_change(
     Ok(LocalChangeOutcome { record, operation })
 }
 
+/// Applies many local changes in order, inside `tx`: the same as [`apply_local_change`] of each
+/// in turn, the collapse rules included. New items of a table with nothing queued (an import)
+/// take the fast path: one lookup of the ids that exist, the rows written together
+/// ([`Transaction::upsert_many`]) and the operations queued together
+/// ([`Transaction::enqueue_many`]). Anything else goes change by change.
+pub fn apply_local_changes(
+    tx: &mut dyn Transaction,
+    schema: &TableSchema,
+    changes: Vec<LocalChange>,
+) -> Result<Vec<LocalChangeOutcome>, StoreError> {
+    let table = schema.name();
+    let only_inserts = changes.iter().all(|c| matches!(c, LocalChange::Insert(_)));
+    let distinct = {
+        let mut seen = HashSet::with_capacity(changes.len());
+        changes.iter().all(|c| seen.insert(c.id()))
+    };
+    if changes.len() < 2 || !only_inserts || !distinct || tx.count_operations(&OperationFilter::table(table))? > 0 {
+        return changes.into_iter().map(|c| apply_local_change(tx, schema, c)).collect();
+    }
+    let ids: Vec<&str> = changes.iter().map(LocalChange::id).collect();
+    let existing = tx.existing_ids(table, &ids)?;
+    if let Some(id) = ids.iter().find(|id| existing.contains(**id)) {
+        return Err(StoreError::DuplicateId { table: table.to_owned(), id: (*id).to_owned() });
+    }
+    let mut records = Vec::with_capacity(changes.len());
+    for change in changes {
+        let LocalChange::Insert(mut record) = change else { continue };
+        // An insert starts with the server's columns empty (as in `apply_local_change`).
+        for col in system::SERVER_OWNED {
+            let value = if col == system::DELETED { Value::Bool(false) } else { Value::Null };
+            record.set(col, value).map_err(|e| StoreError::record(table, e))?;
+        }
+        records.push(record);
+    }
+    tx.upsert_many(table, &records.iter().collect::<Vec<_>>())?;
+    let new_ops = records
+        .iter()
+        .map(|r| NewOperation {
+            kind: OperationKind::Insert,
+            table: table.to_owned(),
+            item_id: r.id().to_owned(),
+            item: None,
+        })
+        .collect();
+    let operations = tx.enqueue_many(new_ops)?;
+    Ok(records
+        .into_iter()
+        .zip(operations)
+        .map(|(record, operation)| LocalChangeOutcome { record: Some(record), operation: Some(operation) })
+        .collect())
+}
+
 /// The newest queued operation of an item.
 pub fn newest_operation(tx: &mut dyn Transaction, table: &str, id: &str) -> Result<Option<Operation>, StoreError> {
     Ok(tx.operations(&OperationFilter::item(table, id))?.pop())
@@ -152,17 +206,29 @@ pub fn apply_pull_page(
     // at the queue.
     let table_ops = OperationFilter::table(table);
     let queue_empty = tx.count_operations(&table_ops)? == 0;
+    // Upserts are written together (`Transaction::upsert_many`); a row whose id is already in
+    // the batch (a server that sends one twice) writes the batch first, so the later row wins
+    // as it would one by one.
+    let mut batch: Vec<&Record> = Vec::with_capacity(rows.len());
+    let mut batched: HashSet<&str> = HashSet::with_capacity(rows.len());
     for row in rows {
+        if batched.contains(row.id()) {
+            tx.upsert_many(table, &batch)?;
+            batch.clear();
+            batched.clear();
+        }
         if !queue_empty && tx.count_operations(&OperationFilter::item(table, row.id()))? > 0 {
             outcome.skipped += 1;
         } else if row.is_deleted() {
             tx.delete(table, row.id())?;
             outcome.deleted += 1;
         } else {
-            tx.upsert(table, row)?;
+            batch.push(row);
+            batched.insert(row.id());
             outcome.upserted += 1;
         }
     }
+    tx.upsert_many(table, &batch)?;
     if let Some((query_id, cursor)) = cursor {
         cursor.save(tx, table, query_id)?;
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{RecordError, SchemaError};
 use crate::record::{json_type_name, Record};
@@ -204,7 +204,7 @@ impl TableSchema {
                     ColumnType::Bool => v.is_boolean(),
                     ColumnType::Integer => v.is_i64(),
                     ColumnType::Real => v.is_f64(),
-                    ColumnType::DateTime => v.as_str().is_some_and(|s| canonical_datetime(s).as_deref() == Some(s)),
+                    ColumnType::DateTime => v.as_str().is_some_and(is_canonical_datetime),
                     ColumnType::Json => true,
                 },
             })
@@ -226,18 +226,32 @@ impl TableSchema {
                 return Err(RecordError::UnknownColumn { table: self.name.clone(), column: unknown.clone() });
             }
         }
-        let mut out = Map::with_capacity(self.columns.len());
+        let mut known = 0;
+        // In place: a pulled row already has (nearly) every column, so its keys and most of its
+        // values are kept as they are, not copied into a new map.
         for col in &self.columns {
-            let value = map.remove(&col.name).unwrap_or(Value::Null);
-            let value = match value {
+            let Some(slot) = map.get_mut(&col.name) else {
+                let value = match col.name == system::DELETED {
+                    true => Value::Bool(false),
+                    false if col.nullable => Value::Null,
+                    false => return Err(RecordError::NullValue { column: col.name.clone() }),
+                };
+                map.insert(col.name.clone(), value);
+                known += 1;
+                continue;
+            };
+            known += 1;
+            *slot = match std::mem::take(slot) {
                 Value::Null if col.name == system::DELETED => Value::Bool(false),
                 Value::Null if col.nullable => Value::Null,
                 Value::Null => return Err(RecordError::NullValue { column: col.name.clone() }),
                 v => conform_value(&col.name, col.ty, v, strict)?,
             };
-            out.insert(col.name.clone(), value);
         }
-        Record::new(out)
+        if map.len() > known {
+            map.retain(|k, _| self.column(k).is_some());
+        }
+        Record::new(map)
     }
 }
 
@@ -273,6 +287,7 @@ pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool
             None => Err(wrong(&v)),
         },
         ColumnType::DateTime => match &v {
+            Value::String(s) if is_canonical_datetime(s) => Ok(v),
             Value::String(s) => canonical_datetime(s).map(Value::String).ok_or_else(|| RecordError::WrongType {
                 column: column.to_owned(),
                 expected: ty.name(),
@@ -298,8 +313,46 @@ pub(crate) fn conform_value(column: &str, ty: ColumnType, v: Value, strict: bool
 /// assert_eq!(sync_core::backend::canonical_datetime("yesterday"), None);
 /// ```
 pub fn canonical_datetime(s: &str) -> Option<String> {
+    if is_canonical_datetime(s) {
+        return Some(s.to_owned());
+    }
     let parsed = DateTime::parse_from_rfc3339(s).ok()?;
     Some(format_datetime(parsed.with_timezone(&Utc)))
+}
+
+/// Whether `s` is already in the canonical form (`2024-01-02T03:04:05.678Z`), without parsing
+/// it into a date: the fixed shape, and fields in range (the day within its month). Pulled
+/// rows carry two or more date-times each, nearly always canonical, so this is the hot path.
+/// Leap seconds (`:60`) are left to the full parse.
+///
+/// ```
+/// use sync_core::backend::is_canonical_datetime;
+/// assert!(is_canonical_datetime("2024-02-29T23:59:59.999Z"));
+/// assert!(!is_canonical_datetime("2023-02-29T00:00:00.000Z"), "no 29 February in 2023");
+/// assert!(!is_canonical_datetime("2024-01-02T03:04:05.678+00:00"));
+/// ```
+pub fn is_canonical_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 24 || b[23] != b'Z' {
+        return false;
+    }
+    let shape_ok = b.iter().enumerate().all(|(i, &c)| match i {
+        4 | 7 => c == b'-',
+        10 => c == b'T',
+        13 | 16 => c == b':',
+        19 => c == b'.',
+        23 => true,
+        _ => c.is_ascii_digit(),
+    });
+    if !shape_ok {
+        return false;
+    }
+    let num = |from: usize, to: usize| b[from..to].iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
+    let (year, month, day) = (num(0, 4) as i32, num(5, 7), num(8, 10));
+    chrono::NaiveDate::from_ymd_opt(year, month, day).is_some()
+        && num(11, 13) < 24
+        && num(14, 16) < 60
+        && num(17, 19) < 60
 }
 
 /// Formats a UTC instant in the canonical form (see [`canonical_datetime`]).

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use crate::error::StoreError;
@@ -89,6 +91,24 @@ pub trait Transaction {
     fn get(&mut self, table: &str, id: &str) -> Result<Option<Record>, StoreError>;
     /// Inserts or replaces an item (the record is already conformed to the table's schema).
     fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError>;
+    /// Inserts or replaces several items of one table, no id twice: the same as
+    /// [`upsert`](Self::upsert) of each in turn, which the default does. Stores that write
+    /// many rows in one statement override it (pulled pages go through here).
+    fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
+        records.iter().try_for_each(|record| self.upsert(table, record))
+    }
+    /// Which of `ids` have a stored item in `table`: the same as [`get`](Self::get) of each,
+    /// which the default does. Stores that can look many up in one query override it (batch
+    /// inserts go through here).
+    fn existing_ids(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for id in ids {
+            if self.get(table, id)?.is_some() {
+                found.insert((*id).to_owned());
+            }
+        }
+        Ok(found)
+    }
     /// Deletes an item; returns whether it existed.
     fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError>;
     /// Deletes the items matching a filter (all when `None`); returns how many. Soft-deleted rows
@@ -97,6 +117,11 @@ pub trait Transaction {
 
     /// Appends an operation to the queue and returns it with its id.
     fn enqueue(&mut self, op: NewOperation) -> Result<Operation, StoreError>;
+    /// Queues several operations, in order: the same as [`enqueue`](Self::enqueue) of each,
+    /// which the default does.
+    fn enqueue_many(&mut self, ops: Vec<NewOperation>) -> Result<Vec<Operation>, StoreError> {
+        ops.into_iter().map(|op| self.enqueue(op)).collect()
+    }
     /// Replaces a queued operation (matched by id); `NotFound` when it is gone.
     fn update_operation(&mut self, op: &Operation) -> Result<(), StoreError>;
     /// Removes an operation; returns whether it existed.

@@ -177,11 +177,13 @@ macro_rules! store_conformance_suite {
             queue_order_and_filters,
             update_and_remove_operation,
             operation_ids_are_never_reused,
+            batch_inserts_queue_one_operation_each_in_order,
             concurrent_local_changes_keep_the_queue_consistent,
             // system_tables
             errors_table_round_trip,
             config_round_trip_and_prefix_removal,
             pull_page_is_atomic,
+            pulled_pages_of_any_size_store_every_row,
             complete_operation_stores_the_server_item,
             complete_operation_keeps_newer_local_changes,
             complete_operation_never_drops_a_change_made_after_the_send,

@@ -14,7 +14,7 @@ use crate::error::{RecordError, StoreError, SyncError};
 use crate::operation::{Operation, OperationFilter};
 use crate::query::eval::QueryResult;
 use crate::query::expr::Query;
-use crate::queue::{apply_local_change, LocalChange};
+use crate::queue::{apply_local_change, apply_local_changes, LocalChange};
 use crate::record::{validate_id, Record};
 use crate::schema::TableSchema;
 use crate::store::StoreExt;
@@ -115,17 +115,8 @@ impl JsonTable {
             })
             .collect::<Result<Vec<_>, SyncError>>()?;
         let schema = Arc::clone(&self.schema);
-        let stored = self
-            .shared
-            .store
-            .transact(move |tx| {
-                changes
-                    .into_iter()
-                    .map(|c| Ok(apply_local_change(tx, &schema, c)?.record))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await?;
-        Ok(stored)
+        let stored = self.shared.store.transact(move |tx| apply_local_changes(tx, &schema, changes)).await?;
+        Ok(stored.into_iter().map(|outcome| outcome.record).collect())
     }
 
     async fn change(&self, change: LocalChange) -> Result<Option<Record>, SyncError> {

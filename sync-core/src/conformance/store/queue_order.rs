@@ -9,7 +9,7 @@ use super::support::{
 use super::StoreFactory;
 use crate::error::StoreError;
 use crate::operation::{Operation, OperationFilter, OperationKind, OperationState};
-use crate::queue::{apply_local_change, LocalChange};
+use crate::queue::{apply_local_change, apply_local_changes, LocalChange};
 use crate::record::Record;
 use crate::schema::{Column, ColumnType};
 use crate::store::StoreExt;
@@ -138,6 +138,57 @@ pub async fn operation_ids_are_never_reused<F: StoreFactory>(factory: &F) {
     ok(store.transact(move |tx| tx.remove_operation(did)).await, "emptying the queue again");
     let e = enqueue(&store, K::Insert, "Todo", "5").await;
     assert!(e.id > did, "id {} was handed out after emptying the queue twice, but {did} was used before", e.id);
+}
+
+/// A batch of new items (`apply_local_changes`, which stores may speed up with
+/// `Transaction::existing_ids`, `upsert_many` and `enqueue_many`) stores every item and queues
+/// one insert each, in the batch's order, with fresh increasing ids; a batch naming an item that
+/// exists fails whole with `DuplicateId`, and a batch into a table with queued operations keeps
+/// the collapse rules.
+pub async fn batch_inserts_queue_one_operation_each_in_order<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let store = fresh(factory, std::slice::from_ref(&schema)).await;
+    let before = enqueue(&store, K::Insert, "Other", "x").await.id;
+    let ids: Vec<String> = (0..700).map(|i| format!("b{:04}", (i * 7919) % 700)).collect();
+    let changes: Vec<LocalChange> = ids.iter().map(|id| LocalChange::Insert(todo(id, "batch"))).collect();
+    let s = schema.clone();
+    let outcomes = ok(store.transact(move |tx| apply_local_changes(tx, &s, changes)).await, "a batch of 700");
+    assert_eq!(outcomes.len(), 700);
+    let mut last = before;
+    for (outcome, id) in outcomes.iter().zip(&ids) {
+        let op = outcome.operation.as_ref().expect("each insert is queued");
+        assert_eq!((&op.item_id, op.kind, op.version), (id, K::Insert, 1), "the batch's order");
+        assert!(op.id > last, "ids increase in the batch's order: {} after {last}", op.id);
+        last = op.id;
+        assert_eq!(outcome.record.as_ref().map(Record::id), Some(id.as_str()));
+    }
+    let queued = all_ops(&store).await;
+    assert_eq!(queued.len(), 701);
+    assert_eq!(
+        queued.iter().skip(1).map(|op| op.id).collect::<Vec<_>>(),
+        outcomes.iter().map(|o| o.operation.as_ref().map_or(0, |op| op.id)).collect::<Vec<_>>(),
+        "the queue holds exactly the returned operations"
+    );
+    let stored = get(&store, "Todo", &ids[350]).await.expect("stored");
+    assert_eq!(stored.get("text").and_then(serde_json::Value::as_str), Some("batch"));
+    assert!(stored.version().is_none(), "a new item has no server version");
+
+    let dup = vec![LocalChange::Insert(todo("fresh", "x")), LocalChange::Insert(todo(&ids[3], "again"))];
+    let s = schema.clone();
+    let res = store.transact(move |tx| apply_local_changes(tx, &s, dup)).await;
+    assert!(matches!(res, Err(StoreError::DuplicateId { ref id, .. }) if *id == ids[3]), "{res:?}");
+    assert!(get(&store, "Todo", "fresh").await.is_none(), "a failed batch writes nothing");
+    assert_eq!(all_ops(&store).await.len(), 701, "and queues nothing");
+
+    // With the table's operations queued, each change collapses as it would alone.
+    let mixed = vec![LocalChange::Insert(todo("m1", "x")), LocalChange::Insert(todo("m2", "y"))];
+    let s = schema.clone();
+    ok(store.transact(move |tx| apply_local_changes(tx, &s, mixed)).await, "a batch over a queue");
+    let edit = vec![LocalChange::Update(todo("m1", "edited")), LocalChange::Delete("m2".into())];
+    let s = schema.clone();
+    let out = ok(store.transact(move |tx| apply_local_changes(tx, &s, edit)).await, "edits in a batch");
+    assert_eq!(out[0].operation.as_ref().map(|op| op.kind), Some(K::Insert), "insert then update is an insert");
+    assert!(out[1].operation.is_none(), "insert then delete cancels out");
 }
 
 /// 8 tasks × 50 local changes on overlapping items: every change either commits whole or fails

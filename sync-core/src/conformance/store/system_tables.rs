@@ -205,6 +205,51 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
     assert_eq!(saved_cursor(&store, "Todo", "q").await.as_ref(), Some(&cursor), "a page without cursor saves none");
 }
 
+/// Pulled pages of any size store every row with its values (stores write them many at a time,
+/// `Transaction::upsert_many`), a second page replaces them, and a page that names one id twice,
+/// or deletes it after an upsert, ends as the rows one by one would.
+pub async fn pulled_pages_of_any_size_store_every_row<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let store = fresh(factory, std::slice::from_ref(&schema)).await;
+    let row = |id: String, text: &str, n: i64| {
+        conformed(
+            &schema,
+            json!({"id": id, "text": text, "n": n, "version": "v1",
+                   "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-02T00:00:00.000Z"}),
+        )
+    };
+    let mut total = 0;
+    for size in [1usize, 2, 3, 255, 256, 257, 700] {
+        let page: Vec<Record> = (0..size).map(|i| row(format!("s{size}-{i:04}"), "first", i as i64)).collect();
+        let rows = page.clone();
+        let out = ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "a page");
+        assert_eq!(out.upserted, size as u64, "a page of {size} rows");
+        total += size;
+        for probe in [0, size / 2, size - 1] {
+            assert_eq!(
+                get(&store, "Todo", page[probe].id()).await.as_ref(),
+                Some(&page[probe]),
+                "row {probe} of {size}"
+            );
+        }
+        let again: Vec<Record> = (0..size).map(|i| row(format!("s{size}-{i:04}"), "second", -(i as i64))).collect();
+        let rows = again.clone();
+        ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "the page again");
+        assert_eq!(get(&store, "Todo", again[size - 1].id()).await.as_ref(), Some(&again[size - 1]), "replaced");
+    }
+    let page = ok(crate::Store::query(&store, "Todo", &crate::Query::new()).await, "every row");
+    assert_eq!(page.items.len(), total, "no row lost or doubled");
+    let rows = vec![row("twice".into(), "one", 1), row("other".into(), "x", 0), row("twice".into(), "two", 2)];
+    ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "an id twice");
+    let stored = get(&store, "Todo", "twice").await.expect("stored");
+    assert_eq!(stored.get("text"), Some(&json!("two")), "the later row wins, as one by one");
+    let gone = conformed(&schema, json!({"id": "gone", "text": "x", "deleted": true, "version": "v4"}));
+    let rows = vec![row("gone".into(), "here", 1), row("after".into(), "x", 0), gone];
+    ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "an upsert then its delete");
+    assert_eq!(get(&store, "Todo", "gone").await, None, "a delete after an upsert of the same id wins");
+    assert!(get(&store, "Todo", "after").await.is_some());
+}
+
 /// A completed push removes the operation and its error row and stores the server's item (for
 /// inserts and updates); a completed delete stores nothing; an unknown id is a no-op.
 pub async fn complete_operation_stores_the_server_item<F: StoreFactory>(factory: &F) {
