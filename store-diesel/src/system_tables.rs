@@ -1,6 +1,8 @@
 //! The system tables' statements: the operation queue (`__operations`), failed operations
 //! (`__errors`) and engine state (`__config`). Fixed SQL text, values as parameters.
 
+use std::collections::HashSet;
+
 use sync_core::backend::{NewOperation, OperationFilter, StoreError};
 use sync_core::{FailureKind, Operation, OperationError, OperationKind, OperationState, Record};
 
@@ -285,6 +287,27 @@ pub(crate) fn count_operations(conn: &mut Db, filter: &OperationFilter) -> Resul
     .map_err(|e| db("counting operations", e))?;
     let row = rows.into_iter().next().ok_or_else(|| corrupt(OPERATIONS, "count(*) returned no row"))?;
     Cells::new(OPERATIONS, row).uint("count")
+}
+
+/// Which of `ids` have a queued operation in `table`, a few ids per statement (see
+/// [`statement_sizes`]).
+pub(crate) fn queued_items(conn: &mut Db, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    let mut rest = ids;
+    for n in statement_sizes(ids.len(), MAX_ROWS_PER_STATEMENT) {
+        let (chunk, tail) = rest.split_at(n);
+        let sql = format!(
+            "SELECT DISTINCT \"itemId\" FROM \"__operations\" WHERE \"tableName\" = ? AND \"itemId\" IN ({})",
+            vec!["?"; n].join(", ")
+        );
+        let params = std::iter::once(Param::text(table)).chain(chunk.iter().map(|id| Param::text(id))).collect();
+        let rows = conn.load(Stmt::new(sql, params)).map_err(|e| db("reading queued items", e))?;
+        for row in rows {
+            found.insert(crate::rows::read_id(OPERATIONS, row)?);
+        }
+        rest = tail;
+    }
+    Ok(found)
 }
 
 fn failure_name(failure: FailureKind) -> Result<String, StoreError> {

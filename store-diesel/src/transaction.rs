@@ -145,6 +145,10 @@ impl Transaction for DieselTransaction<'_> {
         system_tables::enqueue(self.db, op)
     }
 
+    fn queued_items(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        system_tables::queued_items(self.db, table, ids)
+    }
+
     fn enqueue_many(&mut self, ops: Vec<NewOperation>) -> Result<Vec<Operation>, StoreError> {
         system_tables::enqueue_many(self.db, ops)
     }

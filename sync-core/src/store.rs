@@ -109,6 +109,17 @@ pub trait Transaction {
         }
         Ok(found)
     }
+    /// Which of `ids` have at least one queued operation in `table`: the same as
+    /// [`count_operations`](Self::count_operations) of each item, which the default does.
+    fn queued_items(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for id in ids {
+            if self.count_operations(&OperationFilter::item(table, id))? > 0 {
+                found.insert((*id).to_owned());
+            }
+        }
+        Ok(found)
+    }
     /// Deletes an item; returns whether it existed.
     fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError>;
     /// Deletes the items matching a filter (all when `None`); returns how many. Soft-deleted rows

@@ -32,9 +32,12 @@ impl App {
         let options = SyncOptions::default().push_before_pull(false);
         let mut builder = SyncContext::builder(store).options(options).on_event(move |e| progress.on_event(e));
         if let Some(url) = &cli.remote {
-            let remote = AzureRestRemote::builder(url)
-                .build()
-                .map_err(|e| Failure::usage(format!("invalid --remote {url:?}: {e}")))?;
+            let builder_for_url = AzureRestRemote::builder(url);
+            let with_token = match &cli.token {
+                Some(token) => builder_for_url.token(token.as_str()),
+                None => builder_for_url,
+            };
+            let remote = with_token.build().map_err(|e| Failure::usage(format!("invalid --remote {url:?}: {e}")))?;
             builder = builder.remote(remote);
         }
         let ctx = builder.build().await?;

@@ -1,4 +1,4 @@
-//! The command line: `todo [--db PATH] [--remote URL] <command>`.
+//! The command line: `todo [--db PATH] [--remote URL] [--token TOKEN] <command>`.
 
 use std::path::PathBuf;
 
@@ -15,6 +15,11 @@ pub struct Cli {
     /// command works offline.
     #[arg(long, env = "TODO_REMOTE", global = true)]
     pub remote: Option<String>,
+    /// The token for a backend that needs one, sent as `X-ZUMO-AUTH` (the App Service
+    /// authentication token). Prefer the environment variable: a command line is visible to
+    /// other users of the machine.
+    #[arg(long, env = "TODO_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

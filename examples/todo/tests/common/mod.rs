@@ -26,6 +26,11 @@ impl Device {
     }
 
     pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[]).await
+    }
+
+    /// Runs a command with extra environment variables.
+    pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo"))
             .arg("--db")
             .arg(&self.db)
@@ -34,6 +39,8 @@ impl Device {
             .args(args)
             .env_remove("TODO_DB")
             .env_remove("TODO_REMOTE")
+            .env_remove("TODO_TOKEN")
+            .envs(env.iter().copied())
             .output()
             .await
             .expect("the todo binary runs");
