@@ -46,6 +46,7 @@ pub mod backend;
 pub mod conformance;
 pub mod error;
 
+mod change_feed;
 mod collapse;
 mod cursor;
 mod engine;
@@ -63,9 +64,9 @@ mod store;
 pub mod __private;
 
 pub use engine::{
-    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, PullOptions, PullSummary, PurgeOptions,
-    PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext, SyncContextBuilder,
-    SyncEvent, SyncOptions, SyncTable,
+    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, LiveQuery, PullOptions, PullSummary,
+    PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext,
+    SyncContextBuilder, SyncEvent, SyncOptions, SyncTable,
 };
 pub use entity::SyncEntity;
 pub use error::{ErrorKind, SyncError};

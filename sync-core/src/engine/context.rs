@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::announce::AnnouncingStore;
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
 use super::events::{EventBus, PushSummary, SyncEvent};
 use super::options::SyncOptions;
@@ -62,7 +63,8 @@ impl SyncContext {
         }
     }
 
-    /// The store.
+    /// The store. Transactions run through it are announced to live queries like the engine's
+    /// own.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.shared.store
     }
@@ -193,7 +195,9 @@ impl SyncContextBuilder {
         let mut options = self.options;
         options.push_parallelism = options.push_parallelism.max(1);
         options.page_size = options.page_size.max(1);
-        let shared = Shared::new(self.store, self.remote, self.handler, options, self.events);
+        let feed = self.store.change_feed().unwrap_or_default();
+        let store: Arc<dyn Store> = Arc::new(AnnouncingStore::new(self.store, feed.clone()));
+        let shared = Shared::new(store, feed, self.remote, self.handler, options, self.events);
         Ok(SyncContext { shared: Arc::new(shared) })
     }
 }

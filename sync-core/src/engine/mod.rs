@@ -5,6 +5,8 @@
 //! |---|---|
 //! | `context.rs` | [`SyncContext`] and its builder |
 //! | `table.rs` | [`JsonTable`] and [`SyncTable`]: local CRUD, queries, pull, purge, push of one table |
+//! | `watch.rs` | [`LiveQuery`]: a query's results, re-read after each committed change of its table |
+//! | `announce.rs` | the store as the engine sees it: commits announced on the store's change feed |
 //! | `shared.rs` | the state every part shares: store, remote, handler, options, events, locks |
 //! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
 //! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts |
@@ -16,6 +18,7 @@
 //! | `retry.rs` | bounded retries of transient remote failures |
 //! | `conflict.rs`, `events.rs`, `options.rs` | the app-facing types of those subjects |
 
+mod announce;
 mod conflict;
 mod context;
 mod events;
@@ -30,6 +33,7 @@ mod resolution;
 mod retry;
 mod shared;
 mod table;
+mod watch;
 
 pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
 pub use context::{SyncContext, SyncContextBuilder};
@@ -37,3 +41,4 @@ pub use events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
 pub use options::{PullOptions, PurgeOptions, RetryPolicy, SyncOptions};
 pub use rejected::RejectedRow;
 pub use table::{JsonTable, SyncTable};
+pub use watch::LiveQuery;
