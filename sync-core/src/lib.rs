@@ -64,7 +64,7 @@ mod store;
 pub mod __private;
 
 pub use engine::{
-    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, LiveQuery, PullOptions, PullSummary,
+    ClientWins, Conflict, ConflictHandler, DeferConflicts, EventStream, JsonTable, LiveQuery, PullOptions, PullSummary,
     PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext,
     SyncContextBuilder, SyncEvent, SyncOptions, SyncTable,
 };

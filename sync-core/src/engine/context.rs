@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::announce::AnnouncingStore;
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
-use super::events::{EventBus, PushSummary, SyncEvent};
+use super::events::{EventBus, EventStream, PushSummary, SyncEvent};
 use super::options::SyncOptions;
 use super::rejected::RejectedRow;
 use super::shared::Shared;
@@ -90,6 +90,26 @@ impl SyncContext {
     /// Subscribes to progress events.
     pub fn subscribe(&self, f: impl Fn(&SyncEvent) + Send + Sync + 'static) {
         self.shared.events.subscribe(Arc::new(f));
+    }
+
+    /// The events emitted from now on, as a stream (see [`EventStream`]); the callbacks of
+    /// [`subscribe`](Self::subscribe) go on receiving them too.
+    ///
+    /// ```
+    /// # use sync_core::{SyncContext, SyncEvent};
+    /// use futures::StreamExt;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let ctx = SyncContext::builder(store_memory::MemoryStore::new())
+    ///     .remote(store_memory::MemoryRemote::new())
+    ///     .build()
+    ///     .await?;
+    /// let mut events = ctx.events();
+    /// ctx.push().await?;
+    /// assert_eq!(events.next().await, Some(SyncEvent::PushStarted { total: 0 }));
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn events(&self) -> EventStream {
+        self.shared.events.stream()
     }
 
     /// Every queued operation, in push order.

@@ -37,7 +37,7 @@ mod watch;
 
 pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
 pub use context::{SyncContext, SyncContextBuilder};
-pub use events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
+pub use events::{EventStream, PullSummary, PushOutcome, PushSummary, SyncEvent};
 pub use options::{PullOptions, PurgeOptions, RetryPolicy, SyncOptions};
 pub use rejected::RejectedRow;
 pub use table::{JsonTable, SyncTable};
