@@ -64,9 +64,9 @@ mod store;
 pub mod __private;
 
 pub use engine::{
-    ClientWins, Conflict, ConflictHandler, DeferConflicts, EventStream, JsonTable, LiveQuery, PullOptions, PullSummary,
-    PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext,
-    SyncContextBuilder, SyncEvent, SyncOptions, SyncTable,
+    AutoPull, AutoSync, ClientWins, Conflict, ConflictHandler, DeferConflicts, EventStream, JsonTable, LiveQuery,
+    PullOptions, PullSummary, PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins,
+    SyncContext, SyncContextBuilder, SyncEvent, SyncHandle, SyncOptions, SyncState, SyncStatus, SyncTable,
 };
 pub use entity::SyncEntity;
 pub use error::{ErrorKind, SyncError};

@@ -5,6 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::announce::AnnouncingStore;
+use super::auto_options::AutoSync;
+use super::auto_sync::SyncHandle;
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
 use super::events::{EventBus, EventStream, PushSummary, SyncEvent};
 use super::options::SyncOptions;
@@ -110,6 +112,37 @@ impl SyncContext {
     /// ```
     pub fn events(&self) -> EventStream {
         self.shared.events.stream()
+    }
+
+    /// Starts syncing by itself, as a task on the current Tokio runtime: a push after local
+    /// writes (debounced), the registered pulls after each push and on an interval, back-off
+    /// with jitter while the server cannot be reached (retrying at once when a request of the
+    /// app's own succeeds). Operations waiting for a decision wait; resolving them wakes the
+    /// sync. See [`AutoSync`] for the settings and [`SyncHandle`] for the status and stopping.
+    ///
+    /// Fails with [`SyncError::NoRemote`], [`SyncError::NoRuntime`], an unknown table
+    /// (open the tables first) or an invalid query id.
+    ///
+    /// ```
+    /// # use sync_core::{AutoSync, Query, SyncContext, SyncEntity, SyncState};
+    /// # #[derive(SyncEntity, Debug, Clone)] #[sync(table = "TodoItem")]
+    /// # struct TodoItem { id: String, text: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = store_memory::MemoryRemote::new();
+    /// let ctx = SyncContext::builder(store_memory::MemoryStore::new()).remote(server.clone()).build().await?;
+    /// let todos = ctx.table::<TodoItem>().await?;
+    /// let sync = ctx.start_sync(AutoSync::new().pull("TodoItem", Query::new(), "all"))?;
+    /// todos.insert(TodoItem { id: "1".into(), text: "milk".into() }).await?;
+    /// let mut status = sync.watch_status();
+    /// while !(status.borrow().pending == 0 && status.borrow().last_sync.is_some()) {
+    ///     status.changed().await.unwrap();
+    /// }
+    /// assert_eq!(server.rows("TodoItem").len(), 1);
+    /// sync.stop().await;
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn start_sync(&self, config: AutoSync) -> Result<SyncHandle, SyncError> {
+        super::auto_sync::start(Arc::clone(&self.shared), config)
     }
 
     /// Every queued operation, in push order.

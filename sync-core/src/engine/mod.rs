@@ -15,10 +15,14 @@
 //! | `rejected.rs` | server rows a pull could not store, kept for the app |
 //! | `purge.rs` | purge |
 //! | `resolution.rs` | applying a [`Resolution`] (handler or errors table) and checking merges |
-//! | `retry.rs` | bounded retries of transient remote failures |
+//! | `retry.rs` | bounded retries of transient remote failures (`backon`) |
+//! | `auto_sync.rs` | [`SyncHandle`]: the automatic sync task (debounced push, interval pulls, back-off) |
+//! | `auto_options.rs` | [`AutoSync`] and [`SyncStatus`]: its settings and its status |
 //! | `conflict.rs`, `events.rs`, `options.rs` | the app-facing types of those subjects |
 
 mod announce;
+mod auto_options;
+mod auto_sync;
 mod conflict;
 mod context;
 mod events;
@@ -35,6 +39,8 @@ mod shared;
 mod table;
 mod watch;
 
+pub use auto_options::{AutoPull, AutoSync, SyncState, SyncStatus};
+pub use auto_sync::SyncHandle;
 pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
 pub use context::{SyncContext, SyncContextBuilder};
 pub use events::{EventStream, PullSummary, PushOutcome, PushSummary, SyncEvent};
