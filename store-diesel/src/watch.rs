@@ -21,9 +21,11 @@ use crate::statement::Stmt;
 #[derive(Debug)]
 pub(crate) struct Poller {
     _stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the poller once, inside a Tokio runtime (it is retried at the next call otherwise).
+/// Starts the poller, inside a Tokio runtime (it is tried again at the next call otherwise, and
+/// started again if the runtime it ran on has shut down).
 pub(crate) fn ensure_started(
     slot: &Mutex<Option<Poller>>,
     writer: Weak<tokio::sync::Mutex<Db>>,
@@ -31,13 +33,13 @@ pub(crate) fn ensure_started(
     interval: Duration,
 ) {
     let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-    if slot.is_some() {
+    if slot.as_ref().is_some_and(|p| !p.task.is_finished()) {
         return;
     }
     let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
     let (stop, stopped) = oneshot::channel();
-    runtime.spawn(poll(writer, feed.clone(), interval, stopped));
-    *slot = Some(Poller { _stop: stop });
+    let task = runtime.spawn(poll(writer, feed.clone(), interval, stopped));
+    *slot = Some(Poller { _stop: stop, task });
 }
 
 async fn poll(

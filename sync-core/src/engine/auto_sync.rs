@@ -110,7 +110,7 @@ pub(crate) fn start(shared: Arc<Shared>, config: AutoSync) -> Result<SyncHandle,
     let now = Arc::new(Notify::new());
     let scheduler = Scheduler {
         queue: shared.feed.subscribe_queue(),
-        events: shared.events.stream(),
+        events: None,
         shared,
         config,
         pulls,
@@ -129,7 +129,8 @@ struct Scheduler {
     status: watch::Sender<SyncStatus>,
     now: Arc<Notify>,
     queue: crate::change_feed::ChangeSubscription,
-    events: EventStream,
+    /// The context's events, while offline only (a stream costs every emit a clone).
+    events: Option<EventStream>,
     /// The delays of the current back-off, while the server cannot be reached.
     backoff: Option<backon::ExponentialBackoff>,
 }
@@ -142,13 +143,14 @@ impl Scheduler {
         loop {
             let wake_at = push_due.map_or(next_sync, |(_, due)| due.min(next_sync));
             let offline = self.backoff.is_some();
+            let events = self.events.as_mut();
             let wake = tokio::select! {
                 biased;
                 _ = &mut stopped => Wake::Stop,
                 _ = tokio::time::sleep_until(wake_at) => Wake::Sync,
                 _ = self.queue.changed() => Wake::Queue,
                 _ = self.now.notified() => Wake::Now,
-                Some(event) = self.events.next(), if offline => Wake::Event(event),
+                Some(event) = next_event(events) => Wake::Event(event),
             };
             match wake {
                 Wake::Stop => break,
@@ -193,6 +195,8 @@ impl Scheduler {
 
     /// Waits until a transaction the dropped cycle may have left running has ended
     /// (transactions are serialised, so an empty one runs after it).
+    // The methods take `&mut self`: the task's future must be `Send`, and `Scheduler` is not
+    // `Sync` (its event stream is not).
     async fn settle(&mut self) {
         if let Err(e) = self.shared.store.transact(|_| Ok(())).await {
             tracing::debug!(error = %e, "settling after stop");
@@ -204,11 +208,14 @@ impl Scheduler {
         self.status.send_modify(|s| s.state = SyncState::Syncing);
         let result = self.push_and_pull().await;
         // The cycle's own events are not news of the network coming back.
-        while tokio::task::unconstrained(self.events.next()).now_or_never().flatten().is_some() {}
+        if let Some(events) = self.events.as_mut() {
+            while tokio::task::unconstrained(events.next()).now_or_never().flatten().is_some() {}
+        }
         self.refresh_counts().await;
         let delay = match result {
             Ok(()) => {
                 self.backoff = None;
+                self.events = None;
                 self.status.send_modify(|s| {
                     s.last_sync = Some(Utc::now());
                     s.state = if s.waiting > 0 { SyncState::NeedsAttention } else { SyncState::Idle };
@@ -216,6 +223,9 @@ impl Scheduler {
                 self.config.pull_interval
             }
             Err(e) if e.is_retryable() => {
+                if self.events.is_none() {
+                    self.events = Some(self.shared.events.stream());
+                }
                 let config = &self.config;
                 let backoff = self.backoff.get_or_insert_with(|| {
                     backon::ExponentialBuilder::default()
@@ -238,6 +248,7 @@ impl Scheduler {
             }
             Err(e) => {
                 self.backoff = None;
+                self.events = None;
                 let delay = self.config.pull_interval;
                 let retry_at = (Instant::now() + delay).into_std();
                 tracing::warn!(error = %e, "sync failed");
@@ -284,6 +295,14 @@ impl Scheduler {
                 false
             }
         }
+    }
+}
+
+/// The next event of the stream, or never without one.
+async fn next_event(events: Option<&mut EventStream>) -> Option<SyncEvent> {
+    match events {
+        Some(events) => events.next().await,
+        None => std::future::pending().await,
     }
 }
 
