@@ -118,3 +118,34 @@ async fn commits_made_while_nobody_watches_are_not_missed() {
     theirs.insert(todo("watched")).await.unwrap();
     while next(&mut live).await.len() < 3 {}
 }
+
+/// 10,000 commits of one item while a watcher reads on the reader pool: every result is at least
+/// as new as the one before (each read starts after the one before ended, on whichever reader),
+/// and the last commit is seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_commits_in_order_through_the_reader_pool() {
+    const WRITES: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let options = OpenOptions::new().synchronous(store_diesel::Synchronous::Normal);
+    let store = DieselStore::open_with(dir.path().join("app.db"), options).await.unwrap();
+    let ctx = SyncContext::builder(store).build().await.unwrap();
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    todos.insert(TodoItem { id: "x".into(), text: "0".into() }).await.unwrap();
+    let mut live = todos.watch(&Query::new());
+    let writer = {
+        let todos = todos.clone();
+        tokio::spawn(async move {
+            for n in 1..=WRITES {
+                todos.update(&TodoItem { id: "x".into(), text: n.to_string() }).await.unwrap();
+            }
+        })
+    };
+    let (mut last, mut results) = (0, 0);
+    while last < WRITES {
+        let n: usize = next(&mut live).await[0].text.parse().unwrap();
+        assert!(n >= last, "a result older than the one before: {n} after {last}");
+        (last, results) = (n, results + 1);
+    }
+    writer.await.unwrap();
+    println!("{results} results for {WRITES} commits");
+}
