@@ -193,10 +193,11 @@ impl Scheduler {
         self.status.send_modify(|s| s.state = SyncState::Stopped);
     }
 
-    /// Waits until a transaction the dropped cycle may have left running has ended
-    /// (transactions are serialised, so an empty one runs after it).
     // The methods take `&mut self`: the task's future must be `Send`, and `Scheduler` is not
     // `Sync` (its event stream is not).
+
+    /// Waits until a transaction the dropped cycle may have left running has ended
+    /// (transactions are serialised, so an empty one runs after it).
     async fn settle(&mut self) {
         if let Err(e) = self.shared.store.transact(|_| Ok(())).await {
             tracing::debug!(error = %e, "settling after stop");

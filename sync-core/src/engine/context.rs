@@ -134,10 +134,10 @@ impl SyncContext {
     /// let sync = ctx.start_sync(AutoSync::new().pull("TodoItem", Query::new(), "all"))?;
     /// todos.insert(TodoItem { id: "1".into(), text: "milk".into() }).await?;
     /// let mut status = sync.watch_status();
-    /// while !(status.borrow().pending == 0 && status.borrow().last_sync.is_some()) {
-    ///     status.changed().await.unwrap();
+    /// while server.rows("TodoItem").is_empty() {
+    ///     status.changed().await.unwrap(); // syncing, then idle: pushed by itself
     /// }
-    /// assert_eq!(server.rows("TodoItem").len(), 1);
+    /// assert_eq!(sync.status().pending, 0);
     /// sync.stop().await;
     /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
     /// ```
