@@ -37,7 +37,8 @@
 //! - `catalogue` and `ddl`: entity tables from a `TableSchema`, their SQL names, how they upgrade;
 //! - `rows`: records to typed column values and back;
 //! - `query_sql`: queries to SQL with bound parameters, matching `sync_core::backend::run_query`;
-//! - `transaction` and `system_tables`: the `Transaction` the engine's work runs against.
+//! - `transaction` and `system_tables`: the `Transaction` the engine's work runs against;
+//! - `watch`: other connections' commits announced to live queries (`PRAGMA data_version`).
 
 mod catalogue;
 mod connection;
@@ -52,6 +53,7 @@ mod statement;
 mod store;
 mod system_tables;
 mod transaction;
+mod watch;
 
 pub use options::{OpenOptions, Synchronous};
 pub use store::DieselStore;

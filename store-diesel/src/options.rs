@@ -40,16 +40,23 @@ pub struct OpenOptions {
     readers: usize,
     busy_timeout: Duration,
     synchronous: Synchronous,
+    change_poll_interval: Duration,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { readers: 4, busy_timeout: Duration::from_secs(5), synchronous: Synchronous::Full }
+        OpenOptions {
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+            synchronous: Synchronous::Full,
+            change_poll_interval: Duration::from_millis(100),
+        }
     }
 }
 
 impl OpenOptions {
-    /// The defaults: 4 reader connections, a 5 s busy timeout, `synchronous = FULL`.
+    /// The defaults: 4 reader connections, a 5 s busy timeout, `synchronous = FULL`, commits of
+    /// other processes seen within 100 ms.
     pub fn new() -> Self {
         OpenOptions::default()
     }
@@ -73,6 +80,21 @@ impl OpenOptions {
     pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
         self.synchronous = synchronous;
         self
+    }
+
+    /// How often, while a live query watches the store, it checks whether another process (or
+    /// another handle on the file) has committed (`PRAGMA data_version`, one cheap statement).
+    /// Such a commit wakes every live query of the store within this interval; the store's own
+    /// commits wake the live queries of their tables at once. Nothing is polled while no live
+    /// query is alive.
+    pub fn change_poll_interval(mut self, interval: Duration) -> Self {
+        self.change_poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The interval set by [`change_poll_interval`](Self::change_poll_interval).
+    pub fn change_poll_interval_value(&self) -> Duration {
+        self.change_poll_interval
     }
 
     /// The number of reader connections.

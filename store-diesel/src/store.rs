@@ -1,10 +1,11 @@
 //! [`DieselStore`]: the [`Store`] over one SQLite database.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use sync_core::backend::{resolve_query, PushLock, StoreError, TxWork};
+use sync_core::backend::{resolve_query, ChangeFeed, PushLock, StoreError, TxWork};
 use sync_core::QueryResult;
 use sync_core::{Query, Record, Store, TableSchema};
 
@@ -14,6 +15,7 @@ use crate::error;
 use crate::options::OpenOptions;
 use crate::push_lock::PushLockSite;
 use crate::transaction::{get_item, DieselTransaction};
+use crate::watch::{self, Poller};
 use crate::{ddl, migrations, query_sql, rows};
 
 /// A durable [`Store`] in one SQLite database (bundled SQLite, WAL mode, embedded migrations).
@@ -64,7 +66,8 @@ use crate::{ddl, migrations, query_sql, rows};
 /// Several processes may open one file (WAL and `BEGIN IMMEDIATE` serialise their writes; the
 /// push lock is an OS file lock on `<file>.push-lock`, see [`Store::lock_push`]). The table
 /// catalogue is cached in memory, so a table one process creates is seen by another after its
-/// next [`ensure_table`](Store::ensure_table).
+/// next [`ensure_table`](Store::ensure_table). Live queries see another process's commits within
+/// [`OpenOptions::change_poll_interval`], and this handle's own at once.
 ///
 /// # Failures
 /// Every SQLite failure carries SQLite's reason in its message (`sqlite: committing: database
@@ -102,6 +105,10 @@ pub struct DieselStore {
     catalogue: Arc<RwLock<Arc<Catalogue>>>,
     location: Location,
     push_lock: PushLockSite,
+    /// Where commits are announced to live queries; see `watch.rs` for other processes' commits.
+    feed: ChangeFeed,
+    poller: Mutex<Option<Poller>>,
+    poll_interval: Duration,
 }
 
 /// The writer and the readers (none for the in-memory store, which reads on its writer).
@@ -166,6 +173,9 @@ impl DieselStore {
             catalogue: Arc::new(RwLock::new(Arc::new(catalogue))),
             push_lock: PushLockSite::for_location(&location),
             location,
+            feed: ChangeFeed::new(),
+            poller: Mutex::new(None),
+            poll_interval: options.change_poll_interval_value(),
         })
     }
 
@@ -291,6 +301,15 @@ impl Store for DieselStore {
             db.immediate(move |db| work(&mut DieselTransaction::new(db, catalogue)))
         })
         .await
+    }
+
+    /// The store's feed. For a file, the first call (inside a Tokio runtime) starts polling for
+    /// other connections' commits (see [`OpenOptions::change_poll_interval`]).
+    fn change_feed(&self) -> Option<ChangeFeed> {
+        if let (Location::File(_), Some(connections)) = (&self.location, &self.connections) {
+            watch::ensure_started(&self.poller, Arc::downgrade(&connections.writer), &self.feed, self.poll_interval);
+        }
+        Some(self.feed.clone())
     }
 }
 

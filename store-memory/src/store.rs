@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use serde_json::Value;
 use sync_core::backend::run_query;
-use sync_core::backend::{resolve_query, PushLock, StoreError, TxWork};
+use sync_core::backend::{resolve_query, ChangeFeed, PushLock, StoreError, TxWork};
 use sync_core::{Query, QueryResult, Record, Store, TableSchema};
 
 use state::{incompatibility, State, Table};
@@ -43,7 +43,9 @@ use tx::MemoryTransaction;
 /// With a million rows, `id in (1000 ids)` and "order by a text column, top 10" each take
 /// milliseconds to a fraction of a second in a release build (`src/store/scale.rs` measures them).
 ///
-/// Cloning is cheap and gives another handle on the **same** data (like an `Arc`).
+/// Cloning is cheap and gives another handle on the **same** data (like an `Arc`). Every clone
+/// returns the same [`change_feed`](Store::change_feed), so live queries of one context see the
+/// commits of every other context on the store.
 ///
 /// Work passed to [`transaction`](Store::transaction) runs while the store is locked: it must
 /// not call back into the store (that would wait for itself).
@@ -75,6 +77,8 @@ pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     /// The push lock, shared by every clone (see [`Store::lock_push`]).
     push_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Shared by every clone, so contexts on clones of one store see each other's commits.
+    feed: ChangeFeed,
 }
 
 impl MemoryStore {
@@ -181,6 +185,11 @@ impl Store for MemoryStore {
                 panic::resume_unwind(panic)
             }
         }
+    }
+
+    /// One feed for every clone: contexts on one store see each other's commits at once.
+    fn change_feed(&self) -> Option<ChangeFeed> {
+        Some(self.feed.clone())
     }
 }
 

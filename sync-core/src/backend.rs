@@ -20,6 +20,7 @@
 //! # Ok::<_, sync_core::backend::StoreError>(()) }).unwrap();
 //! ```
 
+pub use crate::change_feed::{ChangeFeed, ChangeSubscription};
 pub use crate::collapse::{collapse_rule, Collapse};
 pub use crate::cursor::Cursor;
 pub use crate::error::{

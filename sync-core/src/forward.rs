@@ -3,21 +3,24 @@
 //! on the generated impls: a method added to the trait (even one with a default body) that the
 //! macro's list misses fails the lint instead of silently running the default.
 
-/// `forward_through_pointers!(Trait { async fn name(&self, arg: Type, …) -> Ret; … } sync { fn … })`;
-/// the `sync { … }` part, for plain methods, is optional.
+/// `forward_through_pointers!(Trait { async fn name(&self, arg: Type, …) -> Ret; … fn name(&self) -> Ret; … })`:
+/// the async methods first, then the plain ones.
 macro_rules! forward_through_pointers {
-    ($trait:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;)* }) => {
-        forward_through_pointers!($trait { $(async fn $method(&self $(, $arg: $ty)*) -> $ret;)* } sync {});
+    ($trait:ident {
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;)*
+        $(fn $plain:ident(&self) -> $plain_ret:ty;)*
+    }) => {
+        forward_through_pointers!(@impl [::std::sync::Arc], $trait {
+            $(async fn $method(&self $(, $arg: $ty)*) -> $ret;)* $(fn $plain(&self) -> $plain_ret;)*
+        });
+        forward_through_pointers!(@impl [::std::boxed::Box], $trait {
+            $(async fn $method(&self $(, $arg: $ty)*) -> $ret;)* $(fn $plain(&self) -> $plain_ret;)*
+        });
     };
-    ($trait:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;)* }
-        sync { $(fn $smethod:ident(&self $(, $sarg:ident: $sty:ty)* $(,)?) -> $sret:ty;)* }) => {
-        forward_through_pointers!(@impl [::std::sync::Arc], $trait
-            { $(async fn $method(&self $(, $arg: $ty)*) -> $ret;)* } { $(fn $smethod(&self $(, $sarg: $sty)*) -> $sret;)* });
-        forward_through_pointers!(@impl [::std::boxed::Box], $trait
-            { $(async fn $method(&self $(, $arg: $ty)*) -> $ret;)* } { $(fn $smethod(&self $(, $sarg: $sty)*) -> $sret;)* });
-    };
-    (@impl [$($pointer:tt)*], $trait:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* }
-        { $(fn $smethod:ident(&self $(, $sarg:ident: $sty:ty)*) -> $sret:ty;)* }) => {
+    (@impl [$($pointer:tt)*], $trait:ident {
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*
+        $(fn $plain:ident(&self) -> $plain_ret:ty;)*
+    }) => {
         #[::async_trait::async_trait]
         #[deny(clippy::missing_trait_methods)]
         impl<T: $trait + ?Sized> $trait for $($pointer)*<T> {
@@ -27,8 +30,8 @@ macro_rules! forward_through_pointers {
                 }
             )*
             $(
-                fn $smethod(&self $(, $sarg: $sty)*) -> $sret {
-                    (**self).$smethod($($sarg),*)
+                fn $plain(&self) -> $plain_ret {
+                    (**self).$plain()
                 }
             )*
         }

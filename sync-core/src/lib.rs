@@ -32,9 +32,11 @@
 //! - the model: [`Record`], [`TableSchema`], [`SyncEntity`] (derive it), [`Query`] and typed
 //!   columns ([`Col`]);
 //! - the engine: [`SyncContext`] hands out [`SyncTable`]s (typed) and [`JsonTable`]s (records);
-//!   it pushes, pulls ([`PullOptions`]), purges ([`PurgeOptions`]), reports [`SyncEvent`]s and
-//!   keeps failed operations in the errors table ([`OperationError`]) until they are resolved
-//!   ([`Resolution`], [`ConflictHandler`]);
+//!   it pushes, pulls ([`PullOptions`]), purges ([`PurgeOptions`]), reports [`SyncEvent`]s (to
+//!   callbacks and as an [`EventStream`]) and keeps failed operations in the errors table
+//!   ([`OperationError`]) until they are resolved ([`Resolution`], [`ConflictHandler`]);
+//! - live data: [`SyncTable::watch`] gives a [`LiveQuery`] stream of a query's results, and
+//!   [`SyncContext::start_sync`] syncs by itself ([`AutoSync`], [`SyncHandle`], [`SyncStatus`]);
 //! - errors: [`SyncError`] with its [`ErrorKind`] ([`error`] has the detailed types);
 //! - the seams: [`Store`] and [`Remote`]; their authors find everything else in [`backend`], and
 //!   the conformance suites in `conformance` (feature `conformance`).
@@ -46,6 +48,7 @@ pub mod backend;
 pub mod conformance;
 pub mod error;
 
+mod change_feed;
 mod collapse;
 mod cursor;
 mod engine;
@@ -64,9 +67,9 @@ mod store;
 pub mod __private;
 
 pub use engine::{
-    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, PullOptions, PullSummary, PurgeOptions,
-    PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext, SyncContextBuilder,
-    SyncEvent, SyncOptions, SyncTable,
+    AutoPull, AutoSync, ClientWins, Conflict, ConflictHandler, DeferConflicts, EventStream, JsonTable, LiveQuery,
+    PullOptions, PullSummary, PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins,
+    SyncContext, SyncContextBuilder, SyncEvent, SyncHandle, SyncOptions, SyncState, SyncStatus, SyncTable,
 };
 pub use entity::SyncEntity;
 pub use error::{ErrorKind, SyncError};

@@ -120,7 +120,6 @@ forward_through_pointers!(Remote {
         after_id: Option<&str>,
         page_size: u64,
     ) -> Result<Page, RemoteError>;
-} sync {
     fn exact_timestamps(&self) -> bool;
 });
 

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 
+use crate::change_feed::ChangeFeed;
 use crate::error::StoreError;
 use crate::forward::forward_through_pointers;
 use crate::operation::{NewOperation, Operation, OperationError, OperationFilter};
@@ -64,6 +65,23 @@ pub trait Store: std::fmt::Debug + Send + Sync {
     /// it belongs to a push that is gone, and the next push takes it back. Waiting is
     /// cancellable: dropping the future gives up the wait.
     async fn lock_push(&self) -> Result<PushLock, StoreError>;
+
+    /// The feed on which committed changes of this store are announced, for live queries
+    /// ([`JsonTable::watch`](crate::JsonTable::watch)) and the auto-sync scheduler
+    /// ([`SyncContext::start_sync`](crate::SyncContext::start_sync)).
+    ///
+    /// Every context built on the store publishes its own commits there, after
+    /// [`transaction`](Store::transaction) returned `Ok` (never before the commit). A store
+    /// returns the **same** feed from every handle on the same data, so contexts sharing it see
+    /// each other's writes at once; a store that other processes or handles can change without
+    /// going through this one (a database file) also publishes those changes, with
+    /// [`ChangeFeed::publish_unknown`], while the feed has [`watchers`](ChangeFeed::watchers).
+    ///
+    /// The default is `None`: each context then keeps a feed of its own, which sees the commits
+    /// of that context only.
+    fn change_feed(&self) -> Option<ChangeFeed> {
+        None
+    }
 }
 
 /// Proof that the holder has the push lock of a store (see [`Store::lock_push`]); dropping it
@@ -200,4 +218,5 @@ forward_through_pointers!(Store {
     async fn query(&self, table: &str, query: &Query) -> Result<QueryResult, StoreError>;
     async fn transaction(&self, work: TxWork) -> Result<(), StoreError>;
     async fn lock_push(&self) -> Result<PushLock, StoreError>;
+    fn change_feed(&self) -> Option<ChangeFeed>;
 });

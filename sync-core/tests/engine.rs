@@ -449,3 +449,32 @@ async fn building_a_context_reads_nothing_from_the_queue_whatever_its_size() {
     }
     assert_eq!(store.transactions.load(std::sync::atomic::Ordering::SeqCst), before, "start-up ran transactions");
 }
+
+/// An insert lands but its answer is lost; the item is edited, and the next send fails with a
+/// 503 (not applied). The send after that meets the landed insert (409): it is still the
+/// device's own write, not a conflict, however many failed sends came between.
+#[tokio::test]
+async fn a_failed_resend_does_not_hide_an_earlier_send_that_landed() {
+    let server = MemoryRemote::new();
+    let ctx = SyncContext::builder(MemoryStore::new())
+        .remote(server.clone())
+        .options(SyncOptions::default().retry(RetryPolicy::none()))
+        .build()
+        .await
+        .unwrap();
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    let mut item = todos.insert(todo("first")).await.unwrap();
+    server.fail_after_apply_next(1);
+    assert!(ctx.push().await.unwrap_err().is_offline(), "the answer was lost");
+    item.text = "second".into();
+    todos.update(&item).await.unwrap();
+    server.fail_next(1, Fault::unavailable());
+    let failed = ctx.push().await.unwrap();
+    assert_eq!(failed.failed, 1, "the 503 is recorded");
+    item.text = "third".into();
+    todos.update(&item).await.unwrap();
+    ctx.push().await.unwrap();
+    assert!(ctx.errors().await.unwrap().is_empty(), "{:?}", ctx.errors().await.unwrap());
+    assert_eq!(ctx.pending_count().await.unwrap(), 0);
+    assert_eq!(server.row("TodoItem", &item.id).unwrap().get("text").unwrap(), "third");
+}

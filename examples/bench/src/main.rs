@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run --release -p bench                       # everything (≈ 8 min on 2 cores)
 //! cargo run --release -p bench -- --quick            # everything, scaled down (≈ 30 s; a smoke test)
-//! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling
+//! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling, watch
 //! ```
 //!
 //! Sections (see `BENCHMARKS.md` for the figures and what bounds them):
@@ -19,6 +19,8 @@
 //!    Diesel bulk insert of the same rows plus their queue rows.
 //! 4. **memory** — peak RSS of a child process pulling 250k and 1M generated rows.
 //! 5. **scaling** — time per op to enqueue and to push with 10k vs 100k operations pending.
+//! 6. **watch** — live queries: commit → result latency in-process and from another process,
+//!    and the cost of a local write with 100 watchers on another table / the same table.
 //!
 //! Baselines and ours alternate within each section (A B, B A, …) and the best of each counts.
 
@@ -35,6 +37,7 @@ mod raw;
 mod report;
 mod scaling;
 mod timing;
+mod watch;
 
 use std::time::{Duration, Instant};
 
@@ -118,6 +121,16 @@ enum Hidden {
         #[arg(long)]
         rows: u64,
     },
+    /// Section 6's child process: commits to a file another process watches.
+    #[command(hide = true)]
+    WatchChild {
+        /// The database file.
+        #[arg(long)]
+        db: std::path::PathBuf,
+        /// Commits to make.
+        #[arg(long)]
+        commits: u64,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +145,8 @@ enum Section {
     Memory,
     /// 5: queue-size scaling.
     Scaling,
+    /// 6: live queries.
+    Watch,
 }
 
 fn main() {
@@ -145,6 +160,7 @@ fn main() {
     };
     let result = match cli.command {
         Some(Hidden::MemoryChild { rows }) => runtime.block_on(memory::child_main(rows)),
+        Some(Hidden::WatchChild { db, commits }) => runtime.block_on(watch::child_main(&db, commits)),
         None => runtime.block_on(run(&cli)),
     };
     if let Err(e) = result {
@@ -210,6 +226,14 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
             scaling::Config { small: 10_000, large: 100_000, ops: 2_000, rounds: rounds(3) }
         };
         scaling::run(cfg, &mut summary).await?;
+    }
+    if wants(Section::Watch) {
+        let cfg = if quick {
+            watch::Config { commits: 20, writes: 300, rounds: rounds(3) }
+        } else {
+            watch::Config { commits: 200, writes: 3_000, rounds: rounds(5) }
+        };
+        watch::run(cfg, &mut summary).await?;
     }
 
     println!("\n## Summary ({} in all)\n", dur(started.elapsed()));

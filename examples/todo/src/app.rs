@@ -27,10 +27,14 @@ impl App {
     /// Opens the database (creating it) and, if given, the remote.
     pub async fn open(cli: &Cli) -> Result<App, Failure> {
         let store = DieselStore::open(&cli.db).await.map_err(|e| Failure::store(&cli.db, &e))?;
-        let progress = Arc::new(Progress::new());
         // The app pushes explicitly before pulling, so the pull itself never pushes.
         let options = SyncOptions::default().push_before_pull(false);
-        let mut builder = SyncContext::builder(store).options(options).on_event(move |e| progress.on_event(e));
+        let mut builder = SyncContext::builder(store).options(options);
+        // The live view shows sync in its status line; progress bars would tear it.
+        if !matches!(cli.command, Command::Watch(_)) {
+            let progress = Arc::new(Progress::new());
+            builder = builder.on_event(move |e| progress.on_event(e));
+        }
         if let Some(url) = &cli.remote {
             let builder_for_url = AzureRestRemote::builder(url);
             let with_token = match &cli.token {
@@ -64,6 +68,10 @@ impl App {
                 self.todos.delete(id).await?;
             }
             Command::Sync(args) => return self.sync(args).await,
+            Command::Watch(args) => {
+                let pull_interval = std::time::Duration::from_millis(args.interval_ms);
+                crate::live::run(&self.ctx, &self.todos, self.remote_url.is_some(), pull_interval).await?
+            }
             Command::Status => {
                 println!("pending operations: {}", self.ctx.pending_count().await?);
                 println!("errors: {}", self.ctx.errors().await?.len());
@@ -80,7 +88,7 @@ impl App {
     }
 
     async fn list(&self, args: &ListArgs) -> Result<(), Failure> {
-        let mut query = Query::new().order_by(TodoItem::TEXT.asc());
+        let mut query = list_order();
         if args.filter.done {
             query = query.filter(TodoItem::COMPLETE.eq(true));
         } else if args.filter.open {
@@ -94,7 +102,7 @@ impl App {
             println!("no items");
         } else {
             for item in items {
-                println!("[{}] {}  ({})", if item.complete { "x" } else { " " }, item.text, item.id);
+                println!("{}", item.line());
             }
         }
         Ok(())
@@ -187,6 +195,11 @@ impl App {
         println!("resolved {}; run `todo sync` to send it", args.id);
         Ok(())
     }
+}
+
+/// Every item, in the order `list` and `watch` show them.
+pub fn list_order() -> Query {
+    Query::new().order_by(TodoItem::TEXT.asc())
 }
 
 fn non_empty(text: &str) -> Result<&str, Failure> {

@@ -59,6 +59,10 @@ pub enum Command {
     },
     /// Push local changes, then pull the server's (incrementally).
     Sync(SyncArgs),
+    /// Show the list live: it redraws whenever the list changes (edits here, in another
+    /// process on the same database, or pulled from the server) and, with --remote, syncs by
+    /// itself. Ctrl-C exits.
+    Watch(WatchArgs),
     /// Count pending operations and errors.
     Status,
     /// List the conflicts and failed operations waiting for a decision.
@@ -97,6 +101,14 @@ pub struct ListArgs {
     /// Print a JSON array.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `watch` arguments.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How often to pull from the server, in milliseconds (local writes are pushed at once).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub interval_ms: u64,
 }
 
 /// `sync` arguments.

@@ -38,6 +38,11 @@ impl TodoItem {
         }
     }
 
+    /// The line `list` and `watch` print: `[x] text  (id)`.
+    pub fn line(&self) -> String {
+        format!("[{}] {}  ({})", if self.complete { "x" } else { " " }, self.text, self.id)
+    }
+
     /// The `list --json` form.
     pub fn to_json(&self) -> Value {
         let time = |t: &Option<DateTime<Utc>>| t.map(sync_core::backend::format_datetime);

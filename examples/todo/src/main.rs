@@ -8,6 +8,7 @@
 //! cargo run -p todo -- add "Buy milk"          # prints the new id
 //! cargo run -p todo -- list
 //! cargo run -p todo -- --remote http://127.0.0.1:3000 sync
+//! cargo run -p todo -- --remote http://127.0.0.1:3000 watch   # live list, syncs by itself
 //! ```
 //!
 //! Exit status: 0 on success, 2 when `sync` leaves conflicts or failed changes to resolve
@@ -17,6 +18,7 @@ mod app;
 mod cli;
 mod failure;
 mod item;
+mod live;
 mod progress;
 
 use clap::Parser;

@@ -4,8 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::announce::AnnouncingStore;
+use super::auto_options::AutoSync;
+use super::auto_sync::SyncHandle;
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
-use super::events::{EventBus, PushSummary, SyncEvent};
+use super::events::{EventBus, EventStream, PushSummary, SyncEvent};
 use super::options::SyncOptions;
 use super::rejected::RejectedRow;
 use super::shared::Shared;
@@ -62,7 +65,8 @@ impl SyncContext {
         }
     }
 
-    /// The store.
+    /// The store. Transactions run through it are announced to live queries like the engine's
+    /// own.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.shared.store
     }
@@ -88,6 +92,57 @@ impl SyncContext {
     /// Subscribes to progress events.
     pub fn subscribe(&self, f: impl Fn(&SyncEvent) + Send + Sync + 'static) {
         self.shared.events.subscribe(Arc::new(f));
+    }
+
+    /// The events emitted from now on, as a stream (see [`EventStream`]); the callbacks of
+    /// [`subscribe`](Self::subscribe) go on receiving them too.
+    ///
+    /// ```
+    /// # use sync_core::{SyncContext, SyncEvent};
+    /// use futures::StreamExt;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let ctx = SyncContext::builder(store_memory::MemoryStore::new())
+    ///     .remote(store_memory::MemoryRemote::new())
+    ///     .build()
+    ///     .await?;
+    /// let mut events = ctx.events();
+    /// ctx.push().await?;
+    /// assert_eq!(events.next().await, Some(SyncEvent::PushStarted { total: 0 }));
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn events(&self) -> EventStream {
+        self.shared.events.stream()
+    }
+
+    /// Starts syncing by itself, as a task on the current Tokio runtime: a push after local
+    /// writes (debounced), the registered pulls after each push and on an interval, back-off
+    /// with jitter while the server cannot be reached (retrying at once when a request of the
+    /// app's own succeeds). Operations waiting for a decision wait; resolving them wakes the
+    /// sync. See [`AutoSync`] for the settings and [`SyncHandle`] for the status and stopping.
+    ///
+    /// Fails with [`SyncError::NoRemote`], [`SyncError::NoRuntime`], an unknown table
+    /// (open the tables first) or an invalid query id.
+    ///
+    /// ```
+    /// # use sync_core::{AutoSync, Query, SyncContext, SyncEntity, SyncState};
+    /// # #[derive(SyncEntity, Debug, Clone)] #[sync(table = "TodoItem")]
+    /// # struct TodoItem { id: String, text: String }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let server = store_memory::MemoryRemote::new();
+    /// let ctx = SyncContext::builder(store_memory::MemoryStore::new()).remote(server.clone()).build().await?;
+    /// let todos = ctx.table::<TodoItem>().await?;
+    /// let sync = ctx.start_sync(AutoSync::new().pull("TodoItem", Query::new(), "all"))?;
+    /// todos.insert(TodoItem { id: "1".into(), text: "milk".into() }).await?;
+    /// let mut status = sync.watch_status();
+    /// while server.rows("TodoItem").is_empty() {
+    ///     status.changed().await.unwrap(); // syncing, then idle: pushed by itself
+    /// }
+    /// assert_eq!(sync.status().pending, 0);
+    /// sync.stop().await;
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn start_sync(&self, config: AutoSync) -> Result<SyncHandle, SyncError> {
+        super::auto_sync::start(Arc::clone(&self.shared), config)
     }
 
     /// Every queued operation, in push order.
@@ -193,7 +248,9 @@ impl SyncContextBuilder {
         let mut options = self.options;
         options.push_parallelism = options.push_parallelism.max(1);
         options.page_size = options.page_size.max(1);
-        let shared = Shared::new(self.store, self.remote, self.handler, options, self.events);
+        let feed = self.store.change_feed().unwrap_or_default();
+        let store: Arc<dyn Store> = Arc::new(AnnouncingStore::new(self.store, feed.clone()));
+        let shared = Shared::new(store, feed, self.remote, self.handler, options, self.events);
         Ok(SyncContext { shared: Arc::new(shared) })
     }
 }

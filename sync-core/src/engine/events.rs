@@ -1,6 +1,12 @@
-//! [`SyncEvent`]s: progress of push and pull, for progress bars and logs.
+//! [`SyncEvent`]s: progress of push and pull, for progress bars and logs, delivered to callbacks
+//! and to [`EventStream`]s.
 
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+use futures::stream::{BoxStream, Stream, StreamExt};
+use tokio::sync::broadcast;
 
 use super::rejected::RejectedRow;
 use crate::operation::OperationKind;
@@ -70,6 +76,13 @@ pub enum SyncEvent {
     RowRejected(RejectedRow),
     /// The pull ended.
     PullFinished(PullSummary),
+    /// Only in an [`EventStream`]: the stream's reader fell behind and this many events were
+    /// dropped before the next one (the callback of
+    /// [`SyncContext::subscribe`](crate::SyncContext::subscribe) never misses any).
+    EventsMissed {
+        /// How many events were dropped.
+        count: u64,
+    },
 }
 
 /// How one pushed operation ended.
@@ -127,13 +140,38 @@ impl std::fmt::Debug for EventBus {
     }
 }
 
+/// Events an [`EventStream`] holds for a reader that is behind, before it misses some.
+pub(crate) const STREAM_BUFFER: usize = 1024;
+
 /// The subscribers of one context.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct EventBus {
     subscribers: Arc<RwLock<Vec<Subscriber>>>,
+    /// The streams' channel (events are only cloned into it while a stream is alive).
+    streams: broadcast::Sender<SyncEvent>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        EventBus { subscribers: Arc::default(), streams: broadcast::channel(STREAM_BUFFER).0 }
+    }
 }
 
 impl EventBus {
+    /// A stream of the events emitted from now on.
+    pub(crate) fn stream(&self) -> EventStream {
+        let receiver = self.streams.subscribe();
+        let inner = futures::stream::unfold(receiver, |mut receiver| async move {
+            let event = match receiver.recv().await {
+                Ok(event) => event,
+                Err(broadcast::error::RecvError::Lagged(count)) => SyncEvent::EventsMissed { count },
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((event, receiver))
+        });
+        EventStream { inner: inner.boxed() }
+    }
+
     pub(crate) fn subscribe(&self, f: Subscriber) {
         if let Ok(mut subs) = self.subscribers.write() {
             subs.push(f);
@@ -141,6 +179,10 @@ impl EventBus {
     }
 
     pub(crate) fn emit(&self, event: SyncEvent) {
+        if self.streams.receiver_count() > 0 {
+            // Fails only when every stream is gone meanwhile.
+            let _ = self.streams.send(event.clone());
+        }
         let subs = match self.subscribers.read() {
             Ok(subs) => subs.clone(),
             Err(_) => return,
@@ -148,5 +190,30 @@ impl EventBus {
         for s in subs {
             s(&event);
         }
+    }
+}
+
+/// The [`SyncEvent`]s of a context as a [`Stream`], from [`SyncContext::events`](crate::SyncContext::events):
+/// for a UI that `select!`s over events, live queries and input.
+///
+/// It holds the last 1024 events its reader has not taken; a reader further behind gets
+/// [`SyncEvent::EventsMissed`] in place of the oldest ones (a push of many operations must not
+/// grow memory because a screen is not looking). The stream ends when every clone of the
+/// context is gone; dropping it unsubscribes.
+pub struct EventStream {
+    inner: BoxStream<'static, SyncEvent>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream").finish_non_exhaustive()
+    }
+}
+
+impl Stream for EventStream {
+    type Item = SyncEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SyncEvent>> {
+        self.inner.poll_next_unpin(cx)
     }
 }

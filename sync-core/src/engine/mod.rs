@@ -5,6 +5,8 @@
 //! |---|---|
 //! | `context.rs` | [`SyncContext`] and its builder |
 //! | `table.rs` | [`JsonTable`] and [`SyncTable`]: local CRUD, queries, pull, purge, push of one table |
+//! | `watch.rs` | [`LiveQuery`]: a query's results, re-read after each committed change of its table |
+//! | `announce.rs` | the store as the engine sees it: commits announced on the store's change feed |
 //! | `shared.rs` | the state every part shares: store, remote, handler, options, events, locks |
 //! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
 //! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts |
@@ -13,9 +15,14 @@
 //! | `rejected.rs` | server rows a pull could not store, kept for the app |
 //! | `purge.rs` | purge |
 //! | `resolution.rs` | applying a [`Resolution`] (handler or errors table) and checking merges |
-//! | `retry.rs` | bounded retries of transient remote failures |
+//! | `retry.rs` | bounded retries of transient remote failures (`backon`) |
+//! | `auto_sync.rs` | [`SyncHandle`]: the automatic sync task (debounced push, interval pulls, back-off) |
+//! | `auto_options.rs` | [`AutoSync`] and [`SyncStatus`]: its settings and its status |
 //! | `conflict.rs`, `events.rs`, `options.rs` | the app-facing types of those subjects |
 
+mod announce;
+mod auto_options;
+mod auto_sync;
 mod conflict;
 mod context;
 mod events;
@@ -30,10 +37,14 @@ mod resolution;
 mod retry;
 mod shared;
 mod table;
+mod watch;
 
+pub use auto_options::{AutoPull, AutoSync, SyncState, SyncStatus};
+pub use auto_sync::SyncHandle;
 pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
 pub use context::{SyncContext, SyncContextBuilder};
-pub use events::{PullSummary, PushOutcome, PushSummary, SyncEvent};
+pub use events::{EventStream, PullSummary, PushOutcome, PushSummary, SyncEvent};
 pub use options::{PullOptions, PurgeOptions, RetryPolicy, SyncOptions};
 pub use rejected::RejectedRow;
 pub use table::{JsonTable, SyncTable};
+pub use watch::LiveQuery;

@@ -152,7 +152,10 @@ impl PurgeOptions {
     }
 }
 
-/// Bounded exponential back-off for transient failures.
+/// Bounded exponential back-off for transient failures. Each delay doubles the one before, up
+/// to `max_backoff`; with [`jitter`](Self::jitter) (the default) a random part of up to the same
+/// length again is added, still never above `max_backoff`, so devices that lost the server
+/// together do not come back in step.
 ///
 /// ```
 /// use std::time::Duration;
@@ -169,11 +172,18 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// The longest delay.
     pub max_backoff: Duration,
+    /// Add a random part to each delay (default true).
+    pub jitter: bool,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_retries: 3, initial_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(5) }
+        RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            jitter: true,
+        }
     }
 }
 
@@ -201,9 +211,29 @@ impl RetryPolicy {
         self
     }
 
-    /// The delay before retry number `attempt` (0-based).
+    /// Sets [`jitter`](Self::jitter).
+    pub fn jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The delay before retry number `attempt` (0-based), before jitter.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
         self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+
+    /// The back-off as `backon` builds it (the jitter is capped by the caller).
+    pub(crate) fn exponential(&self) -> backon::ExponentialBuilder {
+        let builder = backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_factor(2.0)
+            .with_max_times(self.max_retries as usize);
+        if self.jitter {
+            builder.with_jitter()
+        } else {
+            builder
+        }
     }
 }

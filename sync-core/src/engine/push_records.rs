@@ -46,16 +46,42 @@ pub(super) fn same_user_fields(schema: &TableSchema, a: &Record, b: &Record) -> 
     differing_user_columns(schema, a, b).next().is_none()
 }
 
-/// Remembers the body of a send whose answer never came (see [`sent_key`]).
+/// How many distinct bodies of one operation's unanswered sends are kept (each edit between
+/// failed sends adds one; a success or a resolution forgets them all).
+const MAX_SENT_BODIES: usize = 32;
+
+/// Remembers the body of a send whose answer never came (see [`sent_key`]), beside the bodies
+/// of its earlier unanswered sends: any of them may be the one the server applied, so a later
+/// send that surely failed (a 503) must not make the device forget one that may have landed.
 pub(super) async fn remember_sent(store: &dyn Store, op: &Operation, item: Option<&Record>) -> Result<(), Stop> {
     let Some(item) = item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
-    let body = serde_json::to_string(&strip_server_columns(item))
-        .map_err(|e| Stop::Store(StoreError::backend("encoding the sent item", e)))?;
+    let body = strip_server_columns(item);
     let key = sent_key(op.id);
-    store.transact(move |tx| tx.set_config(&key, &body)).await.map_err(Stop::Store)
+    store
+        .transact(move |tx| {
+            let mut bodies = sent_bodies(tx.config(&key)?);
+            if !bodies.contains(&body) {
+                bodies.push(body);
+            }
+            if bodies.len() > MAX_SENT_BODIES {
+                bodies.remove(0);
+            }
+            let text = serde_json::to_string(&bodies).map_err(|e| StoreError::backend("encoding the sent item", e))?;
+            tx.set_config(&key, &text)
+        })
+        .await
+        .map_err(Stop::Store)
 }
 
-/// Whether the server's item holds exactly what an earlier send of this operation carried.
+/// The bodies kept under a sent key: a JSON array of them (or one body, as stored before).
+fn sent_bodies(text: Option<String>) -> Vec<Record> {
+    let Some(text) = text else { return Vec::new() };
+    serde_json::from_str::<Vec<Record>>(&text)
+        .or_else(|_| serde_json::from_str::<Record>(&text).map(|one| vec![one]))
+        .unwrap_or_default()
+}
+
+/// Whether the server's item holds exactly what one of this operation's unanswered sends carried.
 pub(super) async fn was_sent(
     store: &dyn Store,
     schema: &TableSchema,
@@ -64,8 +90,7 @@ pub(super) async fn was_sent(
 ) -> Result<bool, Stop> {
     let key = sent_key(op.id);
     let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
-    let Some(sent) = sent.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else { return Ok(false) };
-    Ok(same_user_fields(schema, &sent, server))
+    Ok(sent_bodies(sent).iter().any(|body| same_user_fields(schema, body, server)))
 }
 
 pub(super) async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), Stop> {

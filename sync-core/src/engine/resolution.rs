@@ -215,8 +215,8 @@ pub(crate) fn apply_resolution(
     Ok(Effect::Settled)
 }
 
-/// The config key under which the body of an operation's send whose answer never came is kept:
-/// the server may have applied it, and a later conflict is then recognised as the device's own
+/// The config key under which the bodies of an operation's sends whose answer never came are kept:
+/// the server may have applied any of them, and a later conflict is then recognised as the device's own
 /// write instead of a conflict (the key ends with `|`, so removing it by prefix removes only it).
 pub(super) fn sent_key(op_id: u64) -> String {
     format!("push|sent|{op_id}|")

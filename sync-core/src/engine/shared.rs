@@ -9,13 +9,17 @@ use std::sync::{Arc, RwLock};
 use super::conflict::ConflictHandler;
 use super::events::EventBus;
 use super::options::SyncOptions;
+use crate::change_feed::ChangeFeed;
 use crate::error::{StoreError, SyncError};
 use crate::remote::Remote;
 use crate::schema::TableSchema;
 use crate::store::{PushLock, Store};
 
 pub(crate) struct Shared {
+    /// The store, announcing its commits on `feed` (see `announce.rs`).
     pub(crate) store: Arc<dyn Store>,
+    /// Where the store's commits are announced (the store's own feed, or this context's).
+    pub(crate) feed: ChangeFeed,
     pub(crate) remote: Option<Arc<dyn Remote>>,
     pub(crate) handler: Arc<dyn ConflictHandler>,
     pub(crate) options: SyncOptions,
@@ -31,6 +35,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(
         store: Arc<dyn Store>,
+        feed: ChangeFeed,
         remote: Option<Arc<dyn Remote>>,
         handler: Arc<dyn ConflictHandler>,
         options: SyncOptions,
@@ -38,6 +43,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             store,
+            feed,
             remote,
             handler,
             options,

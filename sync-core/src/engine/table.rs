@@ -9,6 +9,7 @@ use std::fmt;
 use super::events::{PullSummary, PushSummary};
 use super::options::{PullOptions, PurgeOptions};
 use super::shared::Shared;
+use super::watch::LiveQuery;
 use crate::entity::SyncEntity;
 use crate::error::{RecordError, StoreError, SyncError};
 use crate::operation::{Operation, OperationFilter};
@@ -134,6 +135,31 @@ impl JsonTable {
     /// Runs a query on the local table.
     pub async fn query(&self, query: &Query) -> Result<QueryResult, SyncError> {
         Ok(self.shared.store.query(self.name(), query).await?)
+    }
+
+    /// The results of `query`, kept current: the result now, then a fresh one after each
+    /// committed change to this table, from this context or any other on the store (see
+    /// [`LiveQuery`] for the guarantees).
+    ///
+    /// ```
+    /// # use sync_core::{Column, ColumnType, Query, Record, SyncContext, TableSchema};
+    /// use futures::StreamExt;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let ctx = SyncContext::builder(store_memory::MemoryStore::new()).build().await?;
+    /// let notes = ctx.json_table(TableSchema::new("Note", vec![Column::new("body", ColumnType::String)])?).await?;
+    /// let mut live = notes.watch(&Query::new());
+    /// assert_eq!(live.next().await.unwrap()?.items.len(), 0);
+    /// notes.insert(Record::from_json(serde_json::json!({"id": "a", "body": "hello"})).unwrap()).await?;
+    /// assert_eq!(live.next().await.unwrap()?.items.len(), 1);
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn watch(&self, query: &Query) -> LiveQuery<QueryResult> {
+        super::watch::live_query(
+            Arc::clone(&self.shared.store),
+            &self.shared.feed,
+            self.name().to_owned(),
+            query.clone(),
+        )
     }
 
     /// Counts the local rows matching a query's filter.
@@ -306,6 +332,26 @@ impl<T: SyncEntity> SyncTable<T> {
     /// Counts the entities matching a query's filter.
     pub async fn count(&self, query: &Query) -> Result<u64, SyncError> {
         self.inner.count(query).await
+    }
+
+    /// The entities matching `query`, kept current; see [`JsonTable::watch`] and [`LiveQuery`].
+    ///
+    /// ```
+    /// # use sync_core::{Query, SyncContext, SyncEntity};
+    /// use futures::StreamExt;
+    /// # #[derive(SyncEntity, Debug, Clone, PartialEq)] #[sync(table = "TodoItem")]
+    /// # struct TodoItem { id: String, text: String, complete: bool }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let ctx = SyncContext::builder(store_memory::MemoryStore::new()).build().await?;
+    /// let todos = ctx.table::<TodoItem>().await?;
+    /// let mut open = todos.watch(&Query::new().filter(TodoItem::COMPLETE.eq(false)));
+    /// assert!(open.next().await.unwrap()?.is_empty());
+    /// todos.insert(TodoItem { id: "1".into(), text: "milk".into(), complete: false }).await?;
+    /// assert_eq!(open.next().await.unwrap()?[0].text, "milk");
+    /// # Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn watch(&self, query: &Query) -> LiveQuery<Vec<T>> {
+        self.inner.watch(query).map(|result| from_records::<T>(result.items.iter()))
     }
 
     /// Pulls from the server; see [`JsonTable::pull`].

@@ -117,7 +117,7 @@ impl SyncError {
             | SyncError::Schema(_)
             | SyncError::InvalidQueryId(_)
             | SyncError::MergeIdMismatch { .. } => ErrorKind::InvalidInput,
-            SyncError::NoRemote => ErrorKind::Usage,
+            SyncError::NoRemote | SyncError::NoRuntime => ErrorKind::Usage,
             SyncError::InvalidServerRow { .. } => ErrorKind::Protocol,
             SyncError::PurgeBlocked { .. } | SyncError::StaleError(_) | SyncError::CannotResolve { .. } => {
                 ErrorKind::LocalState

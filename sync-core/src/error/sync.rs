@@ -41,6 +41,9 @@ pub enum SyncError {
     /// The context has no remote: push and pull need one.
     #[error("no remote is configured: push and pull need one")]
     NoRemote,
+    /// Automatic sync was started outside a Tokio runtime (it runs as a task on the current one).
+    #[error("automatic sync needs a running Tokio runtime to run on")]
+    NoRuntime,
     /// A row from the server does not fit the local table.
     #[error("the server sent a row of {table:?} that does not fit the table: {source}")]
     InvalidServerRow {

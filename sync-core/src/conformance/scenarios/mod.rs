@@ -125,6 +125,7 @@ pub fn test_options() -> SyncOptions {
             max_retries: 2,
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(20),
+            jitter: true,
         },
         page_size: 50,
         ..SyncOptions::default()
