@@ -128,14 +128,58 @@ pub(crate) fn check_page_order(previous: Option<&Cursor>, rows: &[Record]) -> Re
 
 /// A timestamp for ordering: parsed when it is a date-time (so `…Z` and `…+00:00` compare right),
 /// else its text.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone)]
 enum Key<'a> {
+    Canonical(&'a str),
     Time(chrono::DateTime<chrono::Utc>, &'a str),
     Text(&'a str),
 }
 
+impl Key<'_> {
+    /// The instant, for comparing canonical text with other spellings.
+    fn instant(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            Key::Canonical(text) => chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&chrono::Utc)),
+            Key::Time(t, _) => Some(*t),
+            Key::Text(_) => None,
+        }
+    }
+}
+
+impl Ord for Key<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Key::Canonical(a), Key::Canonical(b)) => a.cmp(b),
+            (Key::Text(a), Key::Text(b)) => a.cmp(b),
+            // Date-times before other text, as the derived order had it.
+            (Key::Text(_), _) => std::cmp::Ordering::Greater,
+            (_, Key::Text(_)) => std::cmp::Ordering::Less,
+            (a, b) => (a.instant(), a.text()).cmp(&(b.instant(), b.text())),
+        }
+    }
+}
+
+impl PartialOrd for Key<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Key<'_> {}
+
 impl<'a> Key<'a> {
     fn of(text: &'a str) -> Key<'a> {
+        // Canonical text is fixed-width UTC, so its byte order is time order: no parse needed
+        // (nearly every row of every page).
+        if crate::schema::is_canonical_datetime(text) {
+            return Key::Canonical(text);
+        }
         match chrono::DateTime::parse_from_rfc3339(text) {
             Ok(t) => Key::Time(t.with_timezone(&chrono::Utc), text),
             Err(_) => Key::Text(text),
@@ -144,7 +188,7 @@ impl<'a> Key<'a> {
 
     fn text(&self) -> &'a str {
         match self {
-            Key::Time(_, text) | Key::Text(text) => text,
+            Key::Canonical(text) | Key::Time(_, text) | Key::Text(text) => text,
         }
     }
 }
