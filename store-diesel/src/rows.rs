@@ -40,7 +40,7 @@ pub(crate) fn record_params<'a>(schema: &TableSchema, record: &'a Record) -> Res
     Ok(params)
 }
 
-fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {
+pub(crate) fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {
     let wrong = || RecordError::WrongType {
         column: col.name.clone(),
         expected: col.ty.name(),
@@ -79,7 +79,7 @@ pub(crate) fn read_record<'c>(
     Record::new(map).map_err(|e| corrupt(table, format!("stored id is invalid: {e}")))
 }
 
-fn cell_value(table: &str, col: &Column, cell: Cell) -> Result<Value, StoreError> {
+pub(crate) fn cell_value(table: &str, col: &Column, cell: Cell) -> Result<Value, StoreError> {
     let bad =
         |cell: &Cell| corrupt(table, format!("column {:?} ({}) holds {}", col.name, col.ty.name(), cell.type_name()));
     Ok(match (col.ty, cell) {

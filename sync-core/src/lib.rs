@@ -50,6 +50,7 @@ mod collapse;
 mod cursor;
 mod engine;
 mod entity;
+mod evolution;
 mod forward;
 mod operation;
 mod query;

@@ -25,7 +25,7 @@ mod purge;
 mod push_operation;
 mod push_records;
 mod push_scheduler;
-mod rejected;
+pub(crate) mod rejected;
 mod resolution;
 mod retry;
 mod shared;
