@@ -92,6 +92,8 @@ pub(crate) struct TableInfo {
     pub(crate) upsert_sql: String,
     /// `DELETE FROM "T" WHERE "id" = ?`.
     pub(crate) delete_sql: String,
+    /// Every column of the rows after an id, in id order, at most a limit.
+    pub(crate) rows_after_sql: String,
 }
 
 impl TableInfo {
@@ -124,6 +126,7 @@ impl TableInfo {
         };
         Ok(TableInfo {
             get_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} = ?"),
+            rows_after_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} > ? ORDER BY {id_sql} LIMIT ?"),
             delete_sql: format!("DELETE FROM {table_sql} WHERE {id_sql} = ?"),
             upsert_sql,
             table_sql,

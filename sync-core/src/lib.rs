@@ -64,9 +64,9 @@ mod store;
 pub mod __private;
 
 pub use engine::{
-    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, PullOptions, PullSummary, PurgeOptions,
-    PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins, SyncContext, SyncContextBuilder,
-    SyncEvent, SyncOptions, SyncTable,
+    ClientWins, Conflict, ConflictHandler, DeferConflicts, JsonTable, Migration, PullOptions, PullSummary,
+    PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, RowChange, ServerWins, SyncContext,
+    SyncContextBuilder, SyncEvent, SyncOptions, SyncTable,
 };
 pub use entity::SyncEntity;
 pub use error::{ErrorKind, SyncError};

@@ -96,6 +96,10 @@ pub trait Transaction {
     fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError>;
     /// Deletes an item; returns whether it existed.
     fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError>;
+    /// Up to `limit` items of `table` in id order (by the ids' bytes), starting after the id
+    /// `after` (from the first when `None`); soft-deleted rows included. Reads a table page by page
+    /// inside one transaction (migration steps use it).
+    fn rows(&mut self, table: &str, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError>;
     /// Deletes the items matching a filter (all when `None`); returns how many. Soft-deleted rows
     /// are matched too.
     fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError>;

@@ -197,6 +197,7 @@ macro_rules! store_conformance_suite {
             evolution_refuses_to_retain_unpushed_values,
             evolution_converts_declared_type_changes,
             evolution_errors_name_the_fix,
+            transaction_rows_page_in_id_order,
         }
         // persistence
         $crate::__store_conformance_if_persistent! {
