@@ -46,7 +46,13 @@ pub(crate) fn field_declarations(
         return out;
     }
     if let Some(default) = &attrs.default {
-        if default.value.is_none() && kind.optional {
+        if default.value.is_none() && kind.scalar == crate::ast::Scalar::Json {
+            diag.at(
+                at,
+                &default.key,
+                "the `Default` of a `serde_json::Value` is null, which is no default: write #[sync(default = json!(…))]",
+            );
+        } else if default.value.is_none() && kind.optional {
             diag.at(
                 at,
                 &default.key,

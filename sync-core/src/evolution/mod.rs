@@ -224,9 +224,9 @@ impl SchemaUpgrade {
             let Some((s, was_retained)) = source else {
                 if !c.nullable && c.default.is_none() {
                     return Err(incompatible(format!(
-                        "new column {:?} is non-null but the {} stored rows have no value for it; give it a \
+                        "new column {:?} is non-null but the stored rows have no value for it; give it a \
                          default (#[sync(default = …)] on the field, Column::with_default), or make it an Option",
-                        c.name, "table's"
+                        c.name
                     )));
                 }
                 plan.added.push(c.clone());

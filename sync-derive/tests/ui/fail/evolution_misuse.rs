@@ -33,3 +33,10 @@ struct WrongDefaultType {
 }
 
 fn main() {}
+
+#[derive(SyncEntity)]
+struct JsonDefault {
+    id: String,
+    #[sync(default)]
+    extra: serde_json::Value,
+}
