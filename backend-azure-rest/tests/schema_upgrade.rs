@@ -244,8 +244,9 @@ async fn a_new_field_with_a_default_syncs_and_rows_on_the_device_get_the_servers
     assert_eq!(field(&rows, "c4", "priority"), Some(&json!(1)), "the new row goes up with the default");
     let c1 = chores.get("c1").await.expect("get").expect("c1");
     assert_eq!(c1.priority, 5, "a row already on the device gets the server's value by the re-pull");
+    assert_eq!(field(&rows, "c2", "priority"), Some(&json!(6)), "version 1's queued edit left the server's priority");
     let c2 = chores.get("c2").await.expect("get").expect("c2");
-    assert_eq!((c2.text.as_str(), c2.notes.as_deref()), ("mop floor", Some("hall")));
+    assert_eq!((c2.text.as_str(), c2.notes.as_deref(), c2.priority), ("mop floor", Some("hall"), 6));
     assert!(chores.get("c3").await.expect("get").is_none());
 }
 

@@ -66,7 +66,7 @@ pub(crate) fn upgrade(db: &mut Db, schema: &TableSchema, stored: StoredTable) ->
         rename_config(db, old, schema.name())?;
     }
     catalogue::save(db, &upgraded)?;
-    upgrade_system_rows(&mut DieselTransaction::new(db, std::sync::Arc::new(Catalogue::new())), schema.name(), &plan)?;
+    upgrade_system_rows(&mut DieselTransaction::new(db, std::sync::Arc::new(Catalogue::new())), schema, &plan)?;
     tracing::debug!(table = schema.name(), ?plan, "upgraded table");
     Ok(upgraded)
 }

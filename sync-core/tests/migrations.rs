@@ -185,3 +185,57 @@ async fn a_step_moves_or_drops_the_operations_of_a_table_that_is_gone() {
     assert_eq!(v2.push().await.unwrap().succeeded, 1);
     assert!(remote.row("Draft", "d1").is_none(), "the dropped draft was never pushed");
 }
+
+#[derive(SyncEntity, Debug, Clone, PartialEq)]
+#[sync(table = "Note")]
+struct NoteWithStars {
+    id: String,
+    text: String,
+    tag: Option<String>,
+    #[sync(default = 0)]
+    stars: i32,
+}
+
+/// An update queued by the older version pushes only the columns it knew, so the server keeps
+/// the new column's value another device set; once the item is edited again, everything goes.
+#[tokio::test]
+async fn an_update_queued_before_a_new_column_leaves_the_servers_value() {
+    let remote = MemoryRemote::new();
+    // Another device, already upgraded, gave the note 5 stars.
+    let other = SyncContext::builder(MemoryStore::new()).remote(remote.clone()).build().await.unwrap();
+    let theirs = other.table::<NoteWithStars>().await.unwrap();
+    theirs.insert(NoteWithStars { id: "1".into(), text: "a".into(), tag: None, stars: 5 }).await.unwrap();
+    other.push().await.unwrap();
+
+    let store = MemoryStore::new();
+    let v1 = SyncContext::builder(store.clone()).remote(remote.clone()).build().await.unwrap();
+    let notes = v1.table::<NoteV1>().await.unwrap();
+    notes.pull(&Query::new(), sync_core::PullOptions::incremental("all")).await.unwrap();
+    notes.update(&NoteV1 { id: "1".into(), text: "edited by v1".into(), tag: None }).await.unwrap();
+
+    let v2 = SyncContext::builder(store.clone()).remote(remote.clone()).build().await.unwrap();
+    let notes = v2.table::<NoteWithStars>().await.unwrap();
+    assert_eq!(notes.get("1").await.unwrap().unwrap().stars, 0, "the device has only the default");
+    v2.push().await.unwrap();
+    let server = remote.row("Note", "1").unwrap();
+    assert_eq!(server.get("text"), Some(&json!("edited by v1")), "the queued edit reached the server");
+    assert_eq!(server.get("stars"), Some(&json!(5)), "the server kept the value the device did not know");
+    assert_eq!(notes.get("1").await.unwrap().unwrap().stars, 5, "the answer brought it to the device");
+
+    // An edit made with the new version sends every column.
+    notes.update(&NoteWithStars { id: "1".into(), text: "v2".into(), tag: None, stars: 1 }).await.unwrap();
+    v2.push().await.unwrap();
+    assert_eq!(remote.row("Note", "1").unwrap().get("stars"), Some(&json!(1)));
+
+    // An update queued before the upgrade and edited after it sends every column too.
+    let store = MemoryStore::new();
+    let v1 = SyncContext::builder(store.clone()).remote(remote.clone()).build().await.unwrap();
+    let old = v1.table::<NoteV1>().await.unwrap();
+    old.pull(&Query::new(), sync_core::PullOptions::incremental("all")).await.unwrap();
+    old.update(&NoteV1 { id: "1".into(), text: "v1 again".into(), tag: None }).await.unwrap();
+    let v2 = SyncContext::builder(store).remote(remote.clone()).build().await.unwrap();
+    let notes = v2.table::<NoteWithStars>().await.unwrap();
+    notes.update(&NoteWithStars { id: "1".into(), text: "v2 again".into(), tag: None, stars: 3 }).await.unwrap();
+    v2.push().await.unwrap();
+    assert_eq!(remote.row("Note", "1").unwrap().get("stars"), Some(&json!(3)), "the newer edit owns the column");
+}

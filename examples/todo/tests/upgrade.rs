@@ -48,6 +48,7 @@ async fn a_version_1_todo_db_opens_syncs_and_gets_the_servers_priorities() {
     let after = d.list().await;
     assert_eq!(item(&after, "walk dog")["priority"], json!(5), "an item already on the device gets the server's value");
     assert_eq!(item(&after, "buy milk")["complete"], json!(true), "the unpushed edit reached the server");
+    assert_eq!(item(&after, "buy milk")["priority"], json!(2), "and left the priority it did not know alone");
     assert_eq!(after, server_list(&server.remote()).await, "the device equals the server");
 
     // The new field works end to end.

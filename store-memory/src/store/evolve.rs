@@ -41,7 +41,7 @@ pub(super) fn ensure_table(state: &mut State, schema: &TableSchema) -> Result<()
 
     let renamed = rename_config(state, &plan, schema.name());
     let mut tx = MemoryTransaction::new(state);
-    if let Err(e) = upgrade_system_rows(&mut tx, schema.name(), &plan) {
+    if let Err(e) = upgrade_system_rows(&mut tx, schema, &plan) {
         tx.roll_back();
         for (old, new) in renamed {
             if let Some(v) = state.config.remove(&new) {

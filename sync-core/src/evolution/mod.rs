@@ -20,6 +20,7 @@ mod system_rows;
 use serde_json::Value;
 
 pub use convert::{conversion_error, convert_value};
+pub(crate) use system_rows::{only_known_columns, with_unsent_columns_of};
 pub use system_rows::{rename_config_key, upgrade_system_rows};
 
 use crate::error::{SchemaError, StoreError};
