@@ -140,14 +140,7 @@ impl TableSchema {
                 Some(c) if c.ty != ty => {
                     return Err(SchemaError::SystemColumnType { column: sys.to_owned(), expected: ty.name() })
                 }
-                _ => all.push(Column {
-                    name: sys.to_owned(),
-                    ty,
-                    nullable,
-                    default: None,
-                    renamed_from: None,
-                    convert: false,
-                }),
+                _ => all.push(if nullable { Column::nullable(sys, ty) } else { Column::new(sys, ty) }),
             }
         }
         for mut c in columns {

@@ -200,7 +200,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///         const TABLE: &'static str = "TodoItem";
 ///
 ///         fn schema() -> p::TableSchema {
-///             p::schema(<Self as p::SyncEntity>::TABLE, vec![p::Column::new("text", p::ColumnType::String)])
+///             // (former table name, keep_cursors): see "Attributes"
+///             p::evolving_schema(<Self as p::SyncEntity>::TABLE, vec![p::Column::new("text", p::ColumnType::String)], None, false)
 ///         }
 ///
 ///         fn to_record(&self) -> Result<p::Record, p::RecordError> {
@@ -240,7 +241,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// # assert_eq!(TodoItem::schema().column("text").map(|c| c.nullable), Some(false));
 /// ```
 ///
-/// System columns are left out of the `schema` call: [`TableSchema::new`] adds all five with their
+/// System columns are left out of the `evolving_schema` call: [`TableSchema::new`] adds all five with their
 /// fixed types. A `#[sync(deleted)]` field is read as `Option<bool>` and defaults to `false`.
 ///
 /// [`TableSchema::new`]: https://docs.rs/sync-core
