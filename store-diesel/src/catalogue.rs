@@ -62,8 +62,10 @@ pub(crate) struct StoredTable {
     pub(crate) schema: TableSchema,
     /// The table's SQL name (unquoted).
     pub(crate) sql_name: String,
-    /// Column name → SQL column name (unquoted), for every column of `schema`.
+    /// Column name → SQL column name (unquoted), for every column of `schema` and `retained`.
     pub(crate) columns: BTreeMap<String, String>,
+    /// Columns kept in SQL that `schema` does not have (see [`crate::evolve`]).
+    pub(crate) retained: Vec<Column>,
 }
 
 impl StoredTable {
@@ -94,6 +96,8 @@ pub(crate) struct TableInfo {
     upsert_head: String,
     row_placeholders: String,
     on_conflict: String,
+    /// Every column of the rows after an id, in id order, at most a limit.
+    pub(crate) rows_after_sql: String,
 }
 
 impl TableInfo {
@@ -129,6 +133,7 @@ impl TableInfo {
             row_placeholders,
             on_conflict,
             get_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} = ?"),
+            rows_after_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} > ? ORDER BY {id_sql} LIMIT ?"),
             delete_sql: format!("DELETE FROM {table_sql} WHERE {id_sql} = ?"),
             upsert_sql,
             table_sql,
@@ -185,7 +190,7 @@ impl TableInfo {
 /// Every known table by name; replaced as a whole (copy on write) when a table is added or changed.
 pub(crate) type Catalogue = HashMap<String, Arc<TableInfo>>;
 
-const SELECT: &str = "SELECT \"name\", \"sqlName\", \"schema\", \"columns\" FROM \"__tables\"";
+const SELECT: &str = "SELECT \"name\", \"sqlName\", \"schema\", \"columns\", \"retained\" FROM \"__tables\"";
 
 /// Reads the whole catalogue (at open).
 pub(crate) fn load(db: &mut Db) -> Result<Catalogue, StoreError> {
@@ -210,7 +215,7 @@ fn stored_from_row(row: SqlRow) -> Result<StoredTable, StoreError> {
     let mut cells = row.0.into_iter();
     let mut text =
         || cells.next().and_then(|c| c.into_text()).ok_or_else(|| error::corrupt("__tables", "a row is not text"));
-    let (name, sql_name, schema_json, columns_json) = (text()?, text()?, text()?, text()?);
+    let (name, sql_name, schema_json, columns_json, retained_json) = (text()?, text()?, text()?, text()?, text()?);
     let bad = |what: &str, e: &dyn std::fmt::Display| error::corrupt("__tables", format!("{what} of {name:?}: {e}"));
     let parsed: TableSchema = serde_json::from_str(&schema_json).map_err(|e| bad("schema", &e))?;
     // Deserialising skips TableSchema's checks: run them again.
@@ -219,7 +224,15 @@ fn stored_from_row(row: SqlRow) -> Result<StoredTable, StoreError> {
         return Err(bad("schema", &"the schema names another table"));
     }
     let columns: BTreeMap<String, String> = serde_json::from_str(&columns_json).map_err(|e| bad("columns", &e))?;
-    Ok(StoredTable { schema, sql_name, columns })
+    let retained: Vec<Column> = serde_json::from_str(&retained_json).map_err(|e| bad("retained columns", &e))?;
+    Ok(StoredTable { schema, sql_name, columns, retained })
+}
+
+/// Removes a table's catalogue entry (its table was renamed).
+pub(crate) fn remove(db: &mut Db, name: &str) -> Result<(), StoreError> {
+    db.execute(Stmt::new("DELETE FROM \"__tables\" WHERE \"name\" = ?", vec![Param::text(name)]))
+        .map_err(|e| error::db("writing the table catalogue", e))?;
+    Ok(())
 }
 
 /// Writes a table's catalogue entry.
@@ -227,15 +240,17 @@ pub(crate) fn save(db: &mut Db, stored: &StoredTable) -> Result<(), StoreError> 
     let encode = |v: Result<String, serde_json::Error>| v.map_err(|e| StoreError::backend("encoding the catalogue", e));
     let schema_json = encode(serde_json::to_string(&stored.schema))?;
     let columns_json = encode(serde_json::to_string(&stored.columns))?;
+    let retained_json = encode(serde_json::to_string(&stored.retained))?;
     db.execute(Stmt::new(
-        "INSERT INTO \"__tables\" (\"name\", \"sqlName\", \"schema\", \"columns\") VALUES (?, ?, ?, ?) \
+        "INSERT INTO \"__tables\" (\"name\", \"sqlName\", \"schema\", \"columns\", \"retained\") VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (\"name\") DO UPDATE SET \"sqlName\" = excluded.\"sqlName\", \"schema\" = excluded.\"schema\", \
-         \"columns\" = excluded.\"columns\"",
+         \"columns\" = excluded.\"columns\", \"retained\" = excluded.\"retained\"",
         vec![
             Param::text(stored.schema.name()),
             Param::text(&stored.sql_name),
             Param::text(&schema_json),
             Param::text(&columns_json),
+            Param::text(&retained_json),
         ],
     ))
     .map_err(|e| error::db("writing the table catalogue", e))?;
@@ -265,7 +280,7 @@ mod tests {
     fn statements_quote_every_name() {
         let schema = TableSchema::new("T", vec![Column::new("text", ColumnType::String)]).unwrap();
         let columns = name_columns(schema.columns(), &BTreeMap::new());
-        let info = TableInfo::new(&StoredTable { schema, sql_name: "T".into(), columns }).unwrap();
+        let info = TableInfo::new(&StoredTable { schema, sql_name: "T".into(), columns, retained: vec![] }).unwrap();
         assert_eq!(
             info.get_sql,
             "SELECT \"id\", \"createdAt\", \"updatedAt\", \"version\", \"deleted\", \"text\" FROM \"T\" WHERE \"id\" = ?"

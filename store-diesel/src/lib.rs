@@ -44,6 +44,7 @@ mod catalogue;
 mod connection;
 mod ddl;
 mod error;
+mod evolve;
 mod migrations;
 mod options;
 mod push_lock;

@@ -168,7 +168,7 @@ mod tests {
     fn values_are_parameters() {
         let schema = TableSchema::new("T", vec![Column::new("s", ColumnType::String)]).unwrap();
         let columns = name_columns(schema.columns(), &Default::default());
-        let info = TableInfo::new(&StoredTable { schema, sql_name: "T".into(), columns }).unwrap();
+        let info = TableInfo::new(&StoredTable { schema, sql_name: "T".into(), columns, retained: vec![] }).unwrap();
         let q = Query::new().filter(column("s").eq("'; DROP TABLE x; --")).top(3).with_total_count();
         let p = plan(&info, &q).unwrap();
         assert!(!p.rows.sql().contains("DROP"));

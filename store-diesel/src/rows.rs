@@ -40,7 +40,7 @@ pub(crate) fn record_params<'a>(schema: &TableSchema, record: &'a Record) -> Res
     Ok(params)
 }
 
-fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {
+pub(crate) fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {
     let wrong = || RecordError::WrongType {
         column: col.name.clone(),
         expected: col.ty.name(),
@@ -88,7 +88,7 @@ pub(crate) fn read_id(table: &str, row: SqlRow) -> Result<String, StoreError> {
     }
 }
 
-fn cell_value(table: &str, col: &Column, cell: Cell) -> Result<Value, StoreError> {
+pub(crate) fn cell_value(table: &str, col: &Column, cell: Cell) -> Result<Value, StoreError> {
     let bad =
         |cell: &Cell| corrupt(table, format!("column {:?} ({}) holds {}", col.name, col.ty.name(), cell.type_name()));
     Ok(match (col.ty, cell) {

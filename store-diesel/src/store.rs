@@ -56,12 +56,15 @@ use crate::{ddl, migrations, query_sql, rows};
 /// are case-sensitive: each table and column gets a SQL name that cannot collide (the name itself
 /// unless taken, else with `_2`, `_3`, … appended), recorded in the `__tables` catalogue.
 ///
-/// [`ensure_table`](Store::ensure_table) accepts one kind of schema change: **new nullable
-/// columns** (added with `ALTER TABLE … ADD COLUMN`; existing rows read `null`). A removed column,
-/// a type change, a nullability change or a new non-null column is
-/// [`StoreError::IncompatibleSchema`] and leaves the table as it was: data is never dropped or
-/// misread silently. The store knows its tables across restarts, so `get`/`query` work after
-/// reopening even before `ensure_table` is called again.
+/// [`ensure_table`](Store::ensure_table) upgrades a table stored with another schema by the
+/// rules of `sync_core::backend::SchemaUpgrade`: new columns (`ALTER TABLE … ADD COLUMN`) get
+/// their default in every row, renamed columns and tables keep their values, queue, errors and
+/// cursors, declared type changes are converted, and a column the schema no longer has (a removed
+/// field, or an older app opening the file) is **retained**: kept in the file with its values,
+/// untouched by reads and writes, and taken back by a schema that has it again. What no
+/// declaration covers is [`StoreError::IncompatibleSchema`] and leaves the table as it was: data
+/// is never dropped or misread silently. The store knows its tables across restarts, so
+/// `get`/`query` work after reopening even before `ensure_table` is called again.
 ///
 /// Several processes may open one file (WAL and `BEGIN IMMEDIATE` serialise their writes; the
 /// push lock is an OS file lock on `<file>.push-lock`, see [`Store::lock_push`]). The table
@@ -245,8 +248,15 @@ impl Store for DieselStore {
                 _ => db.immediate(|db| ddl::ensure_table(db, &schema))?,
             };
             // Still holding the writer: no transaction can start between commit and this update.
+            let renamed = match schema.previous_name() {
+                Some(old) => catalogue::find(db, old)?.is_none().then(|| old.to_owned()),
+                None => None,
+            };
             let mut guard = shared.write().unwrap_or_else(|p| p.into_inner());
             let mut next = Catalogue::clone(&guard);
+            if let Some(old) = renamed {
+                next.remove(&old);
+            }
             next.insert(schema.name().to_owned(), info);
             *guard = Arc::new(next);
             Ok(())

@@ -125,6 +125,17 @@ impl Transaction for DieselTransaction<'_> {
         Ok(changed > 0)
     }
 
+    fn rows(&mut self, table: &str, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError> {
+        let info = self.table(table)?;
+        // Every id is greater than the empty string (ids are never empty).
+        let params = vec![Param::text(after.unwrap_or("")), Param::Integer(i64::try_from(limit).unwrap_or(i64::MAX))];
+        let found = self
+            .db
+            .load(Stmt::new(info.rows_after_sql.as_str(), params))
+            .map_err(|e| db(&format!("reading from {:?}", info.schema.name()), e))?;
+        found.into_iter().map(|row| rows::read_record(info.schema.name(), info.schema.columns(), row)).collect()
+    }
+
     fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError> {
         let info = self.table(table)?;
         let changed = match filter {

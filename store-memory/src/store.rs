@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: a [`Store`] kept in memory.
 
+mod evolve;
 mod lookup;
 mod state;
 mod tx;
@@ -10,12 +11,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use serde_json::Value;
 use sync_core::backend::run_query;
 use sync_core::backend::{resolve_query, ChangeFeed, PushLock, StoreError, TxWork};
 use sync_core::{Query, QueryResult, Record, Store, TableSchema};
 
-use state::{incompatibility, State, Table};
+use state::State;
 use tx::MemoryTransaction;
 
 /// A [`Store`] that keeps everything in memory: fast, thread-safe, and gone when the last handle
@@ -24,9 +24,9 @@ use tx::MemoryTransaction;
 /// It behaves exactly as the contract of [`Store`] says (it passes the conformance suite in
 /// `sync_core::conformance::store`):
 /// - tables are created by [`ensure_table`](Store::ensure_table); opening an existing table with
-///   a schema that only adds nullable columns upgrades it (existing rows get `null` there); any
-///   other difference (a changed type or nullability, a removed column, a new non-null column)
-///   is [`StoreError::IncompatibleSchema`];
+///   another schema upgrades it by the rules of sync-core's `SchemaUpgrade` (defaults, renamed
+///   columns and tables, declared conversions, retained columns; the rest is
+///   [`StoreError::IncompatibleSchema`]), as a file store does;
 /// - rows are kept by id, always in canonical form: a written record is checked with
 ///   [`TableSchema::conform_local`], so a value of the wrong type is a [`StoreError::Record`]
 ///   and absent nullable columns read back as `null`;
@@ -122,32 +122,7 @@ impl fmt::Debug for MemoryStore {
 #[async_trait]
 impl Store for MemoryStore {
     async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError> {
-        let mut state = self.lock()?;
-        let Some(table) = state.tables.get_mut(schema.name()) else {
-            let table = Table { schema: schema.clone(), rows: BTreeMap::new() };
-            state.tables.insert(schema.name().to_owned(), table);
-            return Ok(());
-        };
-        if table.schema == *schema {
-            return Ok(());
-        }
-        if let Some(message) = incompatibility(&table.schema, schema) {
-            return Err(StoreError::IncompatibleSchema { table: schema.name().to_owned(), message });
-        }
-        let added: Vec<&str> = schema
-            .columns()
-            .iter()
-            .filter(|c| table.schema.column(&c.name).is_none())
-            .map(|c| c.name.as_str())
-            .collect();
-        for row in table.rows.values_mut() {
-            for col in &added {
-                // Only non-id columns are added, which cannot fail.
-                row.set(*col, Value::Null).map_err(|e| StoreError::record(schema.name(), e))?;
-            }
-        }
-        table.schema = schema.clone();
-        Ok(())
+        evolve::ensure_table(&mut *self.lock()?, schema)
     }
 
     async fn lock_push(&self) -> Result<PushLock, StoreError> {

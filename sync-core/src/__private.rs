@@ -23,6 +23,36 @@ pub fn schema(table: &str, columns: Vec<Column>) -> TableSchema {
     }
 }
 
+/// Builds a derived schema with its table-level evolution keys (`renamed_from`, `keep_cursors`).
+/// The derive checks the names at compile time; a default that does not fit its column (a `NaN`,
+/// `None` for a non-null field) panics here with the column's name.
+pub fn evolving_schema(
+    table: &str,
+    columns: Vec<Column>,
+    renamed_from: Option<&str>,
+    keep_cursors: bool,
+) -> TableSchema {
+    let mut schema = schema(table, columns);
+    if let Some(old) = renamed_from {
+        schema = match schema.renamed_from(old) {
+            Ok(s) => s,
+            Err(e) => panic!("#[derive(SyncEntity)] produced an invalid schema for {table}: {e}"),
+        };
+    }
+    if keep_cursors {
+        schema = schema.keep_cursors_on_new_columns();
+    }
+    schema
+}
+
+/// A field's `#[sync(default …)]` as a JSON value (checked by [`TableSchema::new`]).
+pub fn default_value<T: Serialize>(column: &str, value: &T) -> Value {
+    match serde_json::to_value(value) {
+        Ok(v) => v,
+        Err(e) => panic!("#[sync(default)] of column {column:?} cannot be written as JSON: {e}"),
+    }
+}
+
 /// Converts a field to its JSON value.
 pub fn to_value<T: Serialize>(column: &str, value: &T) -> Result<Value, RecordError> {
     serde_json::to_value(value).map_err(|e| RecordError::Field { field: column.to_owned(), message: e.to_string() })

@@ -85,6 +85,16 @@ impl Cursor {
         tx.set_config(&config_key(table, query_id), &text)
     }
 
+    /// The prefix of every config key of `table`'s cursors.
+    pub(crate) fn table_key_prefix(table: &str) -> String {
+        table_prefix(table)
+    }
+
+    /// The rest of `key` after `table`'s cursor prefix, when it is one of `table`'s cursor keys.
+    pub(crate) fn table_key_suffix<'k>(key: &'k str, table: &str) -> Option<&'k str> {
+        key.strip_prefix(table_prefix(table).as_str())
+    }
+
     /// Forgets the cursor of `(table, query_id)`, or every cursor of `table` when `query_id` is
     /// `None`; returns how many were removed.
     pub fn forget(tx: &mut dyn Transaction, table: &str, query_id: Option<&str>) -> Result<u64, StoreError> {
@@ -139,7 +149,9 @@ impl Key<'_> {
     /// The instant, for comparing canonical text with other spellings.
     fn instant(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         match self {
-            Key::Canonical(text) => chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&chrono::Utc)),
+            Key::Canonical(text) => {
+                chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&chrono::Utc))
+            }
             Key::Time(t, _) => Some(*t),
             Key::Text(_) => None,
         }

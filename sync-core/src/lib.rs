@@ -53,6 +53,7 @@ mod collapse;
 mod cursor;
 mod engine;
 mod entity;
+mod evolution;
 mod forward;
 mod operation;
 mod pull_position;
@@ -68,8 +69,9 @@ pub mod __private;
 
 pub use engine::{
     AutoPull, AutoSync, ClientWins, Conflict, ConflictHandler, DeferConflicts, EventStream, JsonTable, LiveQuery,
-    PullOptions, PullSummary, PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy, ServerWins,
-    SyncContext, SyncContextBuilder, SyncEvent, SyncHandle, SyncOptions, SyncState, SyncStatus, SyncTable,
+    Migration, PullOptions, PullSummary, PurgeOptions, PushOutcome, PushSummary, RejectedRow, Resolution, RetryPolicy,
+    RowChange, ServerWins, SyncContext, SyncContextBuilder, SyncEvent, SyncHandle, SyncOptions, SyncState, SyncStatus,
+    SyncTable,
 };
 pub use entity::SyncEntity;
 pub use error::{ErrorKind, SyncError};

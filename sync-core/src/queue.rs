@@ -103,6 +103,11 @@ pub fn apply_local_change(
         }
         (Collapse::Bump, Some(mut op)) => {
             op.version += 1;
+            if op.kind == OperationKind::Update {
+                // The app saved the whole item: an update queued before an upgrade added columns
+                // now sends them too (see `upgrade_system_rows`).
+                op.item = None;
+            }
             tx.update_operation(&op)?;
             tx.remove_error(op.id)?;
             Some(op)

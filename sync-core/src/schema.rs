@@ -70,17 +70,28 @@ pub struct Column {
     pub ty: ColumnType,
     /// Whether it may be null (or absent).
     pub nullable: bool,
+    /// The value rows that have none get: rows already stored when the column is added (or made
+    /// non-null), and server rows that come without it (see [`Column::with_default`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// The name the column had before (see [`Column::renamed_from`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Whether stored values of another type are converted when the table is opened (see
+    /// [`Column::converted`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub convert: bool,
 }
 
 impl Column {
     /// A non-null column.
     pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
-        Column { name: name.into(), ty, nullable: false }
+        Column { name: name.into(), ty, nullable: false, default: None, renamed_from: None, convert: false }
     }
 
     /// A nullable column.
     pub fn nullable(name: impl Into<String>, ty: ColumnType) -> Self {
-        Column { name: name.into(), ty, nullable: true }
+        Column { name: name.into(), ty, nullable: true, default: None, renamed_from: None, convert: false }
     }
 }
 
@@ -100,6 +111,13 @@ impl Column {
 pub struct TableSchema {
     name: String,
     columns: Vec<Column>,
+    /// The name the table had before (see [`TableSchema::renamed_from`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) renamed_from: Option<String>,
+    /// Keep the pull cursors when columns are added (see
+    /// [`TableSchema::keep_cursors_on_new_columns`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) keep_cursors: bool,
 }
 
 impl TableSchema {
@@ -122,21 +140,23 @@ impl TableSchema {
                 Some(c) if c.ty != ty => {
                     return Err(SchemaError::SystemColumnType { column: sys.to_owned(), expected: ty.name() })
                 }
-                _ => all.push(Column { name: sys.to_owned(), ty, nullable }),
+                _ => all.push(if nullable { Column::nullable(sys, ty) } else { Column::new(sys, ty) }),
             }
         }
-        for c in columns {
+        for mut c in columns {
             validate_name(&c.name)?;
             if system::ALL.contains(&c.name.as_str()) {
                 continue;
             }
+            crate::evolution::check_declarations(&mut c)?;
             // SQL databases treat column names case-insensitively, so `Text` and `text` clash.
             if all.iter().any(|a| a.name.eq_ignore_ascii_case(&c.name)) {
                 return Err(SchemaError::DuplicateColumn(c.name));
             }
             all.push(c);
         }
-        Ok(TableSchema { name, columns: all })
+        crate::evolution::check_renames(&all)?;
+        Ok(TableSchema { name, columns: all, renamed_from: None, keep_cursors: false })
     }
 
     /// The table name.
@@ -243,6 +263,8 @@ impl TableSchema {
             known += 1;
             *slot = match std::mem::take(slot) {
                 Value::Null if col.name == system::DELETED => Value::Bool(false),
+                // A server row written by a client that does not know the column yet.
+                Value::Null if !strict && col.default.is_some() => col.default.clone().unwrap_or(Value::Null),
                 Value::Null if col.nullable => Value::Null,
                 Value::Null => return Err(RecordError::NullValue { column: col.name.clone() }),
                 v => conform_value(&col.name, col.ty, v, strict)?,
@@ -360,7 +382,7 @@ pub fn format_datetime(dt: DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn validate_name(name: &str) -> Result<(), SchemaError> {
+pub(crate) fn validate_name(name: &str) -> Result<(), SchemaError> {
     let fail = |reason| Err(SchemaError::InvalidName { name: name.to_owned(), reason });
     let mut chars = name.chars();
     match chars.next() {

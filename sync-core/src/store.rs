@@ -41,8 +41,13 @@ pub type TxWork = Box<dyn FnOnce(&mut dyn Transaction) -> Result<(), StoreError>
 /// [`SyncContext::builder`](crate::SyncContext::builder) takes them as they are.
 #[async_trait]
 pub trait Store: std::fmt::Debug + Send + Sync {
-    /// Creates the table, or opens an existing one. A stored table with new nullable columns in
-    /// `schema` is upgraded; an incompatible one is [`StoreError::IncompatibleSchema`].
+    /// Creates the table, or opens an existing one. A table stored with another schema (or under
+    /// the schema's former name, [`TableSchema::previous_name`]) is upgraded in one transaction
+    /// by the rules of [`SchemaUpgrade`](crate::backend::SchemaUpgrade): new columns get their
+    /// default, renamed columns and tables keep their data (a table's queue, errors and cursors
+    /// included), declared type changes are converted, and stored columns the schema no longer
+    /// has are retained untouched. What no declaration covers is
+    /// [`StoreError::IncompatibleSchema`], naming the column and the fix, and changes nothing.
     async fn ensure_table(&self, schema: &TableSchema) -> Result<(), StoreError>;
 
     /// Reads one item.
@@ -140,6 +145,10 @@ pub trait Transaction {
     }
     /// Deletes an item; returns whether it existed.
     fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError>;
+    /// Up to `limit` items of `table` in id order (by the ids' bytes), starting after the id
+    /// `after` (from the first when `None`); soft-deleted rows included. Reads a table page by page
+    /// inside one transaction (migration steps use it).
+    fn rows(&mut self, table: &str, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError>;
     /// Deletes the items matching a filter (all when `None`); returns how many. Soft-deleted rows
     /// are matched too.
     fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError>;

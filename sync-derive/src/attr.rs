@@ -12,6 +12,10 @@ use crate::Errors;
 pub(crate) struct Container {
     /// `table = "..."`.
     pub table: Option<LitStr>,
+    /// `renamed_from = "..."`: the table's former name.
+    pub renamed_from: Option<LitStr>,
+    /// `keep_cursors`: adding columns keeps the pull cursors.
+    pub keep_cursors: Option<Path>,
 }
 
 /// `#[sync(...)]` on a field.
@@ -23,6 +27,20 @@ pub(crate) struct Field {
     pub rename: Option<LitStr>,
     /// `skip`.
     pub skip: Option<Path>,
+    /// `default` (the type's `Default`) or `default = <expr>`.
+    pub default: Option<DefaultValue>,
+    /// `renamed_from = "..."`: the column's former name.
+    pub renamed_from: Option<LitStr>,
+    /// `convert`: stored values of another type are converted.
+    pub convert: Option<Path>,
+}
+
+/// `#[sync(default)]` or `#[sync(default = <expr>)]`.
+pub(crate) struct DefaultValue {
+    /// The key, for spans.
+    pub key: Path,
+    /// The expression, or `None` for the type's `Default`.
+    pub value: Option<Expr>,
 }
 
 /// What a field is to the protocol: the id or one of the server-owned system fields.
@@ -71,8 +89,9 @@ impl Role {
     }
 }
 
-const CONTAINER_KEYS: &str = "`table = \"...\"`";
-const FIELD_KEYS: &str = "`id`, `created_at`, `updated_at`, `version`, `deleted`, `rename = \"...\"`, `skip`";
+const CONTAINER_KEYS: &str = "`table = \"...\"`, `renamed_from = \"...\"`, `keep_cursors`";
+const FIELD_KEYS: &str = "`id`, `created_at`, `updated_at`, `version`, `deleted`, `rename = \"...\"`, `skip`, \
+                          `default`, `default = ...`, `renamed_from = \"...\"`, `convert`";
 
 /// Reads `#[sync(...)]` on the struct.
 pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> Container {
@@ -85,15 +104,26 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> Container {
                     set_once(&mut out.table, lit, &meta, errors);
                 }
             }
-            k if k == "rename" || k == "skip" || Role::from_key(k).is_some() => errors.spanned(
-                meta.path(),
-                format!("`{k}` goes on a field; on the struct the only #[sync] key is {CONTAINER_KEYS}"),
-            ),
+            "renamed_from" => {
+                if let Some(lit) = string_value(&meta, "renamed_from = \"OldTable\"", errors) {
+                    set_once(&mut out.renamed_from, lit, &meta, errors);
+                }
+            }
+            "keep_cursors" => {
+                if flag(&meta, errors) {
+                    set_once(&mut out.keep_cursors, meta.path().clone(), &meta, errors);
+                }
+            }
+            k if ["rename", "skip", "default", "convert"].contains(&k) || Role::from_key(k).is_some() => errors
+                .spanned(
+                    meta.path(),
+                    format!("`{k}` goes on a field; on the struct the only #[sync] key is {CONTAINER_KEYS}"),
+                ),
             _ => errors.spanned(
                 meta.path(),
                 format!(
-                    "unknown #[sync] key `{key}` on a struct; the only key here is {CONTAINER_KEYS}{}",
-                    suggestion(&key, &["table"])
+                    "unknown #[sync] key `{key}` on a struct; the keys here are {CONTAINER_KEYS}{}",
+                    suggestion(&key, &["table", "renamed_from", "keep_cursors"])
                 ),
             ),
         }
@@ -127,12 +157,50 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
                     set_once(&mut out.skip, meta.path().clone(), &meta, errors);
                 }
             }
+            "default" => {
+                let value = match &meta {
+                    Meta::Path(_) => Some(None),
+                    Meta::NameValue(nv) => Some(Some(nv.value.clone())),
+                    Meta::List(_) => {
+                        errors.spanned(&meta, "write #[sync(default)] or #[sync(default = <expression>)]");
+                        None
+                    }
+                };
+                if let Some(value) = value {
+                    set_once(&mut out.default, DefaultValue { key: meta.path().clone(), value }, &meta, errors);
+                }
+            }
+            "renamed_from" => {
+                if let Some(lit) = string_value(&meta, "renamed_from = \"oldName\"", errors) {
+                    set_once(&mut out.renamed_from, lit, &meta, errors);
+                }
+            }
+            "convert" => {
+                if flag(&meta, errors) {
+                    set_once(&mut out.convert, meta.path().clone(), &meta, errors);
+                }
+            }
+            "keep_cursors" => errors.spanned(
+                meta.path(),
+                format!("`keep_cursors` goes on the struct; on a field the #[sync] keys are {FIELD_KEYS}"),
+            ),
             "table" => errors.spanned(
                 meta.path(),
                 format!("`table` goes on the struct: #[sync(table = \"...\")]; on a field the #[sync] keys are {FIELD_KEYS}"),
             ),
             _ => {
-                let known = ["id", "created_at", "updated_at", "version", "deleted", "rename", "skip"];
+                let known = [
+                    "id",
+                    "created_at",
+                    "updated_at",
+                    "version",
+                    "deleted",
+                    "rename",
+                    "skip",
+                    "default",
+                    "renamed_from",
+                    "convert",
+                ];
                 errors.spanned(
                     meta.path(),
                     format!("unknown #[sync] key `{key}`; on a field the keys are {FIELD_KEYS}{}", suggestion(&key, &known)),
@@ -199,7 +267,15 @@ fn set_once<T>(slot: &mut Option<T>, value: T, meta: &Meta, errors: &mut Errors)
 /// `"; did you mean `x`?"` when `key` is a known key in another case or spelling.
 fn suggestion(key: &str, known: &[&str]) -> String {
     let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '-'], "");
-    let aliases: &[(&str, &str)] = &[("ignore", "skip"), ("name", "rename"), ("column", "rename"), ("key", "id")];
+    let aliases: &[(&str, &str)] = &[
+        ("ignore", "skip"),
+        ("name", "rename"),
+        ("column", "rename"),
+        ("key", "id"),
+        ("was", "renamed_from"),
+        ("oldname", "renamed_from"),
+        ("alias", "renamed_from"),
+    ];
     let wanted = norm(key);
     known
         .iter()

@@ -40,8 +40,31 @@ fn entity_impl(entity: &Entity) -> TokenStream {
         let name = &c.name;
         let ctor = if nullable(c.kind) { quote!(nullable) } else { quote!(new) };
         let ty = column_type(c.kind.scalar);
-        quote!(::sync_core::__private::Column::#ctor(#name, ::sync_core::__private::ColumnType::#ty))
+        let mut column = quote!(::sync_core::__private::Column::#ctor(#name, ::sync_core::__private::ColumnType::#ty));
+        if let Some(default) = &c.default {
+            let field_ty = rust_type(c.kind);
+            let value = match default {
+                Some(expr) => quote_spanned!(expr.span()=> { let __default: #field_ty = #expr; __default }),
+                None => quote_spanned!(c.ty.span()=> <#field_ty as ::core::default::Default>::default()),
+            };
+            column = quote!(::sync_core::__private::Column::with_default(
+                #column,
+                ::sync_core::__private::default_value(#name, &#value),
+            ));
+        }
+        if let Some(old) = &c.renamed_from {
+            column = quote!(::sync_core::__private::Column::renamed_from(#column, #old));
+        }
+        if c.convert {
+            column = quote!(::sync_core::__private::Column::converted(#column));
+        }
+        column
     });
+    let renamed_table = match &entity.renamed_from {
+        Some(old) => quote!(::core::option::Option::Some(#old)),
+        None => quote!(::core::option::Option::None),
+    };
+    let keep_cursors = entity.keep_cursors;
 
     let set_fields = user.iter().chain(&system).map(|c| {
         let (field, name) = (c.field, &c.name);
@@ -82,9 +105,11 @@ fn entity_impl(entity: &Entity) -> TokenStream {
                 const TABLE: &'static ::core::primitive::str = #table;
 
                 fn schema() -> ::sync_core::__private::TableSchema {
-                    ::sync_core::__private::schema(
+                    ::sync_core::__private::evolving_schema(
                         <Self as ::sync_core::__private::SyncEntity>::TABLE,
                         ::std::vec![#(#schema_columns),*],
+                        #renamed_table,
+                        #keep_cursors,
                     )
                 }
 

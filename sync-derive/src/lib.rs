@@ -26,6 +26,7 @@
 
 mod ast;
 mod attr;
+mod evolve;
 mod expand;
 mod valid;
 
@@ -115,7 +116,12 @@ use syn::{parse_macro_input, DeriveInput};
 /// # Attributes
 ///
 /// On the struct:
-/// - `#[sync(table = "TodoItem")]`: the table name (default: the struct's name).
+/// - `#[sync(table = "TodoItem")]`: the table name (default: the struct's name);
+/// - `#[sync(renamed_from = "OldName")]`: the table's former name; a store holding the old table
+///   renames it on open, with its rows, queued operations, errors and pull cursors;
+/// - `#[sync(keep_cursors)]`: adding columns keeps the pull cursors (by default they are
+///   forgotten, so the next pull brings the server's values of the new columns for the rows
+///   already stored).
 ///
 /// On a field:
 /// - `#[sync(id)]`: this field is the id (needed only when it is not named `id`);
@@ -123,7 +129,18 @@ use syn::{parse_macro_input, DeriveInput};
 ///   field (see above);
 /// - `#[sync(rename = "name")]`: the column name;
 /// - `#[sync(skip)]`: not stored; `from_record` sets it to `Default::default()`, so its type
-///   must implement `Default`.
+///   must implement `Default`;
+/// - `#[sync(default = <expr>)]`, or `#[sync(default)]` for the type's `Default`: the value stored
+///   rows get when the column is added (a new non-`Option` field needs one), and server rows
+///   without a value get when pulled. An `Option` field takes `default = Some(…)`;
+/// - `#[sync(renamed_from = "old")]`: the column's former name; stored values, queued operations
+///   and errors move to the new name on open;
+/// - `#[sync(convert)]`: the field's type changed; stored values of the old type are converted on
+///   open (`sync_core::backend::convert_value`), and one that does not convert is an error naming
+///   the row.
+///
+/// The id and the system fields take none of the last three: their columns are fixed. How a store
+/// applies them is in the repository's `docs/architecture.md`, "Schema evolution".
 ///
 /// Several keys can share one attribute, separated by commas, or be spread over several
 /// attributes; a key appears at most once per field. A field has at most one role (id or system
@@ -183,7 +200,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///         const TABLE: &'static str = "TodoItem";
 ///
 ///         fn schema() -> p::TableSchema {
-///             p::schema(<Self as p::SyncEntity>::TABLE, vec![p::Column::new("text", p::ColumnType::String)])
+///             // (former table name, keep_cursors): see "Attributes"
+///             p::evolving_schema(<Self as p::SyncEntity>::TABLE, vec![p::Column::new("text", p::ColumnType::String)], None, false)
 ///         }
 ///
 ///         fn to_record(&self) -> Result<p::Record, p::RecordError> {
@@ -223,7 +241,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// # assert_eq!(TodoItem::schema().column("text").map(|c| c.nullable), Some(false));
 /// ```
 ///
-/// System columns are left out of the `schema` call: [`TableSchema::new`] adds all five with their
+/// System columns are left out of the `evolving_schema` call: [`TableSchema::new`] adds all five with their
 /// fixed types. A `#[sync(deleted)]` field is read as `Option<bool>` and defaults to `false`.
 ///
 /// [`TableSchema::new`]: https://docs.rs/sync-core

@@ -21,6 +21,10 @@ pub(crate) struct Entity<'a> {
     pub columns: Vec<Column<'a>>,
     /// `#[sync(skip)]` fields.
     pub skipped: Vec<&'a Ident>,
+    /// The table's former name (`renamed_from` on the struct).
+    pub renamed_from: Option<String>,
+    /// `keep_cursors` on the struct.
+    pub keep_cursors: bool,
 }
 
 /// A stored field.
@@ -37,6 +41,12 @@ pub(crate) struct Column<'a> {
     pub role: Option<Role>,
     /// The handle's name (`TEXT`).
     pub handle: Ident,
+    /// `default` / `default = <expr>`: `Some(None)` for the type's `Default`.
+    pub default: Option<Option<syn::Expr>>,
+    /// The column's former name.
+    pub renamed_from: Option<String>,
+    /// `convert`.
+    pub convert: bool,
 }
 
 const SUPPORTED: &str = "supported: `String`, `bool`, `i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32`, `f32`, `f64`, \
@@ -45,10 +55,10 @@ const SUPPORTED: &str = "supported: `String`, `bool`, `i8`, `i16`, `i32`, `i64`,
 
 /// Errors tagged with where they belong (0: the struct, `i + 1`: field `i`), reported in that order.
 #[derive(Default)]
-struct Diagnostics(Vec<(usize, syn::Error)>);
+pub(crate) struct Diagnostics(Vec<(usize, syn::Error)>);
 
 impl Diagnostics {
-    fn at(&mut self, position: usize, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+    pub(crate) fn at(&mut self, position: usize, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
         self.0.push((position, syn::Error::new_spanned(tokens, message)));
     }
 
@@ -72,7 +82,16 @@ pub(crate) fn check<'a>(input: &ast::Input<'a>, errors: &mut Errors) -> Entity<'
     }
     let generic_types: Vec<&Ident> = input.generics.type_params().map(|p| &p.ident).collect();
     let table = table_name(input, &mut diag);
-    let mut entity = Entity { ident: input.ident, table, id: None, columns: Vec::new(), skipped: Vec::new() };
+    let renamed_table = crate::evolve::table_renamed_from(input, &table, &mut diag);
+    let mut entity = Entity {
+        ident: input.ident,
+        table,
+        id: None,
+        columns: Vec::new(),
+        skipped: Vec::new(),
+        renamed_from: renamed_table,
+        keep_cursors: input.attrs.keep_cursors.is_some(),
+    };
     // Fields holding each role, in order and whatever their types, to report missing or repeated ones.
     let mut holders: Vec<Holder> = Vec::new();
     let mut skipped_id = None;
@@ -87,6 +106,7 @@ pub(crate) fn check<'a>(input: &ast::Input<'a>, errors: &mut Errors) -> Entity<'
                 if field.name == "id" && field.attrs.rename.is_none() && field.attrs.roles.is_empty() {
                     skipped_id = field.attrs.skip.as_ref().map(|skip| (at, skip));
                 }
+                crate::evolve::skipped_field(field, at, &mut diag);
                 entity.skipped.push(field.ident);
                 continue;
             }
@@ -109,13 +129,25 @@ pub(crate) fn check<'a>(input: &ast::Input<'a>, errors: &mut Errors) -> Entity<'
             diag.at(at, field.ident, message);
             continue;
         };
-        let column = Column { field: field.ident, ty: field.ty, kind, name, role, handle };
+        let evolution = crate::evolve::field_declarations(field, role, kind, &name, at, &mut diag);
+        let column = Column {
+            field: field.ident,
+            ty: field.ty,
+            kind,
+            name,
+            role,
+            handle,
+            default: evolution.default,
+            renamed_from: evolution.renamed_from,
+            convert: evolution.convert,
+        };
         if is_unique(&column, &entity.columns, field, at, &mut diag) {
             entity.columns.push(column);
         }
     }
 
     check_roles(input, &holders, skipped_id, &mut diag);
+    crate::evolve::check_former_names(input, &entity.columns, &mut diag);
     entity.id = holders.iter().find(|h| h.role == Role::Id).map(|h| h.field);
     diag.into_errors(errors);
     entity

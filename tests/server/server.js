@@ -36,7 +36,8 @@ const authToken = process.env.AUTH_TOKEN || '';
 // whole SQLite schema is created by initialize() before any insert.
 const TYPES = ['string', 'number', 'boolean', 'date'];
 const tables = {
-    TodoItem: { text: 'string', complete: 'boolean' },
+    // `priority`: added by version 2 of examples/todo (a backend adds the column before the app).
+    TodoItem: { text: 'string', complete: 'boolean', priority: 'number' },
     AllTypes: { s: 'string', i: 'number', r: 'number', b: 'boolean', d: 'date' },
     Item: { name: 'string', n: 'number', flag: 'boolean' },
 };

@@ -52,13 +52,15 @@ impl App {
     /// Runs one command; returns the process exit code.
     pub async fn run(&self, command: &Command) -> Result<i32, Failure> {
         match command {
-            Command::Add { text } => {
-                let item = self.todos.insert(TodoItem::new(non_empty(text)?)).await?;
+            Command::Add { text, priority } => {
+                let item = TodoItem { priority: *priority, ..TodoItem::new(non_empty(text)?) };
+                let item = self.todos.insert(item).await?;
                 println!("{}", item.id);
             }
             Command::List(args) => self.list(args).await?,
             Command::Done { id } => self.modify(id, |item| item.complete = true).await?,
             Command::Undone { id } => self.modify(id, |item| item.complete = false).await?,
+            Command::Prio { id, priority } => self.modify(id, |item| item.priority = *priority).await?,
             Command::Edit { id, text } => {
                 let text = non_empty(text)?.to_owned();
                 self.modify(id, move |item| item.text = text).await?

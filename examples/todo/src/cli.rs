@@ -32,6 +32,9 @@ pub enum Command {
     Add {
         /// What to do.
         text: String,
+        /// How urgent it is (higher first).
+        #[arg(long, default_value_t = 0)]
+        priority: i32,
     },
     /// List items.
     List(ListArgs),
@@ -44,6 +47,14 @@ pub enum Command {
     Undone {
         /// The item's id.
         id: String,
+    },
+    /// Change an item's priority (higher first).
+    Prio {
+        /// The item's id.
+        id: String,
+        /// The new priority.
+        #[arg(allow_negative_numbers = true)]
+        priority: i32,
     },
     /// Change an item's text.
     Edit {

@@ -1,4 +1,6 @@
-//! The entity: the official quickstart's `TodoItem`.
+//! The entity: the official quickstart's `TodoItem`, plus a `priority` added in version 2 of this
+//! app: a `todo.db` written by version 1 opens as it is (its items get priority 0, then the server's
+//! priority at the next sync, which downloads the table again because a column was added).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -14,6 +16,9 @@ pub struct TodoItem {
     pub text: String,
     /// Whether it is done.
     pub complete: bool,
+    /// How urgent it is (higher first). Added in version 2: stored items without one get 0.
+    #[sync(default = 0)]
+    pub priority: i32,
     /// When the server first stored it.
     #[sync(created_at)]
     pub created_at: Option<DateTime<Utc>>,
@@ -32,6 +37,7 @@ impl TodoItem {
             id: String::new(),
             text: text.into(),
             complete: false,
+            priority: 0,
             created_at: None,
             updated_at: None,
             version: None,
@@ -40,7 +46,9 @@ impl TodoItem {
 
     /// The line `list` and `watch` print: `[x] text  (id)`.
     pub fn line(&self) -> String {
-        format!("[{}] {}  ({})", if self.complete { "x" } else { " " }, self.text, self.id)
+        let done = if self.complete { "x" } else { " " };
+        let priority = if self.priority == 0 { String::new() } else { format!("  !{}", self.priority) };
+        format!("[{done}] {}{priority}  ({})", self.text, self.id)
     }
 
     /// The `list --json` form.
@@ -50,6 +58,7 @@ impl TodoItem {
             "id": self.id,
             "text": self.text,
             "complete": self.complete,
+            "priority": self.priority,
             "createdAt": time(&self.created_at),
             "updatedAt": time(&self.updated_at),
             "version": self.version,

@@ -13,7 +13,11 @@ async fn two_devices_converge_and_conflicts_resolve_through_sync_server() {
     let dir = tempfile::tempdir().unwrap();
     let schema = TableSchema::new(
         "TodoItem",
-        vec![Column::new("text", ColumnType::String), Column::new("complete", ColumnType::Bool)],
+        vec![
+            Column::new("text", ColumnType::String),
+            Column::new("complete", ColumnType::Bool),
+            Column::nullable("priority", ColumnType::Integer),
+        ],
     )
     .unwrap();
     let server = Server::builder()

@@ -14,6 +14,10 @@ pub(super) const OPERATIONS_TABLE: &str = "__operations";
 pub(super) struct Table {
     pub(super) schema: TableSchema,
     pub(super) rows: BTreeMap<String, Record>,
+    /// Columns kept that the schema no longer has (see `evolve`).
+    pub(super) retained: Vec<sync_core::Column>,
+    /// Their values, by row id (rows without any are left out).
+    pub(super) retained_values: BTreeMap<String, super::evolve::RetainedValues>,
 }
 
 /// Everything a memory store holds.
@@ -199,27 +203,6 @@ impl State {
     pub(super) fn op_count(&self) -> usize {
         self.ops.len()
     }
-}
-
-/// Why `new` cannot replace `old`, if it cannot: the stored table may only gain nullable columns.
-pub(super) fn incompatibility(old: &TableSchema, new: &TableSchema) -> Option<String> {
-    for col in old.columns() {
-        match new.column(&col.name) {
-            None => return Some(format!("column {:?} is missing from the new schema", col.name)),
-            Some(c) if c.ty != col.ty => {
-                return Some(format!("column {:?} changed from {} to {}", col.name, col.ty.name(), c.ty.name()))
-            }
-            Some(c) if c.nullable != col.nullable => {
-                let how = if c.nullable { "nullable" } else { "non-null" };
-                return Some(format!("column {:?} changed to {how}", col.name));
-            }
-            Some(_) => {}
-        }
-    }
-    new.columns()
-        .iter()
-        .find(|c| !c.nullable && old.column(&c.name).is_none())
-        .map(|c| format!("new column {:?} is not nullable; only nullable columns can be added", c.name))
 }
 
 /// Merges ascending id sequences (of distinct tables, so no id is in two) into one.

@@ -56,6 +56,16 @@ impl Transaction for MemoryTransaction<'_> {
         Ok(existed)
     }
 
+    fn rows(&mut self, table: &str, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let rows = &self.state.table(table)?.rows;
+        let range = match after {
+            Some(after) => rows.range::<str, _>((Excluded(after), Unbounded)),
+            None => rows.range::<str, _>((Unbounded, Unbounded)),
+        };
+        Ok(range.take(limit).map(|(_, r)| r.clone()).collect())
+    }
+
     fn delete_matching(&mut self, table: &str, filter: Option<&Expr>) -> Result<u64, StoreError> {
         let t = self.state.table_mut(table)?;
         let query = Query { filter: filter.cloned(), ..Query::default() };

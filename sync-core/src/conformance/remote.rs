@@ -36,7 +36,8 @@
 //! delete, and the cases use no other table or column:
 //! - `Item`: `name` (string), `n` (number), `flag` (boolean);
 //! - `AllTypes`: `s` (string), `i` (number), `r` (number), `b` (boolean), `d` (date);
-//! - `TodoItem`: `text` (string), `complete` (boolean).
+//! - `TodoItem`: `text` (string), `complete` (boolean), `priority` (number; added by version 2 of
+//!   examples/todo, and never required by a case).
 //!
 //! Each case draws a random marker, makes its ids `<marker>-…` and stores the marker in `name`,
 //! `s` or `text`; every query filters on that marker with `eq` (the Node server's SQLite

@@ -35,6 +35,8 @@
 //!   atomicity of local changes, in-flight operations;
 //! - [`queue_order`]: queue order and filters, ids never reused, concurrent local changes;
 //! - [`system_tables`]: the errors and config tables, pulled pages, completed pushes;
+//! - [`evolution`]: schema evolution: defaults, renamed columns and tables, retained columns,
+//!   conversions, and the errors of what nothing declares;
 //! - [`persistence`]: everything survives a reopen (for stores that persist).
 //!
 //! # Capabilities
@@ -44,7 +46,7 @@
 //!
 //! | capability | meaning | cases |
 //! |---|---|---|
-//! | `persistent` | closing and opening the same location again keeps everything ([`StoreFactory::reopen`] returns `Some`) | [`reopen_keeps_everything`] |
+//! | `persistent` | closing and opening the same location again keeps everything ([`StoreFactory::reopen`] returns `Some`) | [`reopen_keeps_everything`], [`evolution_survives_a_reopen`] |
 //!
 //! ```text
 //! sync_core::store_conformance_suite!(FileFactory, persistent);   // runs every case
@@ -57,6 +59,7 @@ use async_trait::async_trait;
 
 use crate::store::Store;
 
+pub mod evolution;
 pub mod persistence;
 pub mod query;
 pub mod query_shape;
@@ -68,6 +71,7 @@ pub mod system_tables;
 
 mod support;
 
+pub use evolution::*;
 pub use persistence::*;
 pub use query::*;
 pub use query_shape::*;
@@ -187,12 +191,22 @@ macro_rules! store_conformance_suite {
             complete_operation_stores_the_server_item,
             complete_operation_keeps_newer_local_changes,
             complete_operation_never_drops_a_change_made_after_the_send,
+            // evolution
+            evolution_fills_defaults_and_resets_cursors,
+            evolution_renames_columns,
+            evolution_renames_tables,
+            evolution_retains_removed_columns,
+            evolution_refuses_to_retain_unpushed_values,
+            evolution_converts_declared_type_changes,
+            evolution_errors_name_the_fix,
+            transaction_rows_page_in_id_order,
         }
         // persistence
         $crate::__store_conformance_if_persistent! {
             [$($capability),*];
             $factory;
             reopen_keeps_everything,
+            evolution_survives_a_reopen,
         }
     };
 }

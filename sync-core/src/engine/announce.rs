@@ -157,6 +157,10 @@ impl Transaction for Recording<'_> {
         self.tx.get(table, id)
     }
 
+    fn rows(&mut self, table: &str, after: Option<&str>, limit: usize) -> Result<Vec<Record>, StoreError> {
+        self.tx.rows(table, after, limit)
+    }
+
     fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
         self.tx.upsert_many(table, records)?;
         if !records.is_empty() {

@@ -9,6 +9,7 @@ use super::auto_options::AutoSync;
 use super::auto_sync::SyncHandle;
 use super::conflict::{ConflictHandler, DeferConflicts, Resolution};
 use super::events::{EventBus, EventStream, PushSummary, SyncEvent};
+use super::migration::{Migration, Step};
 use super::options::SyncOptions;
 use super::rejected::RejectedRow;
 use super::shared::Shared;
@@ -50,6 +51,7 @@ pub struct SyncContextBuilder {
     handler: Arc<dyn ConflictHandler>,
     options: SyncOptions,
     events: EventBus,
+    migrations: Vec<(u32, Step)>,
 }
 
 impl SyncContext {
@@ -62,6 +64,7 @@ impl SyncContext {
             handler: Arc::new(DeferConflicts),
             options: SyncOptions::default(),
             events: EventBus::default(),
+            migrations: Vec::new(),
         }
     }
 
@@ -240,11 +243,50 @@ impl SyncContextBuilder {
         self
     }
 
-    /// Builds the context. It reads nothing from the store: operations left in flight by a push
-    /// that is gone (crash, kill, dropped future) are taken back by the next push, under the
-    /// store's push lock, never while their push may still be running in another context or
-    /// process.
+    /// Registers migration step `version`, for what the entity's attributes cannot say (data to
+    /// rewrite, operations of a table that is gone). [`build`](Self::build) runs the steps the
+    /// store has not run yet, in version order, each in one transaction together with the new
+    /// schema version it writes in the store; a step that fails is
+    /// [`SyncError::Migration`], and it and the later ones run again at the next build. Steps
+    /// see the tables as stored, before the entities' declarations apply (see [`Migration`]).
+    ///
+    /// ```
+    /// # use sync_core::{RowChange, SyncContext};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = store_memory::MemoryStore::new();
+    /// let ctx = SyncContext::builder(store)
+    ///     // Version 2 of the app dropped the `Draft` table: its unpushed changes are given up.
+    ///     .migration(1, |m| m.drop_operations("Draft").map(drop))
+    ///     // Version 3 upper-cased every tag (a new install has no `Tag` table yet: nothing to do).
+    ///     .migration(2, |m| {
+    ///         m.update_rows("Tag", |mut row| {
+    ///             let name = row.get("name").and_then(|v| v.as_str()).map(str::to_uppercase);
+    ///             match name {
+    ///                 Some(n) => { row.set("name", n.into())?; Ok(RowChange::Write(row)) }
+    ///                 None => Ok(RowChange::Keep),
+    ///             }
+    ///         }).map(drop)
+    ///     })
+    ///     .build()
+    ///     .await?;
+    /// # let _ = ctx; Ok::<_, sync_core::SyncError>(()) }).unwrap();
+    /// ```
+    pub fn migration(
+        mut self,
+        version: u32,
+        step: impl Fn(&mut Migration<'_>) -> Result<(), crate::error::StoreError> + Send + Sync + 'static,
+    ) -> Self {
+        self.migrations.push((version, Arc::new(step)));
+        self
+    }
+
+    /// Builds the context. Without migration steps it reads nothing from the store: operations
+    /// left in flight by a push that is gone (crash, kill, dropped future) are taken back by the
+    /// next push, under the store's push lock, never while their push may still be running in
+    /// another context or process. With steps, it runs the ones due (see
+    /// [`migration`](Self::migration)), holding the push lock while they run.
     pub async fn build(self) -> Result<SyncContext, SyncError> {
+        super::migration::run(&self.store, self.migrations).await?;
         let mut options = self.options;
         options.push_parallelism = options.push_parallelism.max(1);
         options.page_size = options.page_size.max(1);

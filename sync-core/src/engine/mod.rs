@@ -11,6 +11,7 @@
 //! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
 //! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts |
 //! | `push_records.rs` | what a push writes besides the answer: failures, attempted marks, sent bodies |
+//! | `migration.rs` | explicit migration steps, run once per store when the context is built |
 //! | `pull.rs` | keyset incremental pull |
 //! | `rejected.rs` | server rows a pull could not store, kept for the app |
 //! | `purge.rs` | purge |
@@ -26,13 +27,14 @@ mod auto_sync;
 mod conflict;
 mod context;
 mod events;
+mod migration;
 mod options;
 mod pull;
 mod purge;
 mod push_operation;
 mod push_records;
 mod push_scheduler;
-mod rejected;
+pub(crate) mod rejected;
 mod resolution;
 mod retry;
 mod shared;
@@ -44,6 +46,7 @@ pub use auto_sync::SyncHandle;
 pub use conflict::{ClientWins, Conflict, ConflictHandler, DeferConflicts, Resolution, ServerWins};
 pub use context::{SyncContext, SyncContextBuilder};
 pub use events::{EventStream, PullSummary, PushOutcome, PushSummary, SyncEvent};
+pub use migration::{Migration, RowChange};
 pub use options::{PullOptions, PurgeOptions, RetryPolicy, SyncOptions};
 pub use rejected::RejectedRow;
 pub use table::{JsonTable, SyncTable};

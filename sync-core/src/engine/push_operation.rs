@@ -245,6 +245,11 @@ async fn send(
         }
         (OperationKind::Update, Some(item)) => {
             let body = schema.wire_form(item);
+            // An update queued before columns were added sends only the columns it knew.
+            let body = match &op.item {
+                Some(known) => crate::evolution::only_known_columns(schema, body, known),
+                None => body,
+            };
             with_retry(retry, || remote.update(&op.table, &body, item.version())).await.map(Some)
         }
     }
@@ -262,6 +267,15 @@ fn keep_what_the_server_changed(
     sent: &Record,
     answer: Record,
 ) -> Record {
+    // Columns an update did not send (it was queued before they were added) are the server's.
+    let with_unsent;
+    let sent = match (op.kind, &op.item) {
+        (OperationKind::Update, Some(known)) => {
+            with_unsent = crate::evolution::with_unsent_columns_of(schema, sent, known, &answer);
+            &with_unsent
+        }
+        _ => sent,
+    };
     let changed: Vec<String> = differing_user_columns(schema, sent, &answer).map(str::to_owned).collect();
     if changed.is_empty() {
         return answer;

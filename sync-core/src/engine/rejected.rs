@@ -49,7 +49,8 @@ impl std::fmt::Display for RejectedRow {
     }
 }
 
-fn key(table: &str) -> String {
+/// The config key holding `table`'s rejected rows.
+pub(crate) fn key(table: &str) -> String {
     format!("rejected|{table}")
 }
 

@@ -110,14 +110,14 @@ impl SyncError {
     /// ```
     pub fn kind(&self) -> ErrorKind {
         match self {
-            SyncError::Store(e) => e.kind(),
+            SyncError::Store(e) | SyncError::Migration { source: e, .. } => e.kind(),
             SyncError::Remote(e) => e.kind().into(),
             SyncError::Record { .. }
             | SyncError::Query(_)
             | SyncError::Schema(_)
             | SyncError::InvalidQueryId(_)
             | SyncError::MergeIdMismatch { .. } => ErrorKind::InvalidInput,
-            SyncError::NoRemote | SyncError::NoRuntime => ErrorKind::Usage,
+            SyncError::NoRemote | SyncError::NoRuntime | SyncError::DuplicateMigration(_) => ErrorKind::Usage,
             SyncError::InvalidServerRow { .. } => ErrorKind::Protocol,
             SyncError::PurgeBlocked { .. } | SyncError::StaleError(_) | SyncError::CannotResolve { .. } => {
                 ErrorKind::LocalState
@@ -168,7 +168,7 @@ impl SyncError {
     /// The store error behind this one, if any.
     pub fn store_error(&self) -> Option<&StoreError> {
         match self {
-            SyncError::Store(e) => Some(e),
+            SyncError::Store(e) | SyncError::Migration { source: e, .. } => Some(e),
             _ => None,
         }
     }

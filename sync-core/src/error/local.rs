@@ -82,6 +82,14 @@ pub enum SchemaError {
         /// The type it must have.
         expected: &'static str,
     },
+    /// A schema-evolution declaration (a default, a former name) does not fit its column or table.
+    #[error("column {column:?}: {message}")]
+    Declaration {
+        /// The column (or the table, for a table's former name).
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A [`Query`](crate::Query) does not fit the table it runs on.

@@ -79,6 +79,19 @@ pub enum SyncError {
         /// Why.
         reason: &'static str,
     },
+    /// A migration step failed: nothing it did was kept, and the store stays at the version
+    /// before it (see [`SyncContextBuilder::migration`](crate::SyncContextBuilder::migration)).
+    #[error("migration step {version} failed: {source}")]
+    Migration {
+        /// The step's version.
+        version: u32,
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+    /// Two migration steps were registered with the same version.
+    #[error("two migration steps have version {0}: each version is one step")]
+    DuplicateMigration(u32),
     /// A merge resolution returned an item with another id.
     #[error("a merged item must keep the id {expected:?}, found {found:?}")]
     MergeIdMismatch {

@@ -15,7 +15,7 @@ columns = { name = "string", n = "number", flag = "boolean" }
 [tables.AllTypes]
 columns = { s = "string", i = "number", r = "number", b = "boolean", d = "date" }
 [tables.TodoItem]
-columns = { text = "string", complete = "boolean" }
+columns = { text = "string", complete = "boolean", priority = "number" }
 "#;
 
 /// A running server.

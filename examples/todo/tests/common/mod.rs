@@ -79,7 +79,7 @@ pub async fn server_list(remote: &dyn Remote) -> Value {
         rows.extend(page.items.into_iter().filter(|r| !r.is_deleted()).map(|r| {
             let pick = |k: &str| r.get(k).cloned().unwrap_or(Value::Null);
             serde_json::json!({
-                "id": r.id(), "text": pick("text"), "complete": pick("complete"),
+                "id": r.id(), "text": pick("text"), "complete": pick("complete"), "priority": pick("priority"),
                 "createdAt": pick("createdAt"), "updatedAt": pick("updatedAt"), "version": pick("version"),
             })
         }));

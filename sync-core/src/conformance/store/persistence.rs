@@ -42,14 +42,10 @@ async fn check_everything(store: &dyn Store, expected: &Snapshot, what: &str) {
     for (k, v) in CONFIG {
         assert_eq!(config(store, k).await.as_deref(), Some(v), "config {k:?} {what}");
     }
-    for (what_changed, s) in [
-        ("a changed column type", schema("Other", vec![Column::new("text", ColumnType::Integer)])),
-        ("the upgrade undone", other_v1()),
-    ] {
-        match store.ensure_table(&s).await {
-            Err(StoreError::IncompatibleSchema { .. }) => {}
-            other => panic!("ensure_table with {what_changed} {what}: expected IncompatibleSchema, got {other:?}"),
-        }
+    // The stored schema is known after the reopen: an undeclared type change is still refused.
+    match store.ensure_table(&schema("Other", vec![Column::new("text", ColumnType::Integer)])).await {
+        Err(StoreError::IncompatibleSchema { .. }) => {}
+        other => panic!("ensure_table with a changed column type {what}: expected IncompatibleSchema, got {other:?}"),
     }
 }
 

@@ -65,8 +65,9 @@ pub async fn ensure_table_adds_nullable_columns<F: StoreFactory>(factory: &F) {
     assert_eq!(all_rows(&store, "Todo").await.len(), 3, "re-opening the upgraded table keeps its rows");
 }
 
-/// Changes that are not "add nullable columns" are [`StoreError::IncompatibleSchema`] and leave
-/// the table as it was.
+/// Changes no declaration covers (a type change, a new non-null column, a column becoming
+/// non-null, all without a default or `converted`) are [`StoreError::IncompatibleSchema`] and
+/// leave the table as it was. (What declarations allow is in [`super::evolution`].)
 pub async fn ensure_table_rejects_incompatible_changes<F: StoreFactory>(factory: &F) {
     let store = fresh(factory, &[todo_schema()]).await;
     put(&store, "Todo", &[todo("1", "milk")]).await;
@@ -87,11 +88,6 @@ pub async fn ensure_table_rejects_incompatible_changes<F: StoreFactory>(factory:
             "a nullable column becomes non-null",
             vec![Column::new("text", ColumnType::String), Column::new("n", ColumnType::Integer)],
         ),
-        (
-            "a non-null column becomes nullable",
-            vec![Column::nullable("text", ColumnType::String), Column::nullable("n", ColumnType::Integer)],
-        ),
-        ("a column is removed", vec![Column::new("text", ColumnType::String)]),
     ];
     for (what, columns) in variants {
         match store.ensure_table(&schema("Todo", columns)).await {

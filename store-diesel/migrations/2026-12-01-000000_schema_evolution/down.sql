@@ -1,0 +1,1 @@
+ALTER TABLE "__tables" DROP COLUMN "retained";
