@@ -239,3 +239,34 @@ async fn an_update_queued_before_a_new_column_leaves_the_servers_value() {
     v2.push().await.unwrap();
     assert_eq!(remote.row("Note", "1").unwrap().get("stars"), Some(&json!(3)), "the newer edit owns the column");
 }
+
+/// An update queued by the older version whose answer was lost is recognised as the device's
+/// own write when it is sent again: the server's value of the column it did not know is no sign
+/// of another writer, so no conflict reaches the user.
+#[tokio::test]
+async fn a_lost_answer_to_an_update_queued_before_a_new_column_is_not_a_conflict() {
+    let remote = MemoryRemote::new();
+    let other = SyncContext::builder(MemoryStore::new()).remote(remote.clone()).build().await.unwrap();
+    let theirs = other.table::<NoteWithStars>().await.unwrap();
+    theirs.insert(NoteWithStars { id: "1".into(), text: "a".into(), tag: None, stars: 5 }).await.unwrap();
+    other.push().await.unwrap();
+
+    let store = MemoryStore::new();
+    let v1 = SyncContext::builder(store.clone()).remote(remote.clone()).build().await.unwrap();
+    let notes = v1.table::<NoteV1>().await.unwrap();
+    notes.pull(&Query::new(), sync_core::PullOptions::incremental("all")).await.unwrap();
+    notes.update(&NoteV1 { id: "1".into(), text: "edited by v1".into(), tag: None }).await.unwrap();
+
+    let options = sync_core::SyncOptions::default().retry(sync_core::RetryPolicy::none());
+    let v2 = SyncContext::builder(store.clone()).remote(remote.clone()).options(options).build().await.unwrap();
+    let notes = v2.table::<NoteWithStars>().await.unwrap();
+    remote.fail_after_apply_next(1);
+    assert!(v2.push().await.is_err(), "the answer is lost");
+    assert_eq!(remote.row("Note", "1").unwrap().get("text"), Some(&json!("edited by v1")), "but the server applied it");
+    let again = v2.push().await.unwrap();
+    assert_eq!(v2.pending_count().await.unwrap(), 0, "the resend is the device's own write: {again:?}");
+    assert!(v2.errors().await.unwrap().is_empty(), "no conflict waits");
+    let server = remote.row("Note", "1").unwrap();
+    assert_eq!(server.get("stars"), Some(&json!(5)), "the other device's value stays");
+    assert_eq!(notes.get("1").await.unwrap().unwrap().text, "edited by v1");
+}

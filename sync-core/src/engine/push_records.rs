@@ -90,7 +90,20 @@ pub(super) async fn was_sent(
 ) -> Result<bool, Stop> {
     let key = sent_key(op.id);
     let sent = store.transact(move |tx| tx.config(&key)).await.map_err(Stop::Store)?;
-    Ok(sent_bodies(sent).iter().any(|body| same_user_fields(schema, body, server)))
+    // An update queued before columns were added sent only the columns it knew (see
+    // `only_known_columns`): the server's values of the others are not a sign of another writer.
+    let known = op.item.as_ref().filter(|_| op.kind == OperationKind::Update);
+    Ok(sent_bodies(sent).into_iter().any(|body| match known {
+        Some(known) => {
+            let sent = crate::evolution::only_known_columns(schema, body, known);
+            let null = &serde_json::Value::Null;
+            schema
+                .user_columns()
+                .filter(|c| sent.as_map().contains_key(&c.name))
+                .all(|c| sent.get(&c.name).unwrap_or(null) == server.get(&c.name).unwrap_or(null))
+        }
+        None => same_user_fields(schema, &body, server),
+    }))
 }
 
 pub(super) async fn mark_attempted(store: &dyn Store, op: &Operation) -> Result<(), Stop> {

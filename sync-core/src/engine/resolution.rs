@@ -190,6 +190,11 @@ pub(crate) fn apply_resolution(
             };
             adopt_server_columns(&mut item, server).map_err(|e| StoreError::record(&table, e))?;
             item.set(crate::schema::system::DELETED, Value::Bool(false)).map_err(|e| StoreError::record(&table, e))?;
+            // An update queued before columns were added keeps the list of columns it knew
+            // (`evolution::only_known_columns`): keeping that edit must not send the device's
+            // defaults over the server's values of the others.
+            let keeps_known_columns =
+                matches!(resolution, Resolution::KeepLocal) && op.kind == OperationKind::Update && op.item.is_some();
             op.kind = match (resolution, op.kind) {
                 // A merged item lives on: whatever the local change was, the server gets an update.
                 (Resolution::Merge(_), _) => OperationKind::Update,
@@ -200,7 +205,9 @@ pub(crate) fn apply_resolution(
             if op.kind == OperationKind::Delete {
                 op.item = Some(item.clone());
             } else {
-                op.item = None;
+                if !keeps_known_columns {
+                    op.item = None;
+                }
                 tx.upsert(&table, &item)?;
             }
             op.state = resend_state;
