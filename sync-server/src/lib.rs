@@ -114,3 +114,5 @@ pub use config::{Config, TableConfig};
 pub use error::{Error, ServerError};
 pub use server::{Server, ServerBuilder};
 pub use table::{TableOptions, DEFAULT_MAX_TOP, DEFAULT_PAGE_SIZE};
+#[cfg(feature = "test-postgres")]
+pub mod test_postgres;
