@@ -1,7 +1,8 @@
-//! The `sync-server` binary: serves Mobile Apps tables from a SQLite file.
+//! The `sync-server` binary: serves Mobile Apps tables from a SQLite file or a PostgreSQL
+//! database.
 //!
 //! ```text
-//! sync-server [--listen ADDR] [--db FILE] [--config FILE] [--table NAME]...
+//! sync-server [--listen ADDR] [--db FILE | --database-url postgres://…] [--config FILE] [--table NAME]...
 //! ```
 //! Prints `listening on http://ADDR` on stdout once it accepts requests; logs one line per request
 //! to stderr (`RUST_LOG` sets the level, default `info`); stops cleanly on Ctrl-C or SIGTERM.
@@ -13,7 +14,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use sync_server::{Config, Server};
 
-/// A server for the Azure Mobile Apps table protocol (ZUMO-API-VERSION 2.0.0) on SQLite.
+/// A server for the Azure Mobile Apps table protocol (ZUMO-API-VERSION 2.0.0) on SQLite or
+/// PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -23,6 +25,10 @@ struct Cli {
     /// The SQLite file (created if missing).
     #[arg(long, default_value = "sync-server.sqlite")]
     db: PathBuf,
+    /// The database as a URL instead of --db: `postgres://user:password@host:port/db` (several
+    /// servers may share one), or `sqlite:PATH`.
+    #[arg(long, conflicts_with = "db")]
+    database_url: Option<String>,
     /// A TOML file declaring tables with fixed columns, soft delete, page size and maxTop.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -59,7 +65,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), sync_server::ServerError> {
-    let mut builder = Server::builder().sqlite_file(&cli.db);
+    let mut builder = match &cli.database_url {
+        Some(url) => Server::builder().database_url(url),
+        None => Server::builder().sqlite_file(&cli.db),
+    };
     if let Some(path) = &cli.config {
         builder = builder.config(&Config::load(path)?);
     }
@@ -78,7 +87,13 @@ async fn run(cli: Cli) -> Result<(), sync_server::ServerError> {
     }
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(tables = ?server.table_names(), db = %cli.db.display(), "serving");
+    match &cli.database_url {
+        // The URL may hold a password: only its host part is logged.
+        Some(url) => {
+            tracing::info!(tables = ?server.table_names(), db = url.rsplit('@').next().unwrap_or_default(), "serving")
+        }
+        None => tracing::info!(tables = ?server.table_names(), db = %cli.db.display(), "serving"),
+    }
     println!("listening on http://{addr}");
     server.serve(listener, shutdown()).await?;
     tracing::info!("stopped");

@@ -11,6 +11,7 @@ use sync_core::{Record, SyncEntity, TableSchema};
 
 use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
 use crate::error::{Error, ServerError};
+use crate::storage::postgres::PostgresBackend;
 use crate::storage::sqlite::SqliteBackend;
 use crate::storage::{Backend, SeedRow};
 use crate::table::{TableDef, TableOptions};
@@ -29,6 +30,27 @@ pub(crate) struct Inner {
 enum Database {
     File(PathBuf),
     Memory,
+    Postgres(String),
+}
+
+impl Database {
+    /// A `postgres://`/`postgresql://` URL, or `sqlite:PATH` / `sqlite://PATH` / `sqlite::memory:`.
+    fn from_url(url: &str) -> Result<Database, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(url.to_owned()));
+        }
+        match url.strip_prefix("sqlite:") {
+            Some(":memory:") => Ok(Database::Memory),
+            Some(path) if !path.is_empty() => {
+                let path = path.strip_prefix("//").unwrap_or(path);
+                Ok(Database::File(PathBuf::from(path.split('?').next().unwrap_or(path))))
+            }
+            _ => Err(format!(
+                "unsupported database URL {:?}: use postgres://… or sqlite:PATH",
+                crate::error::short(url.split('@').next_back().unwrap_or_default())
+            )),
+        }
+    }
 }
 
 /// Builds a [`Server`]: tables, database, limits.
@@ -132,6 +154,17 @@ impl ServerBuilder {
         self
     }
 
+    /// The database as a URL: `postgres://user:password@host:port/database` (PostgreSQL; several
+    /// servers may share it), `sqlite:PATH` or `sqlite::memory:`. A URL of another scheme fails
+    /// [`build`](Self::build).
+    pub fn database_url(mut self, url: &str) -> Self {
+        match Database::from_url(url) {
+            Ok(db) => self.database = db,
+            Err(e) => self.errors.push(e),
+        }
+        self
+    }
+
     /// An in-memory SQLite database, gone when the server is dropped (for tests).
     pub fn sqlite_memory(mut self) -> Self {
         self.database = Database::Memory;
@@ -167,6 +200,7 @@ impl ServerBuilder {
         let backend: Arc<dyn Backend> = match &self.database {
             Database::File(path) => Arc::new(SqliteBackend::open(Some(path)).await?),
             Database::Memory => Arc::new(SqliteBackend::open(None).await?),
+            Database::Postgres(url) => Arc::new(PostgresBackend::open(url).await?),
         };
         let mut names: Vec<&String> = tables.keys().collect();
         names.sort();
@@ -178,7 +212,7 @@ impl ServerBuilder {
     }
 }
 
-/// A Mobile Apps table server: an axum [`Router`] over a SQLite database.
+/// A Mobile Apps table server: an axum [`Router`] over a SQLite or PostgreSQL database.
 ///
 /// Cheap to clone (shared state). See the [crate] docs for the protocol it speaks.
 #[derive(Clone)]

@@ -1,5 +1,6 @@
 //! The storage boundary: what the protocol layer asks of a database, as one small trait
-//! ([`Backend`]). Only SQLite exists ([`sqlite`]); a PostgreSQL backend implements the same trait.
+//! ([`Backend`]), implemented for SQLite ([`sqlite`]) and PostgreSQL ([`postgres`]). Both render
+//! `$filter` with [`filter`] and share the small helpers at the end of this module.
 //!
 //! A backend owns the server's write rules, because they must hold inside its write transaction:
 //! - the precondition (`If-Match`, or `version` in a PATCH body) is checked against the row read
@@ -12,10 +13,12 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use sync_core::{Column, ColumnType};
 
-use crate::error::{Error, ServerError};
+use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
 use crate::table::TableDef;
 
+pub(crate) mod filter;
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 /// An item as it is sent: a JSON object with the system columns.
@@ -26,7 +29,9 @@ pub(crate) type Item = Map<String, Value>;
 pub(crate) enum SqlValue {
     /// NULL.
     Null,
-    /// An integer (booleans are 0/1).
+    /// A boolean (SQLite stores 0/1).
+    Bool(bool),
+    /// An integer.
     Int(i64),
     /// A float.
     Real(f64),
@@ -150,4 +155,70 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Closes the connections (after the last request).
     async fn close(&self);
+}
+
+impl Write {
+    /// The id written.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Write::Insert { id, .. }
+            | Write::Update { id, .. }
+            | Write::Delete { id, .. }
+            | Write::Undelete { id, .. } => id,
+        }
+    }
+}
+
+/// For a dynamic table: the values whose columns are not stored yet (and are not null, since a
+/// null brings no type). A value for a stored column of another type, or a name that differs from
+/// a stored one only in case, is a 400.
+pub(crate) fn new_columns<'a>(stored: &[Column], values: &'a [ColumnValue]) -> Result<Vec<&'a ColumnValue>, Error> {
+    let mut out = Vec::new();
+    for v in values {
+        match stored.iter().find(|c| c.name.eq_ignore_ascii_case(&v.name)) {
+            Some(c) if c.name != v.name => {
+                return Err(Error::bad_request(format!(
+                    "the column '{}' clashes with the existing column '{}' (names differ only in case)",
+                    short(&v.name),
+                    c.name
+                )))
+            }
+            Some(c) if c.ty != v.ty && v.value != SqlValue::Null => {
+                return Err(Error::bad_request(format!(
+                    "the column '{}' holds {}, not {}",
+                    v.name,
+                    c.ty.name(),
+                    v.ty.name()
+                )))
+            }
+            Some(_) => {}
+            None if v.value == SqlValue::Null => {}
+            None => out.push(v),
+        }
+    }
+    Ok(out)
+}
+
+/// Values to store in a dynamic table: nulls of columns it does not have are dropped.
+pub(crate) fn known_values(stored: &[Column], values: Vec<ColumnValue>) -> Vec<ColumnValue> {
+    values.into_iter().filter(|v| stored.iter().any(|c| c.name == v.name)).collect()
+}
+
+/// Whether an item is soft-deleted.
+pub(crate) fn is_deleted(item: &Item) -> bool {
+    item.get("deleted") == Some(&Value::Bool(true))
+}
+
+/// A new opaque `version` tag.
+pub(crate) fn new_version() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A float as JSON, whole numbers as integers (as JavaScript prints them: `5`, not `5.0`).
+pub(crate) fn real_json(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        Value::from(f as i64)
+    } else {
+        serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+    }
 }

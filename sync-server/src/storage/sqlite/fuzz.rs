@@ -7,9 +7,9 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use sqlx::{AssertSqlSafe, Connection, SqliteConnection};
 
-use super::render::{render_filter, Sql};
 use super::{bind_all, sql_type};
 use crate::odata::parse_filter;
+use crate::storage::filter::{render_filter, Dialect, Sql};
 use crate::storage::SqlValue;
 use crate::table::system_columns;
 use sync_core::{Column, ColumnType};
@@ -177,7 +177,7 @@ fn token_soup() -> impl Strategy<Value = String> {
 
 fn parse_and_render(input: &str) -> Result<Sql, u16> {
     let expr = parse_filter(input).map_err(|e| e.status())?;
-    render_filter(&expr, &columns()).map_err(|e| e.status())
+    render_filter(&expr, &columns(), Dialect::Sqlite, 1).map_err(|e| e.status())
 }
 
 proptest! {
