@@ -122,6 +122,7 @@
 //! table (Node: two writes in one millisecond share it). The same: whole numbers in `number`
 //! columns are sent as integers (`5`), booleans as `true`/`false`, `0`/`1` accepted for booleans.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod odata;
@@ -132,7 +133,8 @@ mod protocol;
 mod storage;
 mod table;
 
-pub use config::{Config, TableConfig};
+pub use auth::Auth;
+pub use config::{AuthConfig, Config, TableConfig};
 pub use error::{Error, ServerError};
 pub use server::{Server, ServerBuilder};
 pub use table::{TableOptions, DEFAULT_MAX_TOP, DEFAULT_PAGE_SIZE};

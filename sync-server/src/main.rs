@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sync_server::{Config, Server};
+use sync_server::{Auth, Config, Server};
 
 /// A server for the Azure Mobile Apps table protocol (ZUMO-API-VERSION 2.0.0) on SQLite or
 /// PostgreSQL.
@@ -38,6 +38,13 @@ struct Cli {
     /// The largest request body accepted, in bytes (default 1 MiB, or the config file's).
     #[arg(long)]
     max_body_bytes: Option<usize>,
+    /// Require JWTs signed with HS256 and the secret in this environment variable (not the secret
+    /// itself: command lines are visible to other users).
+    #[arg(long, value_name = "VAR", conflicts_with = "jwks")]
+    jwt_secret_env: Option<String>,
+    /// Require JWTs signed with RS256 by a key of this JWKS file.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
     /// The origin clients reach the server at (`https://example.org`), for `Link` headers
     /// (default: http:// + the request's Host).
     #[arg(long)]
@@ -77,6 +84,14 @@ async fn run(cli: Cli) -> Result<(), sync_server::ServerError> {
     }
     if let Some(n) = cli.max_body_bytes {
         builder = builder.max_body_bytes(n);
+    }
+    if let Some(var) = &cli.jwt_secret_env {
+        let secret = std::env::var(var)
+            .map_err(|_| sync_server::ServerError::Config(format!("the environment variable {var} is not set")))?;
+        builder = builder.auth(Auth::hs256(secret));
+    }
+    if let Some(file) = &cli.jwks {
+        builder = builder.auth(Auth::rs256_jwks_file(file)?);
     }
     if let Some(url) = cli.public_url {
         builder = builder.public_url(url);

@@ -152,6 +152,11 @@ fn sql_value(column: &str, ty: ColumnType, nullable: bool, value: &Value) -> Res
     })
 }
 
+/// The owner column's value for an insert into a `per_user` table.
+pub(crate) fn owner_value(user: &str) -> ColumnValue {
+    ColumnValue { name: crate::table::OWNER.to_owned(), ty: ColumnType::String, value: SqlValue::Text(user.to_owned()) }
+}
+
 /// The precondition of a PATCH/DELETE/undelete: `If-Match` first, else (PATCH) the body's version.
 pub(crate) fn precondition(if_match: Option<&str>, body_version: Option<String>) -> Result<Precondition, Error> {
     if let Some(header) = if_match {

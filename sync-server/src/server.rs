@@ -9,6 +9,7 @@ use axum::Router;
 use serde_json::Value;
 use sync_core::{Record, SyncEntity, TableSchema};
 
+use crate::auth::Auth;
 use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
 use crate::error::{Error, ServerError};
 use crate::storage::postgres::PostgresBackend;
@@ -23,6 +24,7 @@ pub(crate) struct Inner {
     pub tables: HashMap<String, TableDef>,
     pub max_body_bytes: usize,
     pub public_url: Option<String>,
+    pub auth: Option<Arc<Auth>>,
 }
 
 /// Where the data lives.
@@ -87,6 +89,7 @@ pub struct ServerBuilder {
     max_body_bytes: usize,
     public_url: Option<String>,
     defaults: TableOptions,
+    auth: Option<Auth>,
 }
 
 impl Default for ServerBuilder {
@@ -98,6 +101,7 @@ impl Default for ServerBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             defaults: TableOptions::default(),
+            auth: None,
         }
     }
 }
@@ -141,6 +145,12 @@ impl ServerBuilder {
             self.max_body_bytes = n;
         }
         self.defaults = config.defaults();
+        if let Some(auth) = &config.auth {
+            match auth.build() {
+                Ok(a) => self.auth = Some(a),
+                Err(e) => self.errors.push(e.to_string()),
+            }
+        }
         match config.tables() {
             Ok(tables) => self.tables.extend(tables),
             Err(e) => self.errors.push(e.to_string()),
@@ -171,6 +181,12 @@ impl ServerBuilder {
         self
     }
 
+    /// Requires a valid JWT on every request (see [`Auth`]); `per_user` tables need it.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
     /// The largest request body accepted (default 1 MiB); larger is a 413.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
@@ -195,6 +211,12 @@ impl ServerBuilder {
             if tables.contains_key(&def.name) {
                 return Err(ServerError::Config(format!("the table {} is declared twice", def.name)));
             }
+            if def.options.per_user && self.auth.is_none() {
+                return Err(ServerError::Config(format!(
+                    "table {} is per_user, which needs authentication ([auth] or ServerBuilder::auth)",
+                    def.name
+                )));
+            }
             tables.insert(def.name.clone(), def);
         }
         let backend: Arc<dyn Backend> = match &self.database {
@@ -207,7 +229,13 @@ impl ServerBuilder {
         for name in names {
             backend.prepare(&tables[name]).await?;
         }
-        let inner = Inner { backend, tables, max_body_bytes: self.max_body_bytes, public_url: self.public_url };
+        let inner = Inner {
+            backend,
+            tables,
+            max_body_bytes: self.max_body_bytes,
+            public_url: self.public_url,
+            auth: self.auth.map(Arc::new),
+        };
         Ok(Server { inner: Arc::new(inner) })
     }
 }

@@ -147,8 +147,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// A live (not soft-deleted) row.
     async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error>;
 
-    /// Runs one write atomically; returns the item to answer with.
-    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error>;
+    /// Runs one write atomically; returns the item to answer with. With an `owner` (a
+    /// `per_user` table), a row of another owner is checked in the same transaction, by
+    /// [`owned`]: invisible to updates, deletes and undeletes (404), and a 409 without the item
+    /// for an insert of its id.
+    async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error>;
 
     /// Writes rows with a given `updatedAt` (= `createdAt`), behind the protocol's back (tests).
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error>;
@@ -202,6 +205,19 @@ pub(crate) fn new_columns<'a>(stored: &[Column], values: &'a [ColumnValue]) -> R
 /// Values to store in a dynamic table: nulls of columns it does not have are dropped.
 pub(crate) fn known_values(stored: &[Column], values: Vec<ColumnValue>) -> Vec<ColumnValue> {
     values.into_iter().filter(|v| stored.iter().any(|c| c.name == v.name)).collect()
+}
+
+/// The stored row a write may see: `None` for a row of another owner, and for an insert of
+/// such a row's id a 409 that does not show it.
+pub(crate) fn owned(write: &Write, current: Option<Item>, owner: Option<&str>) -> Result<Option<Item>, Error> {
+    let (Some(row), Some(owner)) = (&current, owner) else { return Ok(current) };
+    if row.get(crate::table::OWNER).and_then(Value::as_str) == Some(owner) {
+        return Ok(current);
+    }
+    match write {
+        Write::Insert { .. } => Err(Error::with_status(409, "an item with this id exists")),
+        _ => Ok(None),
+    }
 }
 
 /// Whether an item is soft-deleted.

@@ -38,7 +38,9 @@ use sync_core::Column;
 use self::rows::{bind, bind_params, db_error, item_from_row, q, select_list};
 use self::schema::{ensure_columns, user_columns, SEQ};
 use super::filter::{ident, render_filter, Dialect};
-use super::{is_deleted, known_values, new_version, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write};
+use super::{
+    is_deleted, known_values, new_version, owned, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
+};
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
 use crate::table::{system_columns, TableDef};
@@ -263,7 +265,7 @@ impl Backend for PostgresBackend {
         Ok(item.filter(|i| !is_deleted(i)))
     }
 
-    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error> {
+    async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
         if let Write::Insert { values, .. } | Write::Update { values, .. } = &write {
             ensure_columns(&self.pool, table, values).await?;
         }
@@ -274,7 +276,7 @@ impl Backend for PostgresBackend {
         let user = user_columns(&mut tx, table).await?;
         let columns = all_columns(&user);
         let id = write.id().to_owned();
-        let current = fetch_for_update(&mut tx, &table.name, &columns, &id).await?;
+        let current = owned(&write, fetch_for_update(&mut tx, &table.name, &columns, &id).await?, owner)?;
         let answer = match write {
             Write::Insert { values, .. } => {
                 if let Some(existing) = current {

@@ -26,8 +26,8 @@ use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
 use super::{
-    is_deleted, known_values, new_columns, new_version, real_json, Backend, ColumnValue, Item, QueryPage, SeedRow,
-    SqlValue, Write,
+    is_deleted, known_values, new_columns, new_version, owned, real_json, Backend, ColumnValue, Item, QueryPage,
+    SeedRow, SqlValue, Write,
 };
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
@@ -430,13 +430,13 @@ impl Backend for SqliteBackend {
         Ok(item.filter(|i| !is_deleted(i)))
     }
 
-    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error> {
+    async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
         let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let user = user_columns(&mut tx, table).await?;
         let columns = all_columns(&user);
         let id = write.id().to_owned();
-        let current = fetch_item(&mut tx, &table.name, &columns, &id).await?;
+        let current = owned(&write, fetch_item(&mut tx, &table.name, &columns, &id).await?, owner)?;
         let answer = match write {
             Write::Insert { values, .. } => {
                 if let Some(existing) = current {
