@@ -84,9 +84,18 @@
 //! (`storage::sqlite::fuzz`) checks that no input panics, that no literal reaches the SQL text,
 //! and that SQLite accepts the SQL of every filter that parses.
 //!
+//! # Authentication
+//! With an [`Auth`] ([`ServerBuilder::auth`], `[auth]` in the config, `--jwt-secret-env VAR` or
+//! `--jwks FILE`), every request needs a JWT in `X-ZUMO-AUTH` or `Authorization: Bearer`, signed
+//! with the HS256 secret or an RS256 key of the JWKS, with an `exp` in the future, a `sub`, and
+//! the configured `iss`/`aud` if any; otherwise a 401 (see [`auth`]). A `per_user` table (the
+//! Node server's `perUser`) has a `userId` column that the server fills from `sub` on insert and
+//! adds to every query, read and write: a user's requests see and change only their own rows, a
+//! row of another user is a 404 (a 409 without the row for an insert of its id), and `userId` is
+//! neither sent to clients nor accepted from them (400).
+//!
 //! # Not yet
-//! Authentication (`X-ZUMO-AUTH`), CORS, the Node server's per-table `perUser`, `access`, hooks and
-//! `recordsExpire`.
+//! CORS, the Node server's per-table `access`, hooks and `recordsExpire`, and a batch extension.
 //!
 //! # Differences from the Node server
 //! `tests/differential.rs` sends one recorded sequence of 182 requests (CRUD, conflicts, soft
