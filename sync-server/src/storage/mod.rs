@@ -18,6 +18,8 @@ use crate::odata::QueryOptions;
 use crate::table::TableDef;
 
 pub(crate) mod filter;
+#[cfg(test)]
+mod fuzz;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 

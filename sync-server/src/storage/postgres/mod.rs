@@ -23,6 +23,8 @@
 //! reads run in parallel on the pool. A dynamic table's new columns are added before the write
 //! (see [`schema::ensure_columns`]).
 
+#[cfg(test)]
+mod fuzz;
 mod rows;
 mod schema;
 

@@ -40,6 +40,17 @@ pub(super) async fn migrate(pool: &PgPool) -> Result<(), ServerError> {
     migrator().run(pool).await.map_err(|e| ServerError::Config(format!("PostgreSQL migrations: {e}")))
 }
 
+/// PostgreSQL cuts longer names (to 63 bytes) without an error, which would make two names one.
+const MAX_NAME_BYTES: usize = 63;
+
+/// A name PostgreSQL keeps as it is, else the message why not.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!("the {what} name '{name}' is longer than PostgreSQL's {MAX_NAME_BYTES} bytes"));
+    }
+    Ok(())
+}
+
 /// The SQL type of a protocol type.
 pub(super) fn sql_type(ty: ColumnType) -> &'static str {
     match ty {
@@ -122,6 +133,10 @@ fn index_name(table: &str) -> String {
 /// Creates the table, or checks and extends an existing one to its declared columns; moves the
 /// table's clock past the rows already stored.
 pub(super) async fn prepare(pool: &PgPool, table: &TableDef) -> Result<(), ServerError> {
+    check_name("table", &table.name).map_err(ServerError::Config)?;
+    for c in &table.columns {
+        check_name("column", &c.name).map_err(|e| ServerError::Config(format!("table {}: {e}", table.name)))?;
+    }
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     ddl_lock(&mut tx, &table.name).await?;
@@ -186,8 +201,12 @@ pub(super) async fn ensure_columns(pool: &PgPool, table: &TableDef, values: &[Co
     }
     let mut conn = pool.acquire().await?;
     let stored = stored_columns(&mut conn, &table.name).await?.unwrap_or_default();
-    if new_columns(&stored, values)?.is_empty() {
+    let new = new_columns(&stored, values)?;
+    if new.is_empty() {
         return Ok(());
+    }
+    for v in new {
+        check_name("column", &v.name).map_err(Error::bad_request)?;
     }
     let mut tx = conn.begin().await?;
     ddl_lock(&mut tx, &table.name).await?;
