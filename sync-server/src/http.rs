@@ -8,7 +8,7 @@ use axum::extract::{Extension, OriginalUri, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -17,9 +17,10 @@ use tracing::Level;
 use crate::auth::{self, User};
 use crate::error::{etag_header, short, Error};
 use crate::odata::{BinaryOp, Expr, Literal, QueryOptions};
+use crate::ops::{self, scrub, Op};
 use crate::protocol;
 use crate::server::Inner;
-use crate::storage::{Item, Write};
+use crate::storage::Item;
 use crate::table::{TableDef, OWNER};
 
 type Shared = State<Arc<Inner>>;
@@ -35,6 +36,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
     let limit = inner.max_body_bytes;
     let mut routes = Router::new()
         .route("/tables/{table}", get(query).post(insert))
+        .route("/tables/{table}/$batch", post(batch))
         .route("/tables/{table}/{id}", get(read).patch(update).delete(delete).post(undelete));
     if let Some(auth) = &inner.auth {
         routes = routes.route_layer(middleware::from_fn_with_state(Arc::clone(auth), auth::require));
@@ -59,6 +61,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
 async fn server_header(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     response.headers_mut().insert("x-zumo-server-version", HeaderValue::from_static(SERVER_VERSION));
+    response.headers_mut().insert(crate::batch::EXTENSIONS_HEADER, crate::batch::EXTENSIONS);
     response
 }
 
@@ -106,22 +109,6 @@ fn owner<'a>(table: &TableDef, caller: &'a Caller) -> Result<Option<&'a str>, Er
         Some(Extension(user)) => Ok(Some(user.id.as_str())),
         None => Err(Error::with_status(401, "authentication required")),
     }
-}
-
-/// A `per_user` body may not name an owner: the server sets it.
-fn check_no_owner(table: &TableDef, body: &serde_json::Map<String, Value>) -> Result<(), Error> {
-    if table.options.per_user && body.keys().any(|k| k.eq_ignore_ascii_case(OWNER)) {
-        return Err(Error::bad_request(format!("{OWNER} is set by the server from the token")));
-    }
-    Ok(())
-}
-
-/// What a client sees of a row: a `per_user` table's owner column stays on the server.
-fn scrub(table: &TableDef, mut item: Item) -> Item {
-    if table.options.per_user {
-        item.remove(OWNER);
-    }
-    item
 }
 
 fn item_response(status: StatusCode, item: Item) -> Response {
@@ -230,20 +217,6 @@ async fn read(
     Ok(item_response(StatusCode::OK, scrub(table, item)))
 }
 
-/// Runs a write for the caller and answers with the item (without a `per_user` owner column).
-async fn run_write(
-    inner: &Inner,
-    table: &TableDef,
-    user: Option<&str>,
-    write: Write,
-    status: StatusCode,
-) -> Result<Response, Error> {
-    match inner.backend.write(table, write, user).await {
-        Ok(item) => Ok(item_response(status, scrub(table, item))),
-        Err(e) => Err(e.map_item(|i| scrub(table, i))),
-    }
-}
-
 async fn insert(
     State(inner): Shared,
     caller: Caller,
@@ -254,15 +227,7 @@ async fn insert(
     let table = table(&inner, &name)?;
     let user = owner(table, &caller)?;
     let body = body(inner.max_body_bytes, bytes)?;
-    check_no_owner(table, &body)?;
-    let id = protocol::insert_id(&body)?;
-    let columns = inner.backend.columns(table).await?;
-    // `version` in an insert body is ignored: the server makes its own.
-    let mut values = protocol::column_values(table, &columns, &body, "insert")?;
-    if let Some(user) = user {
-        values.push(protocol::owner_value(user));
-    }
-    run_write(&inner, table, user, Write::Insert { id, values }, StatusCode::CREATED).await
+    answer(ops::run(&inner, table, user, Op::Insert { body }).await)
 }
 
 async fn update(
@@ -277,12 +242,8 @@ async fn update(
     protocol::check_id(&id)?;
     let user = owner(table, &caller)?;
     let body = body(inner.max_body_bytes, bytes)?;
-    check_no_owner(table, &body)?;
-    protocol::check_body_id(&body, &id)?;
-    let pre = protocol::precondition(if_match(&headers)?, protocol::body_version(&body)?)?;
-    let columns = inner.backend.columns(table).await?;
-    let values = protocol::column_values(table, &columns, &body, "update")?;
-    run_write(&inner, table, user, Write::Update { id, values, pre }, StatusCode::OK).await
+    let if_match = if_match(&headers)?.map(str::to_owned);
+    answer(ops::run(&inner, table, user, Op::Update { id, body, if_match }).await)
 }
 
 async fn delete(
@@ -293,10 +254,9 @@ async fn delete(
 ) -> Result<Response, Error> {
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
-    protocol::check_id(&id)?;
     let user = owner(table, &caller)?;
-    let pre = protocol::precondition(if_match(&headers)?, None)?;
-    run_write(&inner, table, user, Write::Delete { id, pre }, StatusCode::OK).await
+    let if_match = if_match(&headers)?.map(str::to_owned);
+    answer(ops::run(&inner, table, user, Op::Delete { id, if_match }).await)
 }
 
 async fn undelete(
@@ -307,11 +267,26 @@ async fn undelete(
 ) -> Result<Response, Error> {
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
-    protocol::check_id(&id)?;
-    if !table.options.soft_delete {
-        return Err(Error::bad_request(format!("the table {} has no soft delete, so nothing to undelete", table.name)));
-    }
     let user = owner(table, &caller)?;
-    let pre = protocol::precondition(if_match(&headers)?, None)?;
-    run_write(&inner, table, user, Write::Undelete { id, pre }, StatusCode::CREATED).await
+    let if_match = if_match(&headers)?.map(str::to_owned);
+    answer(ops::run(&inner, table, user, Op::Undelete { id, if_match }).await)
+}
+
+/// `POST /tables/{t}/$batch` (see [`crate::batch`]).
+async fn batch(
+    State(inner): Shared,
+    caller: Caller,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let name = path(p)?;
+    let table = table(&inner, &name)?;
+    let user = owner(table, &caller)?;
+    let body = body(inner.max_body_bytes, bytes)?;
+    let ops = crate::batch::parse(&body)?;
+    Ok(Json(crate::batch::run(&inner, table, user, ops).await).into_response())
+}
+
+fn answer(result: Result<(StatusCode, Item), Error>) -> Result<Response, Error> {
+    result.map(|(status, item)| item_response(status, item))
 }

@@ -94,8 +94,13 @@
 //! row of another user is a 404 (a 409 without the row for an insert of its id), and `userId` is
 //! neither sent to clients nor accepted from them (400).
 //!
+//! # The `$batch` extension
+//! `POST /tables/{t}/$batch` runs many writes in one request with the same rules and answers as
+//! the single requests; every answer carries `x-sync-extensions: batch` so that clients use it
+//! only with a server that has it (see [`batch`]). `backend-azure-rest` does not use it yet.
+//!
 //! # Not yet
-//! CORS, the Node server's per-table `access`, hooks and `recordsExpire`, and a batch extension.
+//! CORS, the Node server's per-table `access`, hooks and `recordsExpire`.
 //!
 //! # Differences from the Node server
 //! `tests/differential.rs` sends one recorded sequence of 182 requests (CRUD, conflicts, soft
@@ -132,12 +137,14 @@
 //! columns are sent as integers (`5`), booleans as `true`/`false`, `0`/`1` accepted for booleans.
 
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod error;
 pub mod odata;
 pub mod server;
 
 mod http;
+mod ops;
 mod protocol;
 mod storage;
 mod table;
