@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run --release -p bench                       # everything (≈ 8 min on 2 cores)
 //! cargo run --release -p bench -- --quick            # everything, scaled down (≈ 30 s; a smoke test)
-//! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling
+//! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling, server
 //! ```
 //!
 //! Sections (see `BENCHMARKS.md` for the figures and what bounds them):
@@ -19,6 +19,8 @@
 //!    Diesel bulk insert of the same rows plus their queue rows.
 //! 4. **memory** — peak RSS of a child process pulling 250k and 1M generated rows.
 //! 5. **scaling** — time per op to enqueue and to push with 10k vs 100k operations pending.
+//! 6. **server** — sync-server on SQLite and on PostgreSQL against the Node server: raw POSTs
+//!    per second (1 and 8 in flight) and rows per second of a first pull into store-diesel.
 //!
 //! Baselines and ours alternate within each section (A B, B A, …) and the best of each counts.
 
@@ -34,6 +36,7 @@ mod push;
 mod raw;
 mod report;
 mod scaling;
+mod server;
 mod timing;
 
 use std::time::{Duration, Instant};
@@ -132,6 +135,8 @@ enum Section {
     Memory,
     /// 5: queue-size scaling.
     Scaling,
+    /// 6: sync-server (SQLite, PostgreSQL) against the Node server.
+    Server,
 }
 
 fn main() {
@@ -210,6 +215,14 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
             scaling::Config { small: 10_000, large: 100_000, ops: 2_000, rounds: rounds(3) }
         };
         scaling::run(cfg, &mut summary).await?;
+    }
+    if wants(Section::Server) {
+        let cfg = if quick {
+            server::Config { posts: 200, rows: 5_000, rounds: rounds(2) }
+        } else {
+            server::Config { posts: 2_000, rows: 100_000, rounds: rounds(3) }
+        };
+        server::run(cfg, &mut summary).await?;
     }
 
     println!("\n## Summary ({} in all)\n", dur(started.elapsed()));
