@@ -17,6 +17,12 @@
 //!
 //! [tables.Notes]
 //! dynamic_schema = true           # columns are added by writes (like `--table Notes`)
+//! per_user = true                 # each user sees only their rows (needs [auth])
+//!
+//! [auth]                          # every request needs a JWT (X-ZUMO-AUTH or Authorization: Bearer)
+//! jwks_file = "keys.json"         # RS256 public keys; or hs256_secret = "…"
+//! issuer = "https://login.example.org/"   # optional
+//! audience = "my-app"                     # optional
 //! ```
 //!
 //! Column types: `string`, `boolean`, `integer`, `number` (a 64-bit float), `date` (a UTC instant,
@@ -45,9 +51,37 @@ pub struct Config {
     pub page_size: Option<u64>,
     /// The default maxTop of the tables.
     pub max_top: Option<u64>,
+    /// Authentication (`[auth]`).
+    pub auth: Option<AuthConfig>,
     /// The tables, by name.
     #[serde(default)]
     pub tables: BTreeMap<String, TableConfig>,
+}
+
+/// The `[auth]` section: JWTs checked with an HS256 secret or an RS256 JWKS file (one of them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The HS256 secret (better kept out of files: `--auth-secret-env VAR`).
+    pub hs256_secret: Option<String>,
+    /// A JWKS file (`{"keys": [...]}`) with the RS256 public keys, relative to the working folder.
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// The `iss` tokens must have.
+    pub issuer: Option<String>,
+    /// The `aud` tokens must have.
+    pub audience: Option<String>,
+}
+
+impl AuthConfig {
+    /// The checker this section describes.
+    pub fn build(&self) -> Result<crate::Auth, ServerError> {
+        let auth = match (&self.hs256_secret, &self.jwks_file) {
+            (Some(secret), None) => crate::Auth::hs256(secret),
+            (None, Some(file)) => crate::Auth::rs256_jwks_file(file)?,
+            _ => return Err(ServerError::Config("[auth] needs exactly one of hs256_secret and jwks_file".to_owned())),
+        };
+        Ok(auth.configured(self.issuer.as_deref(), self.audience.as_deref()))
+    }
 }
 
 /// One `[tables.NAME]` section.
@@ -64,6 +98,9 @@ pub struct TableConfig {
     pub page_size: Option<u64>,
     /// maxTop of this table.
     pub max_top: Option<u64>,
+    /// Rows belong to the token's user (see [`TableOptions::per_user`]).
+    #[serde(default)]
+    pub per_user: bool,
     /// The user columns, by name.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnConfig>,
@@ -123,6 +160,7 @@ impl Config {
             soft_delete: true,
             page_size: self.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
             max_top: self.max_top.unwrap_or(DEFAULT_MAX_TOP),
+            per_user: false,
         }
     }
 
@@ -134,6 +172,7 @@ impl Config {
                 soft_delete: t.soft_delete.unwrap_or(defaults.soft_delete),
                 page_size: t.page_size.unwrap_or(defaults.page_size),
                 max_top: t.max_top.unwrap_or(defaults.max_top),
+                per_user: t.per_user,
             };
             if t.dynamic_schema {
                 if !t.columns.is_empty() {

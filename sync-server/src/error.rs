@@ -64,6 +64,12 @@ impl Error {
     pub fn item(&self) -> Option<&Map<String, Value>> {
         self.item.as_ref()
     }
+
+    /// The error with its item changed (what a client may see of it).
+    pub(crate) fn map_item(mut self, f: impl FnOnce(Map<String, Value>) -> Map<String, Value>) -> Self {
+        self.item = self.item.map(f);
+        self
+    }
 }
 
 impl std::fmt::Display for Error {

@@ -4,24 +4,28 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{OriginalUri, Path, RawQuery, Request, State};
+use axum::extract::{Extension, OriginalUri, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::{self, User};
 use crate::error::{etag_header, short, Error};
-use crate::odata::QueryOptions;
+use crate::odata::{BinaryOp, Expr, Literal, QueryOptions};
+use crate::ops::{self, scrub, Op};
 use crate::protocol;
 use crate::server::Inner;
-use crate::storage::{Item, Write};
-use crate::table::TableDef;
+use crate::storage::Item;
+use crate::table::{TableDef, OWNER};
 
 type Shared = State<Arc<Inner>>;
+/// The authenticated user, when the server has authentication.
+type Caller = Option<Extension<User>>;
 
 /// The header that names the server, as the Node server sends `x-zumo-server-version`.
 const SERVER_VERSION: &str = concat!("sync-server-", env!("CARGO_PKG_VERSION"));
@@ -30,9 +34,15 @@ const SERVER_VERSION: &str = concat!("sync-server-", env!("CARGO_PKG_VERSION"));
 /// limit and one log line per request.
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     let limit = inner.max_body_bytes;
-    Router::new()
+    let mut routes = Router::new()
         .route("/tables/{table}", get(query).post(insert))
-        .route("/tables/{table}/{id}", get(read).patch(update).delete(delete).post(undelete))
+        .route("/tables/{table}/$batch", post(batch))
+        .route("/tables/{table}/{id}", get(read).patch(update).delete(delete).post(undelete));
+    if let Some(auth) = &inner.auth {
+        routes = routes.route_layer(middleware::from_fn_with_state(Arc::clone(auth), auth::require));
+    }
+    // The version check runs first (outermost), as on the Node server.
+    routes
         .route_layer(middleware::from_fn(api_version))
         .fallback(|| async { Error::not_found("no such route (tables are served at /tables/{name})") })
         .method_not_allowed_fallback(|| async { Error::with_status(405, "method not allowed") })
@@ -51,6 +61,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
 async fn server_header(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     response.headers_mut().insert("x-zumo-server-version", HeaderValue::from_static(SERVER_VERSION));
+    response.headers_mut().insert(crate::batch::EXTENSIONS_HEADER, crate::batch::EXTENSIONS);
     response
 }
 
@@ -89,6 +100,17 @@ fn body(limit: usize, body: Result<Bytes, BytesRejection>) -> Result<serde_json:
     }
 }
 
+/// The owner a `per_user` table's request acts for (`None` for other tables).
+fn owner<'a>(table: &TableDef, caller: &'a Caller) -> Result<Option<&'a str>, Error> {
+    if !table.options.per_user {
+        return Ok(None);
+    }
+    match caller {
+        Some(Extension(user)) => Ok(Some(user.id.as_str())),
+        None => Err(Error::with_status(401, "authentication required")),
+    }
+}
+
 fn item_response(status: StatusCode, item: Item) -> Response {
     let etag = item.get("version").and_then(Value::as_str).and_then(etag_header);
     let mut response = (status, Json(Value::Object(item))).into_response();
@@ -111,6 +133,7 @@ fn path<T>(p: Result<Path<T>, PathRejection>) -> Result<T, Error> {
 
 async fn query(
     State(inner): Shared,
+    caller: Caller,
     p: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -121,14 +144,27 @@ async fn query(
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let options = QueryOptions::from_pairs(&pairs)?;
+    let mut options = QueryOptions::from_pairs(&pairs)?;
+    if let Some(user) = owner(table, &caller)? {
+        // The owner's rows only: one more bound parameter, ANDed with the client's filter.
+        let mine = Expr::Binary(
+            BinaryOp::Eq,
+            Box::new(Expr::Column(OWNER.to_owned())),
+            Box::new(Expr::Literal(Literal::Str(user.to_owned()))),
+        );
+        options.filter = Some(match options.filter.take() {
+            Some(f) => Expr::And(vec![mine, f]),
+            None => mine,
+        });
+    }
     if let Some(top) = options.top {
         if top > table.options.max_top {
             return Err(Error::bad_request(format!("You cannot request more than {} records", table.options.max_top)));
         }
     }
     let top = options.top.unwrap_or(table.options.page_size);
-    let page = inner.backend.query(table, &options, top).await?;
+    let mut page = inner.backend.query(table, &options, top).await?;
+    page.items = page.items.into_iter().map(|i| scrub(table, i)).collect();
     let rows = page.items.len() as u64;
     let body = match page.count {
         Some(count) => json!({ "results": page.items, "count": count }),
@@ -163,32 +199,40 @@ fn next_link(inner: &Inner, headers: &HeaderMap, uri: &Uri, pairs: &[(String, St
     format!("{base}{}?{}", uri.path(), query.finish())
 }
 
-async fn read(State(inner): Shared, p: Result<Path<(String, String)>, PathRejection>) -> Result<Response, Error> {
+async fn read(
+    State(inner): Shared,
+    caller: Caller,
+    p: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, Error> {
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
     protocol::check_id(&id)?;
-    let item = inner.backend.read(table, &id).await?.ok_or_else(Error::no_item)?;
-    Ok(item_response(StatusCode::OK, item))
+    let user = owner(table, &caller)?;
+    let item = inner
+        .backend
+        .read(table, &id)
+        .await?
+        .filter(|i| user.is_none() || i.get(OWNER).and_then(Value::as_str) == user)
+        .ok_or_else(Error::no_item)?;
+    Ok(item_response(StatusCode::OK, scrub(table, item)))
 }
 
 async fn insert(
     State(inner): Shared,
+    caller: Caller,
     p: Result<Path<String>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Error> {
     let name = path(p)?;
     let table = table(&inner, &name)?;
+    let user = owner(table, &caller)?;
     let body = body(inner.max_body_bytes, bytes)?;
-    let id = protocol::insert_id(&body)?;
-    let columns = inner.backend.columns(table).await?;
-    // `version` in an insert body is ignored: the server makes its own.
-    let values = protocol::column_values(table, &columns, &body, "insert")?;
-    let item = inner.backend.write(table, Write::Insert { id, values }).await?;
-    Ok(item_response(StatusCode::CREATED, item))
+    answer(ops::run(&inner, table, user, Op::Insert { body }).await)
 }
 
 async fn update(
     State(inner): Shared,
+    caller: Caller,
     p: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
@@ -196,40 +240,53 @@ async fn update(
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
     protocol::check_id(&id)?;
+    let user = owner(table, &caller)?;
     let body = body(inner.max_body_bytes, bytes)?;
-    protocol::check_body_id(&body, &id)?;
-    let pre = protocol::precondition(if_match(&headers)?, protocol::body_version(&body)?)?;
-    let columns = inner.backend.columns(table).await?;
-    let values = protocol::column_values(table, &columns, &body, "update")?;
-    let item = inner.backend.write(table, Write::Update { id, values, pre }).await?;
-    Ok(item_response(StatusCode::OK, item))
+    let if_match = if_match(&headers)?.map(str::to_owned);
+    answer(ops::run(&inner, table, user, Op::Update { id, body, if_match }).await)
 }
 
 async fn delete(
     State(inner): Shared,
+    caller: Caller,
     p: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
-    protocol::check_id(&id)?;
-    let pre = protocol::precondition(if_match(&headers)?, None)?;
-    let item = inner.backend.write(table, Write::Delete { id, pre }).await?;
-    Ok(item_response(StatusCode::OK, item))
+    let user = owner(table, &caller)?;
+    let if_match = if_match(&headers)?.map(str::to_owned);
+    answer(ops::run(&inner, table, user, Op::Delete { id, if_match }).await)
 }
 
 async fn undelete(
     State(inner): Shared,
+    caller: Caller,
     p: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
-    protocol::check_id(&id)?;
-    if !table.options.soft_delete {
-        return Err(Error::bad_request(format!("the table {} has no soft delete, so nothing to undelete", table.name)));
-    }
-    let pre = protocol::precondition(if_match(&headers)?, None)?;
-    let item = inner.backend.write(table, Write::Undelete { id, pre }).await?;
-    Ok(item_response(StatusCode::CREATED, item))
+    let user = owner(table, &caller)?;
+    let if_match = if_match(&headers)?.map(str::to_owned);
+    answer(ops::run(&inner, table, user, Op::Undelete { id, if_match }).await)
+}
+
+/// `POST /tables/{t}/$batch` (see [`crate::batch`]).
+async fn batch(
+    State(inner): Shared,
+    caller: Caller,
+    p: Result<Path<String>, PathRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let name = path(p)?;
+    let table = table(&inner, &name)?;
+    let user = owner(table, &caller)?;
+    let body = body(inner.max_body_bytes, bytes)?;
+    let ops = crate::batch::parse(&body)?;
+    Ok(Json(crate::batch::run(&inner, table, user, ops).await).into_response())
+}
+
+fn answer(result: Result<(StatusCode, Item), Error>) -> Result<Response, Error> {
+    result.map(|(status, item)| item_response(status, item))
 }

@@ -2,11 +2,12 @@
 //!
 //! A server for the Azure Mobile Apps table REST protocol (`ZUMO-API-VERSION: 2.0.0`), the one the
 //! official offline clients and this workspace's `backend-azure-rest` speak, on axum and sqlx with
-//! SQLite. It behaves like the official Node server (npm `azure-mobile-apps` 4.0.2, `tests/server`),
+//! SQLite or PostgreSQL. It behaves like the official Node server (npm `azure-mobile-apps` 4.0.2, `tests/server`),
 //! except where that server is wrong (see "Differences from the Node server" below).
 //!
 //! ```text
-//! cargo run --release -p sync-server -- [--listen ADDR] [--db FILE] [--config FILE] [--table NAME]...
+//! cargo run --release -p sync-server -- [--listen ADDR] [--db FILE | --database-url postgres://…]
+//!     [--config FILE] [--table NAME]...
 //! ```
 //!
 //! As a library: [`Server::builder`] takes tables from `#[derive(SyncEntity)]` schemas (the same
@@ -16,7 +17,28 @@
 //! Map of the crate: [`server`] (the builder and the server), [`config`] (the TOML file),
 //! [`odata`] (the `$filter` parser and the query options), [`error`] (request errors); inside,
 //! the HTTP layer, the protocol's body and header rules, and the storage boundary (a small
-//! trait; SQLite is its only implementation so far).
+//! trait with a SQLite and a PostgreSQL implementation). With the feature `test-postgres`,
+//! [`test_postgres`] runs a throw-away PostgreSQL server for tests.
+//!
+//! # PostgreSQL
+//! `--database-url postgres://user:password@host:port/database` (or
+//! [`ServerBuilder::database_url`]) stores the tables in PostgreSQL (11 or later), and several
+//! servers may serve one database behind a load balancer: they keep no state of their own.
+//! - The server's own tables (`__sync_clock`, `__sync_migrations`) and two text domains
+//!   (`sync_datetime`, `sync_json`) come from embedded migrations (`migrations/postgres/`),
+//!   applied under sqlx's advisory lock. The synced tables are created or extended from the
+//!   configuration at start-up, and dynamic tables add columns with `ALTER TABLE … ADD COLUMN IF
+//!   NOT EXISTS`; both under a per-table advisory lock, so servers doing it at once take turns.
+//! - Every write is one transaction that first locks its table's row in `__sync_clock`
+//!   (`INSERT … ON CONFLICT DO UPDATE … RETURNING`), which yields the new `updatedAt`, then reads
+//!   the row `FOR UPDATE`, checks `If-Match` and writes. So `updatedAt` is unique and increasing
+//!   per table across all servers, rows become visible in `updatedAt` order, and no update is
+//!   lost; writes to one table are serial, reads are not. `tests/concurrency.rs` runs two servers
+//!   and 8 clients on one database.
+//! - Indexes: the primary key `id`, and `(updatedAt, id)` for keyset pulls. Text columns use the
+//!   `"C"` collation, so ordering is byte order, as on SQLite.
+//! - PostgreSQL is strict where SQLite is lenient: text with a NUL character, and filters that
+//!   compare values of different types (`name eq 1`, `flag eq 1`) are a 400 there.
 //!
 //! # The protocol
 //! - `GET /tables/{t}` (query), `GET /tables/{t}/{id}`, `POST /tables/{t}`, `PATCH /tables/{t}/{id}`,
@@ -62,9 +84,23 @@
 //! (`storage::sqlite::fuzz`) checks that no input panics, that no literal reaches the SQL text,
 //! and that SQLite accepts the SQL of every filter that parses.
 //!
+//! # Authentication
+//! With an [`Auth`] ([`ServerBuilder::auth`], `[auth]` in the config, `--jwt-secret-env VAR` or
+//! `--jwks FILE`), every request needs a JWT in `X-ZUMO-AUTH` or `Authorization: Bearer`, signed
+//! with the HS256 secret or an RS256 key of the JWKS, with an `exp` in the future, a `sub`, and
+//! the configured `iss`/`aud` if any; otherwise a 401 (see [`auth`]). A `per_user` table (the
+//! Node server's `perUser`) has a `userId` column that the server fills from `sub` on insert and
+//! adds to every query, read and write: a user's requests see and change only their own rows, a
+//! row of another user is a 404 (a 409 without the row for an insert of its id), and `userId` is
+//! neither sent to clients nor accepted from them (400).
+//!
+//! # The `$batch` extension
+//! `POST /tables/{t}/$batch` runs many writes in one request with the same rules and answers as
+//! the single requests; every answer carries `x-sync-extensions: batch` so that clients use it
+//! only with a server that has it (see [`batch`]). `backend-azure-rest` does not use it yet.
+//!
 //! # Not yet
-//! Authentication (`X-ZUMO-AUTH`), CORS, the Node server's per-table `perUser`, `access`, hooks and
-//! `recordsExpire`, and the PostgreSQL backend (the storage trait is its seam).
+//! CORS, the Node server's per-table `access`, hooks and `recordsExpire`.
 //!
 //! # Differences from the Node server
 //! `tests/differential.rs` sends one recorded sequence of 182 requests (CRUD, conflicts, soft
@@ -100,17 +136,23 @@
 //! table (Node: two writes in one millisecond share it). The same: whole numbers in `number`
 //! columns are sent as integers (`5`), booleans as `true`/`false`, `0`/`1` accepted for booleans.
 
+pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod error;
 pub mod odata;
 pub mod server;
 
 mod http;
+mod ops;
 mod protocol;
 mod storage;
 mod table;
 
-pub use config::{Config, TableConfig};
+pub use auth::Auth;
+pub use config::{AuthConfig, Config, TableConfig};
 pub use error::{Error, ServerError};
 pub use server::{Server, ServerBuilder};
 pub use table::{TableOptions, DEFAULT_MAX_TOP, DEFAULT_PAGE_SIZE};
+#[cfg(feature = "test-postgres")]
+pub mod test_postgres;

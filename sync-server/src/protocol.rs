@@ -125,10 +125,10 @@ fn sql_value(column: &str, ty: ColumnType, nullable: bool, value: &Value) -> Res
         (_, Value::Null) if nullable => SqlValue::Null,
         (_, Value::Null) => return Err(Error::bad_request(format!("the column '{column}' cannot be null"))),
         (ColumnType::String, Value::String(s)) => SqlValue::Text(s.clone()),
-        (ColumnType::Bool, Value::Bool(b)) => SqlValue::Int(i64::from(*b)),
+        (ColumnType::Bool, Value::Bool(b)) => SqlValue::Bool(*b),
         // The Node server stores 0/1 for booleans and accepts them on input.
         (ColumnType::Bool, Value::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
-            SqlValue::Int(n.as_i64().unwrap_or_default())
+            SqlValue::Bool(n.as_i64() == Some(1))
         }
         (ColumnType::Integer, Value::Number(n)) => match n.as_i64() {
             Some(i) => SqlValue::Int(i),
@@ -150,6 +150,11 @@ fn sql_value(column: &str, ty: ColumnType, nullable: bool, value: &Value) -> Res
         (ColumnType::Json, v) => SqlValue::Text(v.to_string()),
         _ => return Err(wrong()),
     })
+}
+
+/// The owner column's value for an insert into a `per_user` table.
+pub(crate) fn owner_value(user: &str) -> ColumnValue {
+    ColumnValue { name: crate::table::OWNER.to_owned(), ty: ColumnType::String, value: SqlValue::Text(user.to_owned()) }
 }
 
 /// The precondition of a PATCH/DELETE/undelete: `If-Match` first, else (PATCH) the body's version.

@@ -9,8 +9,10 @@ use axum::Router;
 use serde_json::Value;
 use sync_core::{Record, SyncEntity, TableSchema};
 
+use crate::auth::Auth;
 use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
 use crate::error::{Error, ServerError};
+use crate::storage::postgres::PostgresBackend;
 use crate::storage::sqlite::SqliteBackend;
 use crate::storage::{Backend, SeedRow};
 use crate::table::{TableDef, TableOptions};
@@ -22,6 +24,7 @@ pub(crate) struct Inner {
     pub tables: HashMap<String, TableDef>,
     pub max_body_bytes: usize,
     pub public_url: Option<String>,
+    pub auth: Option<Arc<Auth>>,
 }
 
 /// Where the data lives.
@@ -29,6 +32,27 @@ pub(crate) struct Inner {
 enum Database {
     File(PathBuf),
     Memory,
+    Postgres(String),
+}
+
+impl Database {
+    /// A `postgres://`/`postgresql://` URL, or `sqlite:PATH` / `sqlite://PATH` / `sqlite::memory:`.
+    fn from_url(url: &str) -> Result<Database, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Database::Postgres(url.to_owned()));
+        }
+        match url.strip_prefix("sqlite:") {
+            Some(":memory:") => Ok(Database::Memory),
+            Some(path) if !path.is_empty() => {
+                let path = path.strip_prefix("//").unwrap_or(path);
+                Ok(Database::File(PathBuf::from(path.split('?').next().unwrap_or(path))))
+            }
+            _ => Err(format!(
+                "unsupported database URL {:?}: use postgres://… or sqlite:PATH",
+                crate::error::short(url.split('@').next_back().unwrap_or_default())
+            )),
+        }
+    }
 }
 
 /// Builds a [`Server`]: tables, database, limits.
@@ -65,6 +89,7 @@ pub struct ServerBuilder {
     max_body_bytes: usize,
     public_url: Option<String>,
     defaults: TableOptions,
+    auth: Option<Auth>,
 }
 
 impl Default for ServerBuilder {
@@ -76,6 +101,7 @@ impl Default for ServerBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             defaults: TableOptions::default(),
+            auth: None,
         }
     }
 }
@@ -119,6 +145,12 @@ impl ServerBuilder {
             self.max_body_bytes = n;
         }
         self.defaults = config.defaults();
+        if let Some(auth) = &config.auth {
+            match auth.build() {
+                Ok(a) => self.auth = Some(a),
+                Err(e) => self.errors.push(e.to_string()),
+            }
+        }
         match config.tables() {
             Ok(tables) => self.tables.extend(tables),
             Err(e) => self.errors.push(e.to_string()),
@@ -132,9 +164,26 @@ impl ServerBuilder {
         self
     }
 
+    /// The database as a URL: `postgres://user:password@host:port/database` (PostgreSQL; several
+    /// servers may share it), `sqlite:PATH` or `sqlite::memory:`. A URL of another scheme fails
+    /// [`build`](Self::build).
+    pub fn database_url(mut self, url: &str) -> Self {
+        match Database::from_url(url) {
+            Ok(db) => self.database = db,
+            Err(e) => self.errors.push(e),
+        }
+        self
+    }
+
     /// An in-memory SQLite database, gone when the server is dropped (for tests).
     pub fn sqlite_memory(mut self) -> Self {
         self.database = Database::Memory;
+        self
+    }
+
+    /// Requires a valid JWT on every request (see [`Auth`]); `per_user` tables need it.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
         self
     }
 
@@ -162,23 +211,36 @@ impl ServerBuilder {
             if tables.contains_key(&def.name) {
                 return Err(ServerError::Config(format!("the table {} is declared twice", def.name)));
             }
+            if def.options.per_user && self.auth.is_none() {
+                return Err(ServerError::Config(format!(
+                    "table {} is per_user, which needs authentication ([auth] or ServerBuilder::auth)",
+                    def.name
+                )));
+            }
             tables.insert(def.name.clone(), def);
         }
         let backend: Arc<dyn Backend> = match &self.database {
             Database::File(path) => Arc::new(SqliteBackend::open(Some(path)).await?),
             Database::Memory => Arc::new(SqliteBackend::open(None).await?),
+            Database::Postgres(url) => Arc::new(PostgresBackend::open(url).await?),
         };
         let mut names: Vec<&String> = tables.keys().collect();
         names.sort();
         for name in names {
             backend.prepare(&tables[name]).await?;
         }
-        let inner = Inner { backend, tables, max_body_bytes: self.max_body_bytes, public_url: self.public_url };
+        let inner = Inner {
+            backend,
+            tables,
+            max_body_bytes: self.max_body_bytes,
+            public_url: self.public_url,
+            auth: self.auth.map(Arc::new),
+        };
         Ok(Server { inner: Arc::new(inner) })
     }
 }
 
-/// A Mobile Apps table server: an axum [`Router`] over a SQLite database.
+/// A Mobile Apps table server: an axum [`Router`] over a SQLite or PostgreSQL database.
 ///
 /// Cheap to clone (shared state). See the [crate] docs for the protocol it speaks.
 #[derive(Clone)]

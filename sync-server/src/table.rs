@@ -19,11 +19,15 @@ pub struct TableOptions {
     pub page_size: u64,
     /// The largest `$top` accepted; more is a 400. Default 1000.
     pub max_top: u64,
+    /// Rows belong to users (the Node server's `perUser`): a `userId` column, set from the
+    /// token's `sub` on insert, filters every request, so a user sees and writes only their own
+    /// rows (another user's row is a 404). Needs authentication ([`crate::Auth`]). Default: off.
+    pub per_user: bool,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
-        TableOptions { soft_delete: true, page_size: DEFAULT_PAGE_SIZE, max_top: DEFAULT_MAX_TOP }
+        TableOptions { soft_delete: true, page_size: DEFAULT_PAGE_SIZE, max_top: DEFAULT_MAX_TOP, per_user: false }
     }
 }
 
@@ -50,7 +54,7 @@ impl TableDef {
             options,
         };
         def.check()?;
-        Ok(def)
+        def.with_owner_column()
     }
 
     /// A table with a dynamic schema.
@@ -58,7 +62,24 @@ impl TableDef {
         let schema = TableSchema::new(name, Vec::new()).map_err(|e| ServerError::Config(e.to_string()))?;
         let def = TableDef { name: schema.name().to_owned(), columns: Vec::new(), dynamic: true, options };
         def.check()?;
-        Ok(def)
+        def.with_owner_column()
+    }
+
+    /// A `per_user` table's declared `userId` column (added when missing).
+    fn with_owner_column(mut self) -> Result<Self, ServerError> {
+        if !self.options.per_user {
+            return Ok(self);
+        }
+        match self.columns.iter().find(|c| c.name == OWNER) {
+            Some(c) if c.ty != ColumnType::String => {
+                Err(ServerError::Config(format!("table {}: the per_user column {OWNER} must be a string", self.name)))
+            }
+            Some(_) => Ok(self),
+            None => {
+                self.columns.push(Column::nullable(OWNER, ColumnType::String));
+                Ok(self)
+            }
+        }
     }
 
     fn check(&self) -> Result<(), ServerError> {
@@ -72,6 +93,9 @@ impl TableDef {
         Ok(())
     }
 }
+
+/// The column that names a `per_user` row's owner.
+pub(crate) const OWNER: &str = "userId";
 
 /// The server's system columns, in the order they are stored.
 pub(crate) fn system_columns() -> Vec<Column> {

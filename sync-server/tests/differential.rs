@@ -11,7 +11,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 
 use backend_azure_rest::test_server::NodeServer;
-use common::TestServer;
+use common::{Db, TestServer};
 use reqwest::Client;
 use serde_json::{json, Value};
 
@@ -375,8 +375,18 @@ const KNOWN: &[(&str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_server_answers_like_the_node_server() {
+    compare_with_node(Db::Sqlite).await;
+}
+
+/// The same sequence and the same list of differences with PostgreSQL storage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_server_on_postgres_answers_like_the_node_server() {
+    compare_with_node(Db::Postgres).await;
+}
+
+async fn compare_with_node(db: Db) {
     let node = NodeServer::start().await.expect("the Node server starts");
-    let ours = TestServer::start();
+    let ours = TestServer::start_on(db);
     let steps = sequence();
     let client = Client::new();
     let from_node = run(&client, &node.url(), &steps).await;
@@ -387,7 +397,7 @@ async fn sync_server_answers_like_the_node_server() {
             differences.push((s.label.clone(), n.clone(), o.clone()));
         }
     }
-    eprintln!("differential: {} requests compared, {} differences", steps.len(), differences.len());
+    eprintln!("differential ({db:?}): {} requests compared, {} differences", steps.len(), differences.len());
     for (label, n, o) in &differences {
         let short = |a: &Answer| {
             let body = a.body.to_string();

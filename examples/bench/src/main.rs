@@ -7,7 +7,7 @@
 //! ```text
 //! cargo run --release -p bench                       # everything (≈ 8 min on 2 cores)
 //! cargo run --release -p bench -- --quick            # everything, scaled down (≈ 30 s; a smoke test)
-//! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling, watch
+//! cargo run --release -p bench -- --section pull     # one section: pull, push, local, memory, scaling, watch, server
 //! ```
 //!
 //! Sections (see `BENCHMARKS.md` for the figures and what bounds them):
@@ -21,6 +21,8 @@
 //! 5. **scaling** — time per op to enqueue and to push with 10k vs 100k operations pending.
 //! 6. **watch** — live queries: commit → result latency in-process and from another process,
 //!    and the cost of a local write with 100 watchers on another table / the same table.
+//! 7. **server** — sync-server on SQLite and on PostgreSQL against the Node server: raw POSTs
+//!    per second (1 and 8 in flight) and rows per second of a first pull into store-diesel.
 //!
 //! Baselines and ours alternate within each section (A B, B A, …) and the best of each counts.
 
@@ -36,6 +38,7 @@ mod push;
 mod raw;
 mod report;
 mod scaling;
+mod server;
 mod timing;
 mod watch;
 
@@ -147,6 +150,8 @@ enum Section {
     Scaling,
     /// 6: live queries.
     Watch,
+    /// 7: sync-server (SQLite, PostgreSQL) against the Node server.
+    Server,
 }
 
 fn main() {
@@ -234,6 +239,14 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
             watch::Config { commits: 200, writes: 3_000, rounds: rounds(5) }
         };
         watch::run(cfg, &mut summary).await?;
+    }
+    if wants(Section::Server) {
+        let cfg = if quick {
+            server::Config { posts: 200, rows: 5_000, rounds: rounds(2) }
+        } else {
+            server::Config { posts: 2_000, rows: 100_000, rounds: rounds(3) }
+        };
+        server::run(cfg, &mut summary).await?;
     }
 
     println!("\n## Summary ({} in all)\n", dur(started.elapsed()));

@@ -37,8 +37,9 @@ pub struct Config {
 }
 
 /// What one of our pulls did.
-struct OurPull {
-    time: Duration,
+pub struct OurPull {
+    /// The first pull's time.
+    pub time: Duration,
     requests: u64,
     /// Time inside `query_page` (GET, body, JSON, records), overlapping the store's work.
     in_remote: Duration,
@@ -151,7 +152,7 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
 
 /// Seeds `rows` rows in batches of [`SEED_BATCH`]; the rows of a batch share one `updatedAt`
 /// (1 s apart between batches), the hard case for a timestamp cursor.
-async fn seed(server: &NodeServer, rows: u64) -> Result<(), BenchError> {
+pub async fn seed(server: &NodeServer, rows: u64) -> Result<(), BenchError> {
     let start = Instant::now();
     let mut done = 0;
     let mut batch = 0;
@@ -263,7 +264,7 @@ async fn page_by_page(remote: &AzureRestRemote, raw: &RawClient) -> Result<(Dura
 }
 
 /// One first incremental pull into a fresh file store, then the second (no-change) pull.
-async fn our_pull(remote: &AzureRestRemote, expected: u64) -> Result<OurPull, BenchError> {
+pub async fn our_pull(remote: &AzureRestRemote, expected: u64) -> Result<OurPull, BenchError> {
     let dir = tempfile::tempdir()?;
     let store = DieselStore::open(dir.path().join("pull.db")).await?;
     let (timed, remote_time) = Timed::new(remote.clone());

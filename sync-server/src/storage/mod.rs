@@ -1,5 +1,6 @@
 //! The storage boundary: what the protocol layer asks of a database, as one small trait
-//! ([`Backend`]). Only SQLite exists ([`sqlite`]); a PostgreSQL backend implements the same trait.
+//! ([`Backend`]), implemented for SQLite ([`sqlite`]) and PostgreSQL ([`postgres`]). Both render
+//! `$filter` with [`filter`] and share the small helpers at the end of this module.
 //!
 //! A backend owns the server's write rules, because they must hold inside its write transaction:
 //! - the precondition (`If-Match`, or `version` in a PATCH body) is checked against the row read
@@ -12,10 +13,14 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use sync_core::{Column, ColumnType};
 
-use crate::error::{Error, ServerError};
+use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
 use crate::table::TableDef;
 
+pub(crate) mod filter;
+#[cfg(test)]
+mod fuzz;
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 /// An item as it is sent: a JSON object with the system columns.
@@ -26,7 +31,9 @@ pub(crate) type Item = Map<String, Value>;
 pub(crate) enum SqlValue {
     /// NULL.
     Null,
-    /// An integer (booleans are 0/1).
+    /// A boolean (SQLite stores 0/1).
+    Bool(bool),
+    /// An integer.
     Int(i64),
     /// A float.
     Real(f64),
@@ -142,12 +149,94 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// A live (not soft-deleted) row.
     async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error>;
 
-    /// Runs one write atomically; returns the item to answer with.
-    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error>;
+    /// Runs one write atomically; returns the item to answer with. With an `owner` (a
+    /// `per_user` table), a row of another owner is checked in the same transaction, by
+    /// [`owned`]: invisible to updates, deletes and undeletes (404), and a 409 without the item
+    /// for an insert of its id.
+    async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error>;
 
     /// Writes rows with a given `updatedAt` (= `createdAt`), behind the protocol's back (tests).
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error>;
 
     /// Closes the connections (after the last request).
     async fn close(&self);
+}
+
+impl Write {
+    /// The id written.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Write::Insert { id, .. }
+            | Write::Update { id, .. }
+            | Write::Delete { id, .. }
+            | Write::Undelete { id, .. } => id,
+        }
+    }
+}
+
+/// For a dynamic table: the values whose columns are not stored yet (and are not null, since a
+/// null brings no type). A value for a stored column of another type, or a name that differs from
+/// a stored one only in case, is a 400.
+pub(crate) fn new_columns<'a>(stored: &[Column], values: &'a [ColumnValue]) -> Result<Vec<&'a ColumnValue>, Error> {
+    let mut out = Vec::new();
+    for v in values {
+        match stored.iter().find(|c| c.name.eq_ignore_ascii_case(&v.name)) {
+            Some(c) if c.name != v.name => {
+                return Err(Error::bad_request(format!(
+                    "the column '{}' clashes with the existing column '{}' (names differ only in case)",
+                    short(&v.name),
+                    c.name
+                )))
+            }
+            Some(c) if c.ty != v.ty && v.value != SqlValue::Null => {
+                return Err(Error::bad_request(format!(
+                    "the column '{}' holds {}, not {}",
+                    v.name,
+                    c.ty.name(),
+                    v.ty.name()
+                )))
+            }
+            Some(_) => {}
+            None if v.value == SqlValue::Null => {}
+            None => out.push(v),
+        }
+    }
+    Ok(out)
+}
+
+/// Values to store in a dynamic table: nulls of columns it does not have are dropped.
+pub(crate) fn known_values(stored: &[Column], values: Vec<ColumnValue>) -> Vec<ColumnValue> {
+    values.into_iter().filter(|v| stored.iter().any(|c| c.name == v.name)).collect()
+}
+
+/// The stored row a write may see: `None` for a row of another owner, and for an insert of
+/// such a row's id a 409 that does not show it.
+pub(crate) fn owned(write: &Write, current: Option<Item>, owner: Option<&str>) -> Result<Option<Item>, Error> {
+    let (Some(row), Some(owner)) = (&current, owner) else { return Ok(current) };
+    if row.get(crate::table::OWNER).and_then(Value::as_str) == Some(owner) {
+        return Ok(current);
+    }
+    match write {
+        Write::Insert { .. } => Err(Error::with_status(409, "an item with this id exists")),
+        _ => Ok(None),
+    }
+}
+
+/// Whether an item is soft-deleted.
+pub(crate) fn is_deleted(item: &Item) -> bool {
+    item.get("deleted") == Some(&Value::Bool(true))
+}
+
+/// A new opaque `version` tag.
+pub(crate) fn new_version() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A float as JSON, whole numbers as integers (as JavaScript prints them: `5`, not `5.0`).
+pub(crate) fn real_json(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        Value::from(f as i64)
+    } else {
+        serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+    }
 }

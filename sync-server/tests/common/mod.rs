@@ -1,12 +1,33 @@
 //! Test harness: a sync-server on 127.0.0.1 (a free port) with the conformance suites' tables, run
-//! on its own thread and runtime so cases on other runtimes can share it; stopped on drop.
+//! on its own thread and runtime so cases on other runtimes can share it; stopped on drop. The
+//! database is a SQLite file or a fresh database on the test PostgreSQL server
+//! (`sync_server::test_postgres`, which fails the test loudly when PostgreSQL cannot start).
 
 #![allow(dead_code)]
 
 use std::sync::OnceLock;
 
 use sync_core::Record;
+use sync_server::test_postgres::PgServer;
 use sync_server::{Config, Server};
+
+/// The database kinds the suites run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A SQLite file in a temp dir.
+    Sqlite,
+    /// A fresh database on the shared test PostgreSQL server.
+    Postgres,
+}
+
+/// Where a server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A SQLite file (which may be shared with another server).
+    File(std::path::PathBuf),
+    /// A database URL (which may be shared with another server).
+    Url(String),
+}
 
 /// The tables of sync-core's conformance suites (`sync_core::conformance::remote` docs).
 pub const CONFORMANCE_TABLES: &str = r#"
@@ -24,8 +45,8 @@ pub struct TestServer {
     pub url: String,
     /// The server (its handle: seed through [`TestServer::seed`]).
     pub server: Server,
-    /// The database file.
-    pub db: std::path::PathBuf,
+    /// The database.
+    pub db: Target,
     runtime: tokio::runtime::Handle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -33,27 +54,46 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with the conformance tables on a fresh database.
+    /// Starts a server with the conformance tables on a fresh SQLite database.
     pub fn start() -> TestServer {
-        TestServer::with_config(CONFORMANCE_TABLES, |b| b)
+        TestServer::start_on(Db::Sqlite)
     }
 
-    /// Starts a server with a config and builder tweaks on a fresh database.
+    /// Starts a server with the conformance tables on a fresh database of the kind.
+    pub fn start_on(db: Db) -> TestServer {
+        TestServer::with_config_on(db, CONFORMANCE_TABLES, |b| b)
+    }
+
+    /// Starts a server with a config and builder tweaks on a fresh SQLite database.
     pub fn with_config(
         config: &str,
         tweak: impl FnOnce(sync_server::ServerBuilder) -> sync_server::ServerBuilder + Send + 'static,
     ) -> TestServer {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let db = dir.path().join("server.sqlite");
-        let mut s = TestServer::on_file(config, db, tweak);
-        s._dir = Some(dir);
-        s
+        TestServer::with_config_on(Db::Sqlite, config, tweak)
     }
 
-    /// Starts a server on a given database file (which may be shared with another server).
-    pub fn on_file(
+    /// Starts a server with a config and builder tweaks on a fresh database of the kind.
+    pub fn with_config_on(
+        db: Db,
         config: &str,
-        db: std::path::PathBuf,
+        tweak: impl FnOnce(sync_server::ServerBuilder) -> sync_server::ServerBuilder + Send + 'static,
+    ) -> TestServer {
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temp dir");
+                let file = dir.path().join("server.sqlite");
+                let mut s = TestServer::on(config, Target::File(file), tweak);
+                s._dir = Some(dir);
+                s
+            }
+            Db::Postgres => TestServer::on(config, Target::Url(fresh_postgres_database()), tweak),
+        }
+    }
+
+    /// Starts a server on a given database (which may be shared with another server).
+    pub fn on(
+        config: &str,
+        db: Target,
         tweak: impl FnOnce(sync_server::ServerBuilder) -> sync_server::ServerBuilder + Send + 'static,
     ) -> TestServer {
         let config = Config::from_toml(config).expect("test config");
@@ -64,7 +104,11 @@ impl TestServer {
             let runtime =
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
             runtime.block_on(async move {
-                let builder = tweak(Server::builder().sqlite_file(&file).config(&config));
+                let base = match &file {
+                    Target::File(path) => Server::builder().sqlite_file(path),
+                    Target::Url(url) => Server::builder().database_url(url),
+                };
+                let builder = tweak(base.config(&config));
                 let server = builder.build().await.expect("the server builds");
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let addr = listener.local_addr().expect("addr");
@@ -83,10 +127,14 @@ impl TestServer {
         TestServer { url, server, db, runtime, stop: Some(stop_tx), thread: Some(thread), _dir: None }
     }
 
-    /// One server per test binary, never stopped before the process ends.
-    pub fn shared() -> &'static TestServer {
-        static SERVER: OnceLock<TestServer> = OnceLock::new();
-        SERVER.get_or_init(TestServer::start)
+    /// One server per test binary and database kind, never stopped before the process ends.
+    pub fn shared(db: Db) -> &'static TestServer {
+        static SQLITE: OnceLock<TestServer> = OnceLock::new();
+        static POSTGRES: OnceLock<TestServer> = OnceLock::new();
+        match db {
+            Db::Sqlite => SQLITE.get_or_init(|| TestServer::start_on(Db::Sqlite)),
+            Db::Postgres => POSTGRES.get_or_init(|| TestServer::start_on(Db::Postgres)),
+        }
     }
 
     /// Seeds rows on the server's own runtime.
@@ -115,4 +163,15 @@ impl Drop for TestServer {
             let _ = t.join();
         }
     }
+}
+
+/// A new, empty database on the shared test PostgreSQL server (started on first use).
+pub fn fresh_postgres_database() -> String {
+    // Its own thread and runtime: callers may be inside a runtime or not.
+    std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        rt.block_on(PgServer::shared().fresh_database()).unwrap_or_else(|e| panic!("{e}"))
+    })
+    .join()
+    .expect("the database is made")
 }

@@ -12,7 +12,6 @@
 
 #[cfg(test)]
 mod fuzz;
-mod render;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,18 +19,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::{Number, Value};
+use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{AssertSqlSafe, Connection, Row, SqliteConnection, SqlitePool};
 use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
-use super::{Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write};
+use super::{
+    is_deleted, known_values, new_columns, new_version, owned, real_json, Backend, ColumnValue, Item, QueryPage,
+    SeedRow, SqlValue, Write,
+};
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
 use crate::table::{system_columns, TableDef};
 
-pub(crate) use render::{ident, render_filter};
+use super::filter::{ident, render_filter, Dialect};
 
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,6 +84,7 @@ fn bind_all<'a>(
     for p in params {
         query = match p {
             SqlValue::Null => query.bind(Option::<i64>::None),
+            SqlValue::Bool(b) => query.bind(i64::from(*b)),
             SqlValue::Int(i) => query.bind(*i),
             SqlValue::Real(f) => query.bind(*f),
             SqlValue::Text(s) => query.bind(s.clone()),
@@ -173,15 +176,6 @@ fn json_value(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::
     })
 }
 
-/// A float as JSON, whole numbers as integers (as JavaScript prints them: `5`, not `5.0`).
-fn real_json(f: f64) -> Value {
-    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-        Value::from(f as i64)
-    } else {
-        Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
-    }
-}
-
 fn item_from_row(row: &SqliteRow, columns: &[Column]) -> Result<Item, sqlx::Error> {
     let mut item = Item::new();
     for (i, c) in columns.iter().enumerate() {
@@ -229,42 +223,16 @@ async fn advance_clock(conn: &mut SqliteConnection, table: &str, ms: i64) -> Res
     Ok(())
 }
 
-fn new_version() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
 /// Adds the dynamic columns a write brings; a stored column of another type is a 400.
 async fn ensure_columns(conn: &mut SqliteConnection, table: &TableDef, values: &[ColumnValue]) -> Result<(), Error> {
     if !table.dynamic {
         return Ok(());
     }
     let stored = stored_columns(conn, &table.name).await?.unwrap_or_default();
-    for v in values {
-        match stored.iter().find(|c| c.name.eq_ignore_ascii_case(&v.name)) {
-            Some(c) if c.name != v.name => {
-                return Err(Error::bad_request(format!(
-                    "the column '{}' clashes with the existing column '{}' (names differ only in case)",
-                    short(&v.name),
-                    c.name
-                )))
-            }
-            Some(c) if c.ty != v.ty && v.value != SqlValue::Null => {
-                return Err(Error::bad_request(format!(
-                    "the column '{}' holds {}, not {}",
-                    v.name,
-                    c.ty.name(),
-                    v.ty.name()
-                )))
-            }
-            Some(_) => {}
-            None if v.value == SqlValue::Null => {}
-            None => {
-                let sql =
-                    format!("ALTER TABLE {} ADD COLUMN {} {}", ident(&table.name), ident(&v.name), sql_type(v.ty));
-                q(sql).execute(&mut *conn).await?;
-                tracing::info!(table = %table.name, column = %v.name, ty = v.ty.name(), "column added");
-            }
-        }
+    for v in new_columns(&stored, values)? {
+        let sql = format!("ALTER TABLE {} ADD COLUMN {} {}", ident(&table.name), ident(&v.name), sql_type(v.ty));
+        q(sql).execute(&mut *conn).await?;
+        tracing::info!(table = %table.name, column = %v.name, ty = v.ty.name(), "column added");
     }
     Ok(())
 }
@@ -280,7 +248,7 @@ async fn storable(
         return Ok(values);
     }
     let stored = user_columns(conn, table).await?;
-    Ok(values.into_iter().filter(|v| stored.iter().any(|c| c.name == v.name)).collect())
+    Ok(known_values(&stored, values))
 }
 
 async fn insert_row(
@@ -304,7 +272,7 @@ async fn insert_row(
         SqlValue::Text(at.to_owned()),
         SqlValue::Text(at.to_owned()),
         SqlValue::Text(new_version()),
-        SqlValue::Int(i64::from(deleted)),
+        SqlValue::Bool(deleted),
     ];
     params.extend(values.iter().map(|v| v.value.clone()));
     bind_all(q(sql), &params).execute(&mut *conn).await?;
@@ -327,10 +295,6 @@ async fn update_row(
     params.push(SqlValue::Text(id.to_owned()));
     bind_all(q(sql), &params).execute(&mut *conn).await?;
     Ok(())
-}
-
-fn is_deleted(item: &Item) -> bool {
-    item.get("deleted") == Some(&Value::Bool(true))
 }
 
 #[async_trait]
@@ -410,10 +374,10 @@ impl Backend for SqliteBackend {
         let mut conditions = Vec::new();
         let mut params = Vec::new();
         if table.options.soft_delete && !options.include_deleted {
-            conditions.push("\"deleted\" = 0".to_owned());
+            conditions.push("NOT \"deleted\"".to_owned());
         }
         if let Some(filter) = &options.filter {
-            let sql = render_filter(filter, &columns)?;
+            let sql = render_filter(filter, &columns, Dialect::Sqlite, 1)?;
             conditions.push(sql.text);
             params = sql.params;
         }
@@ -466,18 +430,13 @@ impl Backend for SqliteBackend {
         Ok(item.filter(|i| !is_deleted(i)))
     }
 
-    async fn write(&self, table: &TableDef, write: Write) -> Result<Item, Error> {
+    async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
         let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let user = user_columns(&mut tx, table).await?;
         let columns = all_columns(&user);
-        let id = match &write {
-            Write::Insert { id, .. }
-            | Write::Update { id, .. }
-            | Write::Delete { id, .. }
-            | Write::Undelete { id, .. } => id.clone(),
-        };
-        let current = fetch_item(&mut tx, &table.name, &columns, &id).await?;
+        let id = write.id().to_owned();
+        let current = owned(&write, fetch_item(&mut tx, &table.name, &columns, &id).await?, owner)?;
         let answer = match write {
             Write::Insert { values, .. } => {
                 if let Some(existing) = current {
@@ -499,7 +458,7 @@ impl Backend for SqliteBackend {
                 let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
                 pre.check(&current)?;
                 if table.options.soft_delete {
-                    update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Int(1))]).await?;
+                    update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Bool(true))]).await?;
                     None
                 } else {
                     q(format!("DELETE FROM {} WHERE \"id\" = ?", ident(&table.name)))
@@ -512,7 +471,7 @@ impl Backend for SqliteBackend {
             Write::Undelete { pre, .. } => {
                 let current = current.ok_or_else(Error::no_item)?;
                 pre.check(&current)?;
-                update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Int(0))]).await?;
+                update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Bool(false))]).await?;
                 None
             }
         };

@@ -1,9 +1,17 @@
-//! `$filter` trees to SQLite SQL. The SQL text holds only quoted, checked column names, fixed
-//! keywords and `?` placeholders: every literal of the filter is a bound parameter.
+//! `$filter` trees to SQL, for SQLite or PostgreSQL ([`Dialect`]). The SQL text holds only
+//! quoted, checked column names, fixed keywords, `NULL` and placeholders (`?` or `$n`): every
+//! literal of the filter is a bound parameter.
 //!
 //! SQLite has no `floor`/`ceiling` in its default build and `endswith` needs its argument twice;
-//! those use a one-row subquery (`(SELECT … FROM (SELECT <x> AS __a))`) so that no sub-expression
-//! is repeated, and the rendered SQL grows linearly with the filter.
+//! those use a one-row subquery (`(SELECT … FROM (SELECT <x> AS __a) AS __t)`) so that no
+//! sub-expression is repeated, and the rendered SQL grows linearly with the filter.
+//!
+//! PostgreSQL is strictly typed, so its SQL differs where SQLite is lenient: `strpos` for
+//! `instr`, `right` for a negative `substr`, integer casts for `substring`'s positions,
+//! `EXTRACT(… AT TIME ZONE 'UTC')` for `year`…`second`, `mod` and `round` on `numeric` (SQLite
+//! rounds halves away from zero), and a division or
+//! `mod` by zero gives NULL (as on SQLite) instead of an error. A filter that is still ill-typed
+//! for PostgreSQL (`name eq 1`) fails in the database, which the backend answers with a 400.
 
 use sync_core::{Column, ColumnType};
 
@@ -23,6 +31,15 @@ pub(crate) struct Sql {
     pub text: String,
     /// The parameters for its `?`s.
     pub params: Vec<SqlValue>,
+}
+
+/// The SQL dialect to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite: `?` placeholders.
+    Sqlite,
+    /// PostgreSQL: `$n` placeholders, numbered from [`render_filter`]'s `first`.
+    Postgres,
 }
 
 /// What an expression yields, as far as the renderer can tell.
@@ -66,9 +83,10 @@ pub(crate) fn ident(name: &str) -> String {
     format!("\"{name}\"")
 }
 
-/// Renders a filter against a table's columns (system columns included).
-pub(crate) fn render_filter(expr: &Expr, columns: &[Column]) -> Result<Sql, Error> {
-    let mut r = Renderer { columns, sql: Sql::default() };
+/// Renders a filter against a table's columns (system columns included). PostgreSQL's
+/// placeholders start at `$first` (the statement binds `first - 1` parameters before these).
+pub(crate) fn render_filter(expr: &Expr, columns: &[Column], dialect: Dialect, first: usize) -> Result<Sql, Error> {
+    let mut r = Renderer { columns, dialect, first, sql: Sql::default() };
     let kind = r.expr(expr)?;
     if !matches!(kind, Kind::Bool | Kind::Any | Kind::Null) {
         return Err(Error::bad_request(format!("$filter must be a condition, not {}", kind.name())));
@@ -78,6 +96,8 @@ pub(crate) fn render_filter(expr: &Expr, columns: &[Column]) -> Result<Sql, Erro
 
 struct Renderer<'a> {
     columns: &'a [Column],
+    dialect: Dialect,
+    first: usize,
     sql: Sql,
 }
 
@@ -95,7 +115,17 @@ impl Renderer<'_> {
         if self.sql.params.len() > MAX_PARAMS {
             return Err(Error::bad_request(format!("$filter has too many literals (at most {MAX_PARAMS})")));
         }
-        self.push("?")
+        match self.dialect {
+            Dialect::Sqlite => self.push("?"),
+            Dialect::Postgres => {
+                let n = self.first + self.sql.params.len() - 1;
+                self.push(&format!("${n}"))
+            }
+        }
+    }
+
+    fn pg(&self) -> bool {
+        self.dialect == Dialect::Postgres
     }
 
     fn expect(&self, kind: Kind, allowed: &[Kind], what: &str) -> Result<(), Error> {
@@ -145,6 +175,22 @@ impl Renderer<'_> {
                 Ok(Kind::Bool)
             }
             Expr::Binary(op, left, right) if op.is_comparison() => self.comparison(*op, left, right),
+            Expr::Binary(op, left, right) if self.pg() && matches!(op, BinaryOp::Div | BinaryOp::Mod) => {
+                // PostgreSQL: no `%` on floats, and a zero divisor is an error; SQLite gives NULL.
+                let (open, mid) = if *op == BinaryOp::Mod {
+                    ("mod(CAST(", " AS numeric), NULLIF(CAST(")
+                } else {
+                    ("(", " / NULLIF(")
+                };
+                self.push(open)?;
+                let l = self.expr(left)?;
+                self.expect(l, &[Kind::Number], "arithmetic")?;
+                self.push(mid)?;
+                let r = self.expr(right)?;
+                self.expect(r, &[Kind::Number], "arithmetic")?;
+                self.push(if *op == BinaryOp::Mod { " AS numeric), 0))" } else { ", 0))" })?;
+                Ok(Kind::Number)
+            }
             Expr::Binary(op, left, right) => {
                 let sql_op = match op {
                     BinaryOp::Add => " + ",
@@ -168,8 +214,12 @@ impl Renderer<'_> {
 
     fn literal(&mut self, lit: &Literal) -> Result<Kind, Error> {
         let (value, kind) = match lit {
-            Literal::Null => (SqlValue::Null, Kind::Null),
-            Literal::Bool(b) => (SqlValue::Int(i64::from(*b)), Kind::Bool),
+            // The keyword, not a parameter: an untyped NULL fits any PostgreSQL type.
+            Literal::Null => {
+                self.push("NULL")?;
+                return Ok(Kind::Null);
+            }
+            Literal::Bool(b) => (SqlValue::Bool(*b), Kind::Bool),
             Literal::Int(n) => (SqlValue::Int(*n), Kind::Number),
             Literal::Real(f) => (SqlValue::Real(*f), Kind::Number),
             Literal::Str(s) => (SqlValue::Text(s.clone()), Kind::Text),
@@ -220,9 +270,10 @@ impl Renderer<'_> {
         const DATE: &[Kind] = &[Kind::Date, Kind::Text];
         let name = format!("{func:?}").to_ascii_lowercase();
         let a = |i: usize| &args[i];
+        let instr = if self.pg() { "(strpos(" } else { "(instr(" };
         match func {
             Func::SubstringOf => {
-                self.push("(instr(")?;
+                self.push(instr)?;
                 self.arg(a(1), TEXT, &name)?;
                 self.push(", ")?;
                 self.arg(a(0), TEXT, &name)?;
@@ -230,7 +281,7 @@ impl Renderer<'_> {
                 Ok(Kind::Bool)
             }
             Func::StartsWith => {
-                self.push("(instr(")?;
+                self.push(instr)?;
                 self.arg(a(0), TEXT, &name)?;
                 self.push(", ")?;
                 self.arg(a(1), TEXT, &name)?;
@@ -238,17 +289,19 @@ impl Renderer<'_> {
                 Ok(Kind::Bool)
             }
             Func::EndsWith => {
-                self.push(
-                    "(SELECT CASE WHEN length(__b) = 0 THEN 1 ELSE substr(__a, -length(__b)) = __b END FROM (SELECT ",
-                )?;
+                self.push(if self.pg() {
+                    "(SELECT CASE WHEN length(__b) = 0 THEN true ELSE right(__a, length(__b)) = __b END FROM (SELECT "
+                } else {
+                    "(SELECT CASE WHEN length(__b) = 0 THEN 1 ELSE substr(__a, -length(__b)) = __b END FROM (SELECT "
+                })?;
                 self.arg(a(0), TEXT, &name)?;
                 self.push(" AS __a, ")?;
                 self.arg(a(1), TEXT, &name)?;
-                self.push(" AS __b))")?;
+                self.push(" AS __b) AS __t)")?;
                 Ok(Kind::Bool)
             }
             Func::IndexOf => {
-                self.push("(instr(")?;
+                self.push(instr)?;
                 self.arg(a(0), TEXT, &name)?;
                 self.push(", ")?;
                 self.arg(a(1), TEXT, &name)?;
@@ -264,14 +317,17 @@ impl Renderer<'_> {
                 Ok(Kind::Text)
             }
             Func::Substring => {
+                // PostgreSQL's substr takes `integer` positions (not `bigint` or `float`).
+                let (open, close) = if self.pg() { ("CAST(", " AS integer)") } else { ("", "") };
                 self.push("substr(")?;
                 self.arg(a(0), TEXT, &name)?;
-                self.push(", (")?;
+                self.push(&format!(", {open}("))?;
                 self.arg(a(1), NUM, &name)?;
-                self.push(") + 1")?;
+                self.push(&format!(") + 1{close}"))?;
                 if let Some(len) = args.get(2) {
-                    self.push(", ")?;
+                    self.push(&format!(", {open}"))?;
                     self.arg(len, NUM, &name)?;
+                    self.push(close)?;
                 }
                 self.push(")")?;
                 Ok(Kind::Text)
@@ -299,6 +355,13 @@ impl Renderer<'_> {
                 self.push(")")?;
                 Ok(if func == Func::Length { Kind::Number } else { Kind::Text })
             }
+            Func::Year | Func::Month | Func::Day | Func::Hour | Func::Minute | Func::Second if self.pg() => {
+                let field = format!("{func:?}").to_ascii_uppercase();
+                self.push(&format!("CAST(floor(EXTRACT({field} FROM CAST("))?;
+                self.arg(a(0), DATE, &name)?;
+                self.push(" AS timestamptz) AT TIME ZONE 'UTC')) AS bigint)")?;
+                Ok(Kind::Number)
+            }
             Func::Year | Func::Month | Func::Day | Func::Hour | Func::Minute | Func::Second => {
                 let format = match func {
                     Func::Year => "%Y",
@@ -314,7 +377,14 @@ impl Renderer<'_> {
                 Ok(Kind::Number)
             }
             Func::Round => {
-                self.push("round(")?;
+                // Halves away from zero, as SQLite (PostgreSQL's float round goes to even).
+                self.push(if self.pg() { "round(CAST(" } else { "round(" })?;
+                self.arg(a(0), NUM, &name)?;
+                self.push(if self.pg() { " AS numeric))" } else { ")" })?;
+                Ok(Kind::Number)
+            }
+            Func::Floor | Func::Ceiling if self.pg() => {
+                self.push(if func == Func::Floor { "floor(" } else { "ceiling(" })?;
                 self.arg(a(0), NUM, &name)?;
                 self.push(")")?;
                 Ok(Kind::Number)
@@ -325,7 +395,7 @@ impl Renderer<'_> {
                     "(SELECT CAST(__a AS INTEGER) {sign} (__a {cmp} CAST(__a AS INTEGER)) FROM (SELECT "
                 ))?;
                 self.arg(a(0), NUM, &name)?;
-                self.push(" AS __a))")?;
+                self.push(" AS __a) AS __t)")?;
                 Ok(Kind::Number)
             }
         }
@@ -348,14 +418,14 @@ mod tests {
     }
 
     fn sql(filter: &str) -> Sql {
-        render_filter(&parse_filter(filter).unwrap(), &columns()).unwrap()
+        render_filter(&parse_filter(filter).unwrap(), &columns(), Dialect::Sqlite, 1).unwrap()
     }
 
     #[test]
     fn literals_are_parameters() {
         let s = sql("name eq 'x'') OR 1=1 --' and n gt 2.5 and flag eq true");
         assert_eq!(s.text, "((\"name\" = ?) AND (\"n\" > ?) AND (\"flag\" = ?))");
-        assert_eq!(s.params, vec![SqlValue::Text("x') OR 1=1 --".into()), SqlValue::Real(2.5), SqlValue::Int(1)]);
+        assert_eq!(s.params, vec![SqlValue::Text("x') OR 1=1 --".into()), SqlValue::Real(2.5), SqlValue::Bool(true)]);
     }
 
     #[test]
@@ -363,6 +433,14 @@ mod tests {
         assert_eq!(sql("d eq null").text, "(\"d\" IS NULL)");
         assert_eq!(sql("null ne d").text, "(\"d\" IS NOT NULL)");
         assert!(sql("d eq null").params.is_empty());
+    }
+
+    #[test]
+    fn postgres_numbers_its_placeholders_from_first() {
+        let f = parse_filter("name eq 'a' and n gt 1 and substring(name, 1) eq 'b'").unwrap();
+        let s = render_filter(&f, &columns(), Dialect::Postgres, 3).unwrap();
+        assert_eq!(s.text, "((\"name\" = $3) AND (\"n\" > $4) AND (substr(\"name\", CAST(($5) + 1 AS integer)) = $6))");
+        assert_eq!(s.params.len(), 4);
     }
 
     #[test]
@@ -381,7 +459,7 @@ mod tests {
             ("not n", "not needs a boolean"),
             ("length(n) eq 1", "length needs a string"),
         ] {
-            let err = render_filter(&parse_filter(filter).unwrap(), &cols).unwrap_err();
+            let err = render_filter(&parse_filter(filter).unwrap(), &cols, Dialect::Sqlite, 1).unwrap_err();
             assert!(err.message().contains(msg), "{filter}: {err}");
             assert_eq!(err.status(), 400);
         }

@@ -1,0 +1,207 @@
+//! Section 6, server: sync-server (on SQLite and on PostgreSQL) against the official Node server,
+//! side by side in one run on the same data: raw POSTs per second, sequentially and 8 in flight,
+//! and rows per second of a first incremental pull through our client into store-diesel.
+//!
+//! sync-server runs in this process on a runtime of its own (2 workers), so client and server
+//! share the machine's 2 cores, as the Node server does with the client. PostgreSQL is the
+//! throw-away server of `scripts/postgres.sh` (`sync_server::test_postgres`).
+
+use std::time::{Duration, Instant};
+
+use backend_azure_rest::test_server::NodeServer;
+use backend_azure_rest::AzureRestRemote;
+use sync_core::Record;
+use sync_server::test_postgres::PgServer;
+use sync_server::{Config as ServerConfig, Server};
+
+use crate::model::Todo;
+use crate::pull::our_pull;
+use crate::raw::RawClient;
+use crate::report::{best, dur, rate, thousands, Summary};
+use crate::BenchError;
+
+const SECTION: &str = "7 server";
+/// The Node server's tables (`tests/server/server.js`), declared alike.
+const TABLES: &str = r#"
+[tables.Item]
+columns = { name = "string", n = "number", flag = "boolean" }
+[tables.TodoItem]
+columns = { text = "string", complete = "boolean" }
+"#;
+/// Rows per seeding call (one `updatedAt` each, as section 1 seeds the Node server).
+const SEED_BATCH: u64 = 10_000;
+
+/// What section 6 runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// POSTs per run.
+    pub posts: u64,
+    /// Rows pulled.
+    pub rows: u64,
+    /// Rounds (the servers take turns; the best of each counts).
+    pub rounds: usize,
+}
+
+/// A sync-server on its own thread and runtime, stopped on drop.
+struct OurServer {
+    url: String,
+    server: Server,
+    runtime: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl OurServer {
+    fn start(database_url: String, dir: Option<tempfile::TempDir>) -> Result<OurServer, BenchError> {
+        let config = ServerConfig::from_toml(TABLES).map_err(|e| BenchError::new(e.to_string()))?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let built = Server::builder().database_url(&database_url).config(&config).build().await;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+                let (server, listener) = match (built, listener) {
+                    (Ok(s), Ok(l)) => (s, l),
+                    (Err(e), _) => return drop(ready_tx.send(Err(e.to_string()))),
+                    (_, Err(e)) => return drop(ready_tx.send(Err(e.to_string()))),
+                };
+                let url = listener.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+                let _ = ready_tx.send(Ok((url, server.clone(), tokio::runtime::Handle::current())));
+                let _ = server.serve(listener, async move { drop(stop_rx.await) }).await;
+            });
+        });
+        let (url, server, runtime) = ready_rx
+            .recv()
+            .map_err(|_| BenchError::new("sync-server's thread ended"))?
+            .map_err(|e| BenchError::new(format!("sync-server: {e}")))?;
+        Ok(OurServer { url, server, runtime, stop: Some(stop_tx), thread: Some(thread), _dir: dir })
+    }
+
+    /// Seeds `rows` Item rows like `seed.js` does for the Node server.
+    async fn seed(&self, rows: u64) -> Result<(), BenchError> {
+        let mut done = 0;
+        let mut batch = 0;
+        while done < rows {
+            let count = SEED_BATCH.min(rows - done);
+            let at = format!("2024-01-01T00:{:02}:{:02}.000Z", batch / 60, batch % 60);
+            let records: Vec<Record> = (0..count)
+                .map(|i| {
+                    let id = format!("b{batch:03}-{i:06}");
+                    Record::from_json(serde_json::json!({"id": id, "name": id, "n": i as f64, "flag": i % 2 == 1}))
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| BenchError::new(e.to_string()))?;
+            let server = self.server.clone();
+            self.runtime
+                .spawn(async move { server.seed("Item", records, &at).await })
+                .await
+                .map_err(|e| BenchError::new(e.to_string()))?
+                .map_err(|e| BenchError::new(format!("seed: {e}")))?;
+            done += count;
+            batch += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OurServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs section 6 (starts its own Node server, two sync-servers and PostgreSQL).
+pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
+    println!(
+        "\n## 6. Server: {} POSTs (1 and 8 in flight), first pull of {} rows; Node vs sync-server (SQLite, PostgreSQL)",
+        thousands(cfg.posts),
+        thousands(cfg.rows)
+    );
+    let node = NodeServer::start().await?;
+    let dir = tempfile::tempdir()?;
+    let sqlite_url = format!("sqlite:{}", dir.path().join("bench.sqlite").display());
+    let sqlite = OurServer::start(sqlite_url, Some(dir))?;
+    let pg_url = PgServer::shared().fresh_database().await.map_err(|e| BenchError::new(e.to_string()))?;
+    let postgres = OurServer::start(pg_url, None)?;
+    let servers: [(&str, String); 3] = [
+        ("Node", node.url()),
+        ("sync-server SQLite", sqlite.url.clone()),
+        ("sync-server PostgreSQL", postgres.url.clone()),
+    ];
+
+    for in_flight in [1usize, 8] {
+        let mut times: [Vec<Duration>; 3] = Default::default();
+        for round in 0..cfg.rounds {
+            for k in 0..servers.len() {
+                // Rotate who goes first, so the load of a shared machine hits all alike.
+                let s = (k + round) % servers.len();
+                let raw = RawClient::new(&servers[s].1)?;
+                let prefix = format!("p{in_flight}r{round}-");
+                let bodies = (0..cfg.posts).map(|i| Todo::new(&prefix, i).post_body()).collect();
+                let start = Instant::now();
+                raw.post_all("TodoItem", bodies, in_flight).await?;
+                times[s].push(start.elapsed());
+            }
+        }
+        let node_best = best(&times[0]);
+        for (s, (name, _)) in servers.iter().enumerate() {
+            let t = best(&times[s]);
+            println!("  POST, {in_flight} in flight, {name:<22} {:>9} ({} POSTs/s)", dur(t), rate(cfg.posts, t));
+            summary.info(SECTION, format!("POSTs/s, {in_flight} in flight, {name}"), rate(cfg.posts, t));
+            if s > 0 {
+                let ratio = node_best.as_secs_f64() / t.as_secs_f64();
+                summary.goal(
+                    SECTION,
+                    format!("POST rate {name} / Node, {in_flight} in flight"),
+                    format!("{ratio:.1}×"),
+                    "≥ 10×",
+                    ratio >= 10.0,
+                );
+            }
+        }
+    }
+
+    let start = Instant::now();
+    crate::pull::seed(&node, cfg.rows).await?;
+    sqlite.seed(cfg.rows).await?;
+    postgres.seed(cfg.rows).await?;
+    println!("  seeded {} Item rows on each server in {}", thousands(cfg.rows), dur(start.elapsed()));
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    for round in 0..cfg.rounds {
+        for k in 0..servers.len() {
+            let s = (k + round) % servers.len();
+            let remote = AzureRestRemote::builder(&servers[s].1).build()?;
+            times[s].push(our_pull(&remote, cfg.rows).await?.time);
+        }
+    }
+    for (s, (name, _)) in servers.iter().enumerate() {
+        let t = best(&times[s]);
+        println!("  pull into store-diesel from {name:<22} {:>9} ({} rows/s)", dur(t), rate(cfg.rows, t));
+        if s == 0 {
+            summary.info(SECTION, format!("pull rows/s from {name}"), rate(cfg.rows, t));
+        } else {
+            let per_s = cfg.rows as f64 / t.as_secs_f64();
+            summary.goal(
+                SECTION,
+                format!("pull rows/s from {name}"),
+                rate(cfg.rows, t),
+                "≥ 100,000",
+                per_s >= 100_000.0,
+            );
+        }
+    }
+    Ok(())
+}

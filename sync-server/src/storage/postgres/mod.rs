@@ -1,0 +1,364 @@
+//! The PostgreSQL backend (sqlx), for several servers on one database.
+//!
+//! Layout: as on SQLite (see [`super::sqlite`]), one table per synced table with `id` as the
+//! primary key, the system columns, an index on `(updatedAt, id)` and typed user columns
+//! (`text`, `boolean`, `bigint`, `double precision`, and the text domains `sync_datetime` and
+//! `sync_json`, so a dynamic table's schema is read back from the catalogue), plus a hidden
+//! identity column that breaks ties in insertion order. The server's own tables come from
+//! embedded migrations ([`schema`]).
+//!
+//! # Writes
+//! A write is one transaction (READ COMMITTED) that first locks its table's row in
+//! `__sync_clock` with `INSERT … ON CONFLICT DO UPDATE SET last_ms = GREATEST(last_ms + 1, now)
+//! RETURNING last_ms`. That one statement both computes the new `updatedAt` and holds the lock
+//! until commit, so:
+//! - `updatedAt` is strictly increasing and unique per table, whatever the number of servers;
+//! - rows become visible in `updatedAt` order (a writer gets its value only after the previous
+//!   writer committed), so a keyset cursor never skips a row that commits late;
+//! - the precondition read (`SELECT … FOR UPDATE`) and the write see the latest committed row:
+//!   no lost update, a stale `If-Match` is always a 412;
+//! - every write takes the clock lock before any row lock, so writers never deadlock.
+//!
+//! Writes to one table are therefore serial (as on SQLite, where one connection writes), while
+//! reads run in parallel on the pool. A dynamic table's new columns are added before the write
+//! (see [`schema::ensure_columns`]).
+
+#[cfg(test)]
+mod fuzz;
+mod rows;
+mod schema;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool, Row};
+use sync_core::backend::format_datetime;
+use sync_core::Column;
+
+use self::rows::{bind, bind_params, db_error, item_from_row, q, select_list};
+use self::schema::{ensure_columns, user_columns, SEQ};
+use super::filter::{ident, render_filter, Dialect};
+use super::{
+    is_deleted, known_values, new_version, owned, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
+};
+use crate::error::{short, Error, ServerError};
+use crate::odata::QueryOptions;
+use crate::table::{system_columns, TableDef};
+
+/// Connections per server.
+const POOL_SIZE: u32 = 10;
+/// How long a request waits for a connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// PostgreSQL storage: a connection pool.
+#[derive(Debug, Clone)]
+pub(crate) struct PostgresBackend {
+    pool: PgPool,
+}
+
+impl PostgresBackend {
+    /// Connects to `postgres://…` and applies the embedded migrations.
+    pub(crate) async fn open(url: &str) -> Result<Self, ServerError> {
+        let pool =
+            PgPoolOptions::new().max_connections(POOL_SIZE).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
+        schema::migrate(&pool).await?;
+        Ok(PostgresBackend { pool })
+    }
+}
+
+fn all_columns(user: &[Column]) -> Vec<Column> {
+    let mut all = system_columns();
+    all.extend(user.iter().cloned());
+    all
+}
+
+/// The row of an id, locked for the rest of the transaction.
+async fn fetch_for_update(
+    conn: &mut PgConnection,
+    table: &str,
+    columns: &[Column],
+    id: &str,
+) -> Result<Option<Item>, Error> {
+    let sql = format!("SELECT {} FROM {} WHERE \"id\" = $1 FOR UPDATE", select_list(columns), ident(table));
+    let row = q(sql).bind(id.to_owned()).fetch_optional(&mut *conn).await.map_err(|e| db_error(e, false))?;
+    Ok(match row {
+        Some(row) => Some(item_from_row(&row, columns)?),
+        None => None,
+    })
+}
+
+/// Locks the table's clock and returns its next `updatedAt`: max(now, last + 1 ms).
+async fn tick(conn: &mut PgConnection, table: &str) -> Result<String, Error> {
+    let now = Utc::now().timestamp_millis();
+    let next: i64 = sqlx::query_scalar(
+        "INSERT INTO __sync_clock (name, last_ms) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET last_ms = GREATEST(__sync_clock.last_ms + 1, excluded.last_ms) \
+         RETURNING last_ms",
+    )
+    .bind(table)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let at = DateTime::from_timestamp_millis(next).ok_or_else(|| Error::internal("the clock is out of range"))?;
+    Ok(format_datetime(at))
+}
+
+async fn insert_row(
+    conn: &mut PgConnection,
+    table: &TableDef,
+    id: &str,
+    values: &[ColumnValue],
+    at: &str,
+    deleted: bool,
+) -> Result<bool, Error> {
+    let mut names = vec!["id", "createdAt", "updatedAt", "version", "deleted"];
+    names.extend(values.iter().map(|v| v.name.as_str()));
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (\"id\") DO NOTHING",
+        ident(&table.name),
+        names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", "),
+        (1..=names.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    );
+    let query = q(sql).bind(id.to_owned()).bind(at.to_owned()).bind(at.to_owned()).bind(new_version()).bind(deleted);
+    let query = values.iter().fold(query, |query, v| bind(query, &v.value, v.ty));
+    let done = query.execute(&mut *conn).await.map_err(|e| db_error(e, false))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `UPDATE … SET <assignments>, updatedAt, version WHERE id`.
+async fn update_row(
+    conn: &mut PgConnection,
+    table: &TableDef,
+    id: &str,
+    sets: &[ColumnValue],
+    at: &str,
+) -> Result<(), Error> {
+    let mut assignments: Vec<String> =
+        sets.iter().enumerate().map(|(i, v)| format!("{} = ${}", ident(&v.name), i + 1)).collect();
+    let n = sets.len();
+    assignments.push(format!("\"updatedAt\" = ${}", n + 1));
+    assignments.push(format!("\"version\" = ${}", n + 2));
+    let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", ident(&table.name), assignments.join(", "), n + 3);
+    let query = sets.iter().fold(q(sql), |query, v| bind(query, &v.value, v.ty));
+    query
+        .bind(at.to_owned())
+        .bind(new_version())
+        .bind(id.to_owned())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| db_error(e, false))?;
+    Ok(())
+}
+
+fn deleted_flag(deleted: bool) -> ColumnValue {
+    ColumnValue { name: "deleted".to_owned(), ty: sync_core::ColumnType::Bool, value: SqlValue::Bool(deleted) }
+}
+
+/// A write's values that the table stores (dynamic tables: after [`ensure_columns`]).
+fn storable(table: &TableDef, user: &[Column], values: Vec<ColumnValue>) -> Vec<ColumnValue> {
+    if table.dynamic {
+        known_values(user, values)
+    } else {
+        values
+    }
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
+        schema::prepare(&self.pool, table).await
+    }
+
+    async fn columns(&self, table: &TableDef) -> Result<Vec<Column>, Error> {
+        let mut conn = self.pool.acquire().await?;
+        user_columns(&mut conn, table).await
+    }
+
+    async fn query(&self, table: &TableDef, options: &QueryOptions, top: u64) -> Result<QueryPage, Error> {
+        let mut conn = self.pool.acquire().await?;
+        // One snapshot for the page and its count.
+        let mut tx = conn.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        let user = user_columns(&mut tx, table).await?;
+        let columns = all_columns(&user);
+        let known = |name: &str, option: &str| {
+            if columns.iter().any(|c| c.name == name) {
+                Ok(())
+            } else {
+                Err(Error::bad_request(format!("{option}: the table has no column '{}'", short(name))))
+            }
+        };
+        let mut conditions = Vec::new();
+        let mut params = Vec::new();
+        if table.options.soft_delete && !options.include_deleted {
+            conditions.push("NOT \"deleted\"".to_owned());
+        }
+        if let Some(filter) = &options.filter {
+            let sql = render_filter(filter, &columns, Dialect::Postgres, 1)?;
+            conditions.push(sql.text);
+            params = sql.params;
+        }
+        let condition = if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") };
+        let mut order = Vec::new();
+        for o in &options.order_by {
+            known(&o.column, "$orderby")?;
+            // NULL sorts first, as on SQLite (PostgreSQL's default is last).
+            order.push(format!(
+                "{} {}",
+                ident(&o.column),
+                if o.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" }
+            ));
+        }
+        // Insertion order breaks ties, as on SQLite (rowid).
+        order.push(format!("{} ASC", ident(SEQ)));
+        if let Some(select) = &options.select {
+            for c in select {
+                known(c, "$select")?;
+            }
+        }
+        let table_name = ident(&table.name);
+        let n = params.len();
+        let sql = format!(
+            "SELECT {} FROM {table_name} WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
+            select_list(&columns),
+            order.join(", "),
+            n + 1,
+            n + 2
+        );
+        let limit = i64::try_from(top.saturating_add(1)).unwrap_or(i64::MAX);
+        let offset = i64::try_from(options.skip).unwrap_or(i64::MAX);
+        let rows = bind_params(q(sql), &params)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| db_error(e, true))?;
+        let more = rows.len() as u64 > top;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows.iter().take(usize::try_from(top).unwrap_or(usize::MAX)) {
+            let mut item = item_from_row(row, &columns)?;
+            if let Some(select) = &options.select {
+                item.retain(|k, _| select.iter().any(|s| s == k));
+            }
+            items.push(item);
+        }
+        let count = if options.inline_count {
+            let sql = format!("SELECT COUNT(*) FROM {table_name} WHERE {condition}");
+            let row = bind_params(q(sql), &params).fetch_one(&mut *tx).await.map_err(|e| db_error(e, true))?;
+            Some(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(QueryPage { items, more, count })
+    }
+
+    async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error> {
+        let mut conn = self.pool.acquire().await?;
+        let user = user_columns(&mut conn, table).await?;
+        let columns = all_columns(&user);
+        let sql = format!("SELECT {} FROM {} WHERE \"id\" = $1", select_list(&columns), ident(&table.name));
+        let row = q(sql).bind(id.to_owned()).fetch_optional(&mut *conn).await.map_err(|e| db_error(e, false))?;
+        let item = match row {
+            Some(row) => Some(item_from_row(&row, &columns)?),
+            None => None,
+        };
+        Ok(item.filter(|i| !is_deleted(i)))
+    }
+
+    async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
+        if let Write::Insert { values, .. } | Write::Update { values, .. } = &write {
+            ensure_columns(&self.pool, table, values).await?;
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        // The clock first, always: see the module docs.
+        let at = tick(&mut tx, &table.name).await?;
+        let user = user_columns(&mut tx, table).await?;
+        let columns = all_columns(&user);
+        let id = write.id().to_owned();
+        let current = owned(&write, fetch_for_update(&mut tx, &table.name, &columns, &id).await?, owner)?;
+        let answer = match write {
+            Write::Insert { values, .. } => {
+                if let Some(existing) = current {
+                    return Err(Error::conflict(409, existing));
+                }
+                let values = storable(table, &user, values);
+                if !insert_row(&mut tx, table, &id, &values, &at, false).await? {
+                    // Inserted meanwhile by a writer that does not take the clock (a seed).
+                    let existing = fetch_for_update(&mut tx, &table.name, &columns, &id).await?;
+                    return Err(existing
+                        .map_or_else(|| Error::internal("the conflicting row is gone"), |e| Error::conflict(409, e)));
+                }
+                None
+            }
+            Write::Update { values, pre, .. } => {
+                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+                pre.check(&current)?;
+                update_row(&mut tx, table, &id, &storable(table, &user, values), &at).await?;
+                None
+            }
+            Write::Delete { pre, .. } => {
+                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+                pre.check(&current)?;
+                if table.options.soft_delete {
+                    update_row(&mut tx, table, &id, &[deleted_flag(true)], &at).await?;
+                    None
+                } else {
+                    q(format!("DELETE FROM {} WHERE \"id\" = $1", ident(&table.name)))
+                        .bind(id.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                    Some(current)
+                }
+            }
+            Write::Undelete { pre, .. } => {
+                let current = current.ok_or_else(Error::no_item)?;
+                pre.check(&current)?;
+                update_row(&mut tx, table, &id, &[deleted_flag(false)], &at).await?;
+                None
+            }
+        };
+        let item = match answer {
+            Some(item) => item,
+            None => fetch_for_update(&mut tx, &table.name, &columns, &id)
+                .await?
+                .ok_or_else(|| Error::internal("the written row is gone"))?,
+        };
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error> {
+        let at = sync_core::backend::canonical_datetime(updated_at)
+            .ok_or_else(|| Error::bad_request(format!("seed: {updated_at:?} is not a date-time")))?;
+        let ms = DateTime::parse_from_rfc3339(&at).map(|d| d.timestamp_millis()).unwrap_or_default();
+        for row in &rows {
+            ensure_columns(&self.pool, table, &row.values).await?;
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let user = user_columns(&mut tx, table).await?;
+        for row in rows {
+            let values = storable(table, &user, row.values);
+            if !insert_row(&mut tx, table, &row.id, &values, &at, row.deleted).await? {
+                return Err(Error::bad_request(format!("seed: the id {:?} exists", short(&row.id))));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO __sync_clock (name, last_ms) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET last_ms = GREATEST(__sync_clock.last_ms, excluded.last_ms)",
+        )
+        .bind(&table.name)
+        .bind(ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
