@@ -9,7 +9,7 @@ use sync_core::{
 };
 
 use crate::cli::{Cli, Command, ListArgs, ResolveArgs, SyncArgs};
-use crate::failure::Failure;
+use crate::failure::{exit, Failure};
 use crate::item::TodoItem;
 use crate::progress::Progress;
 
@@ -66,8 +66,8 @@ impl App {
                 self.modify(id, move |item| item.text = text).await?
             }
             Command::Rm { id } => {
-                self.existing(id).await?;
-                self.todos.delete(id).await?;
+                let item = self.existing(id).await?;
+                self.todos.delete(&item.id).await?;
             }
             Command::Sync(args) => return self.sync(args).await,
             Command::Watch(args) => {
@@ -86,7 +86,7 @@ impl App {
                 println!("purged {purged} item(s)");
             }
         }
-        Ok(0)
+        Ok(exit::OK)
     }
 
     async fn list(&self, args: &ListArgs) -> Result<(), Failure> {
@@ -110,12 +110,25 @@ impl App {
         Ok(())
     }
 
+    /// The item an id or a unique id prefix (git style, at least 4 characters) names.
     async fn existing(&self, id: &str) -> Result<TodoItem, Failure> {
-        let found = match sync_core::backend::validate_id(id) {
-            Ok(()) => self.todos.get(id).await?,
-            Err(_) => None,
+        if sync_core::backend::validate_id(id).is_ok() {
+            if let Some(item) = self.todos.get(id).await? {
+                return Ok(item);
+            }
+        }
+        let candidates = if id.chars().count() >= MIN_PREFIX {
+            self.todos.query(&Query::new().filter(TodoItem::ID.starts_with(id)).top(MAX_LISTED + 1)).await?
+        } else {
+            Vec::new()
         };
-        found.ok_or_else(|| Failure::usage(format!("no item with id {id:?}: run `todo list` to see the ids")))
+        let ids: Vec<&str> = candidates.iter().map(|t| t.id.as_str()).collect();
+        let picked = pick_by_prefix(id, &ids)?.to_owned();
+        let mut candidates = candidates;
+        candidates.retain(|t| t.id == picked);
+        candidates
+            .pop()
+            .ok_or_else(|| Failure::usage(format!("no item with id {id:?}: run `todo list` to see the ids")))
     }
 
     async fn modify(&self, id: &str, change: impl FnOnce(&mut TodoItem)) -> Result<(), Failure> {
@@ -136,6 +149,10 @@ impl App {
             let pull = self.todos.pull(&Query::new(), PullOptions::incremental(QUERY_ID)).await;
             pulled = Some(pull.map_err(|e| Failure::sync(&url, e))?);
         }
+        if args.push_only && pushed.as_ref().is_some_and(|p| p.total == 0) {
+            println!("nothing to push: no local changes are waiting");
+            return Ok(exit::OK);
+        }
         let mut line = String::from("synced:");
         if let Some(p) = pushed {
             line.push_str(&format!(" pushed {}", p.succeeded + p.resolved));
@@ -150,9 +167,9 @@ impl App {
                 "{} change(s) need a decision: run `todo conflicts`, then `todo resolve <id> --keep-mine|--keep-server|--discard`",
                 errors.len()
             );
-            return Ok(2);
+            return Ok(exit::DECISIONS);
         }
-        Ok(0)
+        Ok(exit::OK)
     }
 
     async fn conflicts(&self) -> Result<(), Failure> {
@@ -183,7 +200,16 @@ impl App {
 
     async fn resolve(&self, args: &ResolveArgs) -> Result<(), Failure> {
         let errors = self.ctx.errors().await?;
-        let error = errors.iter().find(|e| e.item_id == args.id).ok_or_else(|| {
+        let waiting: Vec<&str> = errors.iter().map(|e| e.item_id.as_str()).collect();
+        let id = match waiting.iter().find(|id| **id == args.id) {
+            Some(id) => *id,
+            None if args.id.chars().count() >= MIN_PREFIX => {
+                let matching: Vec<&str> = waiting.iter().copied().filter(|id| id.starts_with(&args.id)).collect();
+                pick_by_prefix(&args.id, &matching)?
+            }
+            None => "",
+        };
+        let error = errors.iter().find(|e| e.item_id == id).ok_or_else(|| {
             Failure::usage(format!("no conflict or failed change for item {:?}: run `todo conflicts`", args.id))
         })?;
         let resolution = if args.choice.keep_mine {
@@ -193,9 +219,40 @@ impl App {
         } else {
             Resolution::Discard
         };
+        let item_id = error.item_id.clone();
+        let sends = resolution == Resolution::KeepLocal;
         self.ctx.resolve(error.operation_id, resolution).await?;
-        println!("resolved {}; run `todo sync` to send it", args.id);
+        if sends {
+            println!("resolved {item_id}: your version is kept; run `todo sync` to send it");
+        } else {
+            println!("resolved {item_id}: the server's version is kept, nothing is left to send");
+        }
         Ok(())
+    }
+}
+
+/// Ids may be shortened to a unique prefix of at least this many characters.
+const MIN_PREFIX: usize = 4;
+/// How many candidates an ambiguous prefix lists.
+const MAX_LISTED: u64 = 10;
+
+/// The one id of `candidates` (the ids starting with `prefix`), or a usage error that says why
+/// there is not exactly one.
+fn pick_by_prefix<'a>(prefix: &str, candidates: &[&'a str]) -> Result<&'a str, Failure> {
+    match candidates {
+        [one] => Ok(one),
+        [] if prefix.chars().count() < MIN_PREFIX => Err(Failure::usage(format!(
+            "no item with id {prefix:?}: give the whole id or at least {MIN_PREFIX} of its first characters (`todo list` shows them)"
+        ))),
+        [] => Err(Failure::usage(format!("no item with id {prefix:?}: run `todo list` to see the ids"))),
+        many => {
+            let shown: Vec<&str> = many.iter().copied().take(MAX_LISTED as usize).collect();
+            let more = if many.len() > shown.len() { ", …" } else { "" };
+            Err(Failure::usage(format!(
+                "{prefix:?} is the start of several ids ({}{more}): give more characters",
+                shown.join(", ")
+            )))
+        }
     }
 }
 
@@ -210,4 +267,21 @@ fn non_empty(text: &str) -> Result<&str, Failure> {
         return Err(Failure::usage("the text is empty: write what the item is about"));
     }
     Ok(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_names_one_item_or_says_why_not() {
+        assert_eq!(pick_by_prefix("51ec", &["51ecf034-aaaa"]).unwrap(), "51ecf034-aaaa");
+        let many = pick_by_prefix("51ec", &["51ecf034-aaaa", "51ec0000-bbbb"]).unwrap_err();
+        assert!(many.to_string().contains("51ecf034-aaaa, 51ec0000-bbbb"), "{many}");
+        assert_eq!(many.code(), exit::USAGE);
+        let short = pick_by_prefix("51e", &[]).unwrap_err();
+        assert!(short.to_string().contains("at least 4"), "{short}");
+        let none = pick_by_prefix("zzzz", &[]).unwrap_err();
+        assert!(none.to_string().contains("todo list"), "{none}");
+    }
 }

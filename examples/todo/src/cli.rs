@@ -6,7 +6,14 @@ use clap::{Args, Parser, Subcommand};
 
 /// An offline-first todo list that syncs with an Azure Mobile Apps backend.
 #[derive(Debug, Parser)]
-#[command(name = "todo", version)]
+#[command(
+    name = "todo",
+    version,
+    after_help = "Exit status: 0 done; 1 the server, the network or the database failed; 2 a wrong command line \
+                  (a bad flag, an id that names no item); 3 `sync` left changes that wait for a decision \
+                  (`todo conflicts`, `todo resolve`).\n\nIds may be shortened to a unique prefix of at least 4 \
+                  characters, as in git."
+)]
 pub struct Cli {
     /// The local SQLite database.
     #[arg(long, env = "TODO_DB", default_value = "todo.db", global = true)]

@@ -1,6 +1,7 @@
 //! What the user sees when a command fails: one line saying what happened and what to do, and
-//! exit status 1. Every engine error is mapped here, by its [`ErrorKind`], and printed with its
-//! whole source chain (SQLite's "file is not a database" is in the chain, not in the top message).
+//! an exit status ([`exit`]). Every engine error is mapped here, by its [`ErrorKind`], and printed
+//! with its whole source chain (SQLite's "file is not a database" is in the chain, not in the top
+//! message).
 
 use std::error::Error;
 use std::fmt;
@@ -9,36 +10,70 @@ use std::path::Path;
 use sync_core::error::StoreError;
 use sync_core::{ErrorKind, SyncError};
 
+/// The exit statuses, one meaning each (also in `todo --help` and the README).
+pub mod exit {
+    /// The command did what was asked.
+    pub const OK: i32 = 0;
+    /// It failed: the server, the network or the database (the message says which).
+    pub const ERROR: i32 = 1;
+    /// The command line was wrong: a bad flag, an id that names no item (clap's own status for
+    /// its errors, too).
+    pub const USAGE: i32 = 2;
+    /// `sync` finished, and changes wait for a decision (`todo conflicts`, `todo resolve`).
+    pub const DECISIONS: i32 = 3;
+}
+
 /// A failed command.
 #[derive(Debug)]
-pub struct Failure(String);
+pub struct Failure {
+    message: String,
+    code: i32,
+}
 
 impl Failure {
     /// Wrong input.
     pub fn usage(message: impl Into<String>) -> Self {
-        Failure(message.into())
+        Failure { message: message.into(), code: exit::USAGE }
     }
 
     /// The database could not be opened.
     pub fn store(path: &Path, e: &StoreError) -> Self {
-        Failure(format!("cannot open the database {}: {}", path.display(), chain(e)))
+        Failure::error(format!("cannot open the database {}: {}", path.display(), chain(e)))
     }
 
     /// A command failed; `server` is the server's URL, for sync commands.
     pub fn sync(server: &str, e: SyncError) -> Self {
-        Failure(describe(&e, Some(server)))
+        Failure { message: describe(&e, Some(server)), code: code_of(&e) }
+    }
+
+    fn error(message: String) -> Self {
+        Failure { message, code: exit::ERROR }
+    }
+
+    /// The exit status for this failure.
+    pub fn code(&self) -> i32 {
+        self.code
     }
 }
 
 impl From<SyncError> for Failure {
     fn from(e: SyncError) -> Self {
-        Failure(describe(&e, None))
+        Failure { message: describe(&e, None), code: code_of(&e) }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
+    }
+}
+
+/// A misused API (no server configured) is the command line's fault; anything else failed.
+fn code_of(e: &SyncError) -> i32 {
+    if e.kind() == ErrorKind::Usage {
+        exit::USAGE
+    } else {
+        exit::ERROR
     }
 }
 
@@ -47,6 +82,11 @@ fn describe(e: &SyncError, server: Option<&str>) -> String {
     let kept = "your changes are kept on this device";
     let at = server.map(|url| format!(" at {url}")).unwrap_or_default();
     let why = chain(e);
+    if let SyncError::PurgeBlocked { pending, .. } = e {
+        return format!(
+            "{pending} change(s) are not on the server yet: run `todo sync` first, or `todo purge --force` to drop them"
+        );
+    }
     match e.kind() {
         ErrorKind::Offline => {
             let why = why.strip_prefix("the server could not be reached: ").unwrap_or(&why);

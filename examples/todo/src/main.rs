@@ -11,8 +11,9 @@
 //! cargo run -p todo -- --remote http://127.0.0.1:3000 watch   # live list, syncs by itself
 //! ```
 //!
-//! Exit status: 0 on success, 2 when `sync` leaves conflicts or failed changes to resolve
-//! (`todo conflicts`, `todo resolve`), 1 on any other error.
+//! Exit status: 0 on success, 1 when the server, the network or the database failed, 2 for a
+//! wrong command line (an unknown flag, an id that names no item), 3 when `sync` leaves conflicts
+//! or failed changes to decide (`todo conflicts`, `todo resolve`).
 
 mod app;
 mod cli;
@@ -40,7 +41,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(failure) => {
             eprintln!("todo: {failure}");
-            std::process::exit(1);
+            std::process::exit(failure.code());
         }
     }
 }

@@ -22,10 +22,10 @@ async fn bad_input_gets_a_clear_message_and_keeps_local_data() {
     let id = d.add("keep me").await;
 
     let unknown = d.run(&["done", "no-such-id"]).await;
-    assert_eq!(unknown.code, 1);
+    assert_eq!(unknown.code, 2, "an id that names no item is a usage error");
     assert!(unknown.stderr.contains("no item with id"), "{}", unknown.stderr);
     let empty = d.run(&["add", "   "]).await;
-    assert_eq!(empty.code, 1);
+    assert_eq!(empty.code, 2);
     assert!(empty.stderr.contains("empty"), "{}", empty.stderr);
 
     let offline = Device { db: d.db.clone(), url: "http://127.0.0.1:9".into() };

@@ -122,7 +122,7 @@ pub async fn converge_conflict_resolve(url: &str, remote: &dyn Remote) {
     a.ok(&["sync"]).await;
     let run = b.run(&["sync"]).await;
     // b's edit of eggs conflicts with a's undone (both changed the same version).
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 3, "conflicts wait: {}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("todo conflicts"), "{}", run.stderr);
     let conflicts = b.ok(&["conflicts"]).await;
     assert!(conflicts.contains(&eggs), "{conflicts}");
@@ -137,11 +137,11 @@ pub async fn converge_conflict_resolve(url: &str, remote: &dyn Remote) {
     assert!(!expected.to_string().contains(&bread));
     let _ = &jam;
 
-    // A conflicting edit on both ends with 2 until resolved; keep-mine wins on the server.
+    // A conflicting edit on both ends with 3 until resolved; keep-mine wins on the server.
     a.ok(&["edit", &milk, "oat milk"]).await;
     b.ok(&["edit", &milk, "soy milk"]).await;
     a.ok(&["sync"]).await;
-    assert_eq!(b.run(&["sync"]).await.code, 2);
+    assert_eq!(b.run(&["sync"]).await.code, 3);
     assert!(b.ok(&["status"]).await.contains("errors: 1"));
     b.ok(&["resolve", &milk, "--keep-mine"]).await;
     b.ok(&["sync"]).await;
