@@ -196,12 +196,10 @@ struct NoteWithStars {
     stars: i32,
 }
 
-/// An update queued by the older version pushes only the columns it knew, so the server keeps
-/// the new column's value another device set; once the item is edited again, everything goes.
-#[tokio::test]
-async fn an_update_queued_before_a_new_column_leaves_the_servers_value() {
+/// A server where another, upgraded device gave note "1" five stars, and a store where version 1
+/// of the app (no stars) pulled it and queued an edit of its text.
+async fn an_update_queued_by_v1_over_five_stars() -> (MemoryRemote, MemoryStore) {
     let remote = MemoryRemote::new();
-    // Another device, already upgraded, gave the note 5 stars.
     let other = SyncContext::builder(MemoryStore::new()).remote(remote.clone()).build().await.unwrap();
     let theirs = other.table::<NoteWithStars>().await.unwrap();
     theirs.insert(NoteWithStars { id: "1".into(), text: "a".into(), tag: None, stars: 5 }).await.unwrap();
@@ -212,6 +210,14 @@ async fn an_update_queued_before_a_new_column_leaves_the_servers_value() {
     let notes = v1.table::<NoteV1>().await.unwrap();
     notes.pull(&Query::new(), sync_core::PullOptions::incremental("all")).await.unwrap();
     notes.update(&NoteV1 { id: "1".into(), text: "edited by v1".into(), tag: None }).await.unwrap();
+    (remote, store)
+}
+
+/// An update queued by the older version pushes only the columns it knew, so the server keeps
+/// the new column's value another device set; once the item is edited again, everything goes.
+#[tokio::test]
+async fn an_update_queued_before_a_new_column_leaves_the_servers_value() {
+    let (remote, store) = an_update_queued_by_v1_over_five_stars().await;
 
     let v2 = SyncContext::builder(store.clone()).remote(remote.clone()).build().await.unwrap();
     let notes = v2.table::<NoteWithStars>().await.unwrap();
@@ -245,17 +251,7 @@ async fn an_update_queued_before_a_new_column_leaves_the_servers_value() {
 /// of another writer, so no conflict reaches the user.
 #[tokio::test]
 async fn a_lost_answer_to_an_update_queued_before_a_new_column_is_not_a_conflict() {
-    let remote = MemoryRemote::new();
-    let other = SyncContext::builder(MemoryStore::new()).remote(remote.clone()).build().await.unwrap();
-    let theirs = other.table::<NoteWithStars>().await.unwrap();
-    theirs.insert(NoteWithStars { id: "1".into(), text: "a".into(), tag: None, stars: 5 }).await.unwrap();
-    other.push().await.unwrap();
-
-    let store = MemoryStore::new();
-    let v1 = SyncContext::builder(store.clone()).remote(remote.clone()).build().await.unwrap();
-    let notes = v1.table::<NoteV1>().await.unwrap();
-    notes.pull(&Query::new(), sync_core::PullOptions::incremental("all")).await.unwrap();
-    notes.update(&NoteV1 { id: "1".into(), text: "edited by v1".into(), tag: None }).await.unwrap();
+    let (remote, store) = an_update_queued_by_v1_over_five_stars().await;
 
     let options = sync_core::SyncOptions::default().retry(sync_core::RetryPolicy::none());
     let v2 = SyncContext::builder(store.clone()).remote(remote.clone()).options(options).build().await.unwrap();

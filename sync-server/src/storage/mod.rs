@@ -20,6 +20,7 @@ use crate::table::TableDef;
 pub(crate) mod filter;
 #[cfg(test)]
 mod fuzz;
+pub(crate) mod page_sql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 

@@ -37,15 +37,17 @@ use sqlx::{Connection, PgConnection, PgPool, Row};
 use sync_core::backend::format_datetime;
 use sync_core::Column;
 
-use self::rows::{bind, bind_params, db_error, item_from_row, q, select_list};
-use self::schema::{ensure_columns, user_columns, SEQ};
-use super::filter::{ident, render_filter, Dialect};
+use self::rows::{bind, bind_params, db_error, item_from_row, q};
+pub(crate) use self::schema::SEQ;
+use self::schema::{ensure_columns, user_columns};
+use super::filter::{ident, Dialect};
+use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 use super::{
     is_deleted, known_values, new_version, owned, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
 };
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
-use crate::table::{system_columns, TableDef};
+use crate::table::TableDef;
 
 /// Connections per server.
 const POOL_SIZE: u32 = 10;
@@ -66,12 +68,6 @@ impl PostgresBackend {
         schema::migrate(&pool).await?;
         Ok(PostgresBackend { pool })
     }
-}
-
-fn all_columns(user: &[Column]) -> Vec<Column> {
-    let mut all = system_columns();
-    all.extend(user.iter().cloned());
-    all
 }
 
 /// The row of an id, locked for the rest of the transaction.
@@ -182,50 +178,8 @@ impl Backend for PostgresBackend {
         let mut tx = conn.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
         let user = user_columns(&mut tx, table).await?;
         let columns = all_columns(&user);
-        let known = |name: &str, option: &str| {
-            if columns.iter().any(|c| c.name == name) {
-                Ok(())
-            } else {
-                Err(Error::bad_request(format!("{option}: the table has no column '{}'", short(name))))
-            }
-        };
-        let mut conditions = Vec::new();
-        let mut params = Vec::new();
-        if table.options.soft_delete && !options.include_deleted {
-            conditions.push("NOT \"deleted\"".to_owned());
-        }
-        if let Some(filter) = &options.filter {
-            let sql = render_filter(filter, &columns, Dialect::Postgres, 1)?;
-            conditions.push(sql.text);
-            params = sql.params;
-        }
-        let condition = if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") };
-        let mut order = Vec::new();
-        for o in &options.order_by {
-            known(&o.column, "$orderby")?;
-            // NULL sorts first, as on SQLite (PostgreSQL's default is last).
-            order.push(format!(
-                "{} {}",
-                ident(&o.column),
-                if o.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" }
-            ));
-        }
-        // Insertion order breaks ties, as on SQLite (rowid).
-        order.push(format!("{} ASC", ident(SEQ)));
-        if let Some(select) = &options.select {
-            for c in select {
-                known(c, "$select")?;
-            }
-        }
-        let table_name = ident(&table.name);
-        let n = params.len();
-        let sql = format!(
-            "SELECT {} FROM {table_name} WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
-            select_list(&columns),
-            order.join(", "),
-            n + 1,
-            n + 2
-        );
+        let PageSql { select, count, params } = page_sql(table, &columns, options, Dialect::Postgres)?;
+        let sql = select;
         let limit = i64::try_from(top.saturating_add(1)).unwrap_or(i64::MAX);
         let offset = i64::try_from(options.skip).unwrap_or(i64::MAX);
         let rows = bind_params(q(sql), &params)
@@ -244,8 +198,7 @@ impl Backend for PostgresBackend {
             items.push(item);
         }
         let count = if options.inline_count {
-            let sql = format!("SELECT COUNT(*) FROM {table_name} WHERE {condition}");
-            let row = bind_params(q(sql), &params).fetch_one(&mut *tx).await.map_err(|e| db_error(e, true))?;
+            let row = bind_params(q(count), &params).fetch_one(&mut *tx).await.map_err(|e| db_error(e, true))?;
             Some(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
         } else {
             None

@@ -42,10 +42,6 @@ pub(super) fn bind_params(mut query: Query, params: &[SqlValue]) -> Query {
 }
 
 /// The select list of columns, in order.
-pub(super) fn select_list(columns: &[Column]) -> String {
-    columns.iter().map(|c| crate::storage::filter::ident(&c.name)).collect::<Vec<_>>().join(", ")
-}
-
 /// One stored value as JSON. Unchecked reads: the domains `sync_datetime` and `sync_json` are
 /// text on the wire, but not the `text` type sqlx would check for.
 fn json_value(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {

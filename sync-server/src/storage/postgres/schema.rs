@@ -19,7 +19,7 @@ use crate::storage::{new_columns, ColumnValue};
 use crate::table::{system_columns, TableDef};
 
 /// The hidden column that orders rows of equal sort keys by insertion (SQLite's `rowid`).
-pub(super) const SEQ: &str = "__seq";
+pub(crate) const SEQ: &str = "__seq";
 
 /// The migrations of the server's own schema (`migrations/postgres/` of this crate), applied by
 /// [`migrate`] under sqlx's advisory lock and recorded in `__sync_migrations`.

@@ -29,11 +29,12 @@ use super::{
     is_deleted, known_values, new_columns, new_version, owned, real_json, Backend, ColumnValue, Item, QueryPage,
     SeedRow, SqlValue, Write,
 };
-use crate::error::{short, Error, ServerError};
+use crate::error::{Error, ServerError};
 use crate::odata::QueryOptions;
 use crate::table::{system_columns, TableDef};
 
-use super::filter::{ident, render_filter, Dialect};
+use super::filter::{ident, Dialect};
+use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -146,16 +147,6 @@ async fn user_columns(conn: &mut SqliteConnection, table: &TableDef) -> Result<V
     let stored = stored_columns(conn, &table.name).await?.unwrap_or_default();
     let system = system_columns();
     Ok(stored.into_iter().filter(|c| !system.iter().any(|s| s.name == c.name)).collect())
-}
-
-fn all_columns(user: &[Column]) -> Vec<Column> {
-    let mut all = system_columns();
-    all.extend(user.iter().cloned());
-    all
-}
-
-fn select_list(columns: &[Column]) -> String {
-    columns.iter().map(|c| ident(&c.name)).collect::<Vec<_>>().join(", ")
 }
 
 /// One stored value as JSON.
@@ -364,42 +355,8 @@ impl Backend for SqliteBackend {
         let mut tx = conn.begin().await?;
         let user = user_columns(&mut tx, table).await?;
         let columns = all_columns(&user);
-        let known = |name: &str, option: &str| {
-            if columns.iter().any(|c| c.name == name) {
-                Ok(())
-            } else {
-                Err(Error::bad_request(format!("{option}: the table has no column '{}'", short(name))))
-            }
-        };
-        let mut conditions = Vec::new();
-        let mut params = Vec::new();
-        if table.options.soft_delete && !options.include_deleted {
-            conditions.push("NOT \"deleted\"".to_owned());
-        }
-        if let Some(filter) = &options.filter {
-            let sql = render_filter(filter, &columns, Dialect::Sqlite, 1)?;
-            conditions.push(sql.text);
-            params = sql.params;
-        }
-        let condition = if conditions.is_empty() { "1".to_owned() } else { conditions.join(" AND ") };
-        let mut order = Vec::new();
-        for o in &options.order_by {
-            known(&o.column, "$orderby")?;
-            order.push(format!("{} {}", ident(&o.column), if o.descending { "DESC" } else { "ASC" }));
-        }
-        // Insertion order breaks ties, as on the Node server's SQLite tables.
-        order.push("rowid ASC".to_owned());
-        if let Some(select) = &options.select {
-            for c in select {
-                known(c, "$select")?;
-            }
-        }
-        let table_name = ident(&table.name);
-        let sql = format!(
-            "SELECT {} FROM {table_name} WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
-            select_list(&columns),
-            order.join(", ")
-        );
+        let PageSql { select, count, params } = page_sql(table, &columns, options, Dialect::Sqlite)?;
+        let sql = select;
         let limit = i64::try_from(top.saturating_add(1)).unwrap_or(i64::MAX);
         let offset = i64::try_from(options.skip).unwrap_or(i64::MAX);
         let rows = bind_all(q(sql), &params).bind(limit).bind(offset).fetch_all(&mut *tx).await?;
@@ -413,8 +370,7 @@ impl Backend for SqliteBackend {
             items.push(item);
         }
         let count = if options.inline_count {
-            let sql = format!("SELECT COUNT(*) FROM {table_name} WHERE {condition}");
-            let row = bind_all(q(sql), &params).fetch_one(&mut *tx).await?;
+            let row = bind_all(q(count), &params).fetch_one(&mut *tx).await?;
             Some(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
         } else {
             None
