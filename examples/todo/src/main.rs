@@ -26,6 +26,14 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
+    // `RUST_LOG=debug` (any filter) shows the engine's logs on stderr, inside its spans (push,
+    // operation, pull, page: ids and tables, never item contents or tokens); without it the
+    // output is only the app's own.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        use std::io::IsTerminal;
+        let colours = std::io::stderr().is_terminal();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colours).init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -70,3 +70,28 @@ fn short_ids_name_an_item_and_exit_statuses_say_what_happened() {
     let help = todo(&db, &["--help"]);
     assert!(help.stdout.contains("Exit status") && help.stdout.contains("3 `sync`"), "{}", help.stdout);
 }
+
+#[test]
+fn rust_log_shows_the_engine_at_work_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("todo.db");
+    assert_eq!(todo(&db, &["add", "secret groceries"]).code, 0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_todo"))
+        .args(["--db"])
+        .arg(&db)
+        .args(["--remote", "http://127.0.0.1:9", "sync"])
+        .env("RUST_LOG", "debug")
+        .env("TODO_TOKEN", "tok-3x4mpl3")
+        .env_remove("TODO_DB")
+        .env_remove("TODO_REMOTE")
+        .output()
+        .expect("the todo binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "offline: {stderr}");
+    assert!(stderr.contains("push") && stderr.contains("operation{"), "spans name the work: {stderr}");
+    assert!(stderr.contains("retrying"), "the retries are logged: {stderr}");
+    assert!(!stderr.contains("tok-3x4mpl3"), "no token in the logs: {stderr}");
+    assert!(!stderr.contains("secret groceries"), "no item contents in the logs: {stderr}");
+    let quiet = todo(&db, &["list"]);
+    assert!(!quiet.stderr.contains("DEBUG"), "without RUST_LOG nothing extra: {}", quiet.stderr);
+}

@@ -40,6 +40,7 @@ fn check_pull_query(query: &Query) -> Result<(), SyncError> {
     Ok(())
 }
 
+#[tracing::instrument(name = "pull", skip_all, fields(table = %schema.name(), query_id = ?options.query_id))]
 pub(crate) async fn pull(
     shared: &Shared,
     schema: &Arc<TableSchema>,
@@ -118,6 +119,8 @@ pub(crate) async fn pull(
             other => other?,
         };
         summary.requests += 1;
+        let page_span = tracing::debug_span!("page", n = summary.requests, rows = page.items.len());
+        page_span.in_scope(|| tracing::debug!(position = ?asked, "page received"));
         asked.check_page(&page.items, exact)?;
         if let Some(last) = page.items.last() {
             if last.updated_at().is_none() {
@@ -171,6 +174,7 @@ pub(crate) async fn pull(
             }
             Ok((outcome, rejected))
         });
+        let store_page = tracing::Instrument::instrument(store_page, page_span);
         // The next request depends only on this page: fetch it while this one is stored.
         let (outcome, rejected) = match next {
             Some(next) => {

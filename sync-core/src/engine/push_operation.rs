@@ -51,6 +51,8 @@ impl Step {
 ///
 /// `before` is the state the operation had before this push claimed it: an `Attempted` one may
 /// have reached the server already, and what was sent then is remembered (see [`sent_key`]).
+// A span per operation: its id, kind, table and item id; never the item's fields or a token.
+#[tracing::instrument(name = "operation", skip_all, fields(id = op.id, kind = %op.kind, table = %op.table, item = %op.item_id))]
 pub(super) async fn push_one(
     inner: &Shared,
     remote: &Arc<dyn Remote>,

@@ -61,6 +61,7 @@ pub(crate) async fn push(inner: &Shared, tables: Option<Vec<String>>) -> Result<
 /// back (as `Attempted`) before anything else. The push handles the operations queued when it
 /// started, at most: ones queued meanwhile wait for the next push, so the counts of its events
 /// never pass their total.
+#[tracing::instrument(name = "push", skip_all, fields(tables = ?tables))]
 pub(crate) async fn push_locked(
     inner: &Shared,
     remote: &Arc<dyn Remote>,
