@@ -72,6 +72,16 @@ pub(crate) fn statement_sizes(len: usize, most: usize) -> Vec<usize> {
     sizes
 }
 
+/// `items` cut into the slices of [`statement_sizes`], in order: one many-row statement each.
+pub(crate) fn statement_chunks<T>(items: &[T], most: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    statement_sizes(items.len(), most).into_iter().map(move |n| {
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        chunk
+    })
+}
+
 static NULL_I64: Option<i64> = None;
 static NULL_F64: Option<f64> = None;
 static NULL_TEXT: Option<&'static str> = None;
@@ -318,5 +328,8 @@ mod tests {
             assert_eq!(sizes.iter().sum::<usize>(), len);
             assert!(sizes.iter().all(|n| n.is_power_of_two() && *n <= 64));
         }
+        let items: Vec<u32> = (0..11).collect();
+        let chunks: Vec<&[u32]> = statement_chunks(&items, 4).collect();
+        assert_eq!(chunks, [&[0, 1, 2, 3][..], &[4, 5, 6, 7], &[8, 9], &[10]]);
     }
 }

@@ -8,7 +8,7 @@ use sync_core::{FailureKind, Operation, OperationError, OperationKind, Operation
 
 use crate::connection::Db;
 use crate::error::{corrupt, db};
-use crate::statement::{fixed_sql, statement_sizes, Cell, Param, SqlRow, Stmt, MAX_ROWS_PER_STATEMENT};
+use crate::statement::{fixed_sql, statement_chunks, Cell, Param, SqlRow, Stmt, MAX_ROWS_PER_STATEMENT};
 
 const OPERATIONS: &str = "__operations";
 const ERRORS: &str = "__errors";
@@ -173,11 +173,12 @@ pub(crate) fn enqueue(conn: &mut Db, op: NewOperation) -> Result<Operation, Stor
 /// one statement consecutive ids in insertion order, the last of them `last_insert_rowid()`.
 pub(crate) fn enqueue_many(conn: &mut Db, ops: Vec<NewOperation>) -> Result<Vec<Operation>, StoreError> {
     let items = ops.iter().map(|op| json(OPERATIONS, op.item.as_ref())).collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<(&NewOperation, &Option<String>)> = ops.iter().zip(&items).collect();
     let mut ids = Vec::with_capacity(ops.len());
-    let mut done = 0;
-    for n in statement_sizes(ops.len(), MAX_ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&rows, MAX_ROWS_PER_STATEMENT) {
+        let n = chunk.len();
         let mut params = Vec::with_capacity(n * 5);
-        for (op, item) in ops[done..done + n].iter().zip(&items[done..done + n]) {
+        for (op, item) in chunk {
             params.extend([
                 Param::Integer(op.kind.code()),
                 Param::text(&op.table),
@@ -196,7 +197,6 @@ pub(crate) fn enqueue_many(conn: &mut Db, ops: Vec<NewOperation>) -> Result<Vec<
         let last = Cells::new(OPERATIONS, row).uint("id")?;
         let first = last.checked_sub(n as u64 - 1).ok_or_else(|| corrupt(OPERATIONS, "operation ids ran backwards"))?;
         ids.extend(first..=last);
-        done += n;
     }
     Ok(ops.into_iter().zip(ids).map(|(op, id)| op.into_operation(id)).collect())
 }
@@ -290,22 +290,19 @@ pub(crate) fn count_operations(conn: &mut Db, filter: &OperationFilter) -> Resul
 }
 
 /// Which of `ids` have a queued operation in `table`, a few ids per statement (see
-/// [`statement_sizes`]).
+/// [`statement_chunks`]).
 pub(crate) fn queued_items(conn: &mut Db, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
     let mut found = HashSet::new();
-    let mut rest = ids;
-    for n in statement_sizes(ids.len(), MAX_ROWS_PER_STATEMENT) {
-        let (chunk, tail) = rest.split_at(n);
+    for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT DISTINCT \"itemId\" FROM \"__operations\" WHERE \"tableName\" = ? AND \"itemId\" IN ({})",
-            vec!["?"; n].join(", ")
+            vec!["?"; chunk.len()].join(", ")
         );
         let params = std::iter::once(Param::text(table)).chain(chunk.iter().map(|id| Param::text(id))).collect();
         let rows = conn.load(Stmt::new(sql, params)).map_err(|e| db("reading queued items", e))?;
         for row in rows {
             found.insert(crate::rows::read_id(OPERATIONS, row)?);
         }
-        rest = tail;
     }
     Ok(found)
 }

@@ -12,7 +12,7 @@ use sync_core::{Operation, OperationError, Record};
 use crate::catalogue::{Catalogue, TableInfo};
 use crate::connection::Db;
 use crate::error::db;
-use crate::statement::{statement_sizes, Param, Stmt, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
+use crate::statement::{statement_chunks, Param, Stmt, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
 use crate::{query_sql, rows, system_tables};
 
 /// A transaction in progress on the writer connection. Everything it does commits together when
@@ -38,6 +38,17 @@ impl<'c> DieselTransaction<'c> {
     }
 }
 
+/// `record` in the table's canonical form, with the same checks as the reference store (wrong
+/// types, nulls in non-null columns and unknown fields are errors; date-times canonical).
+/// Records the engine already conformed are borrowed, not copied.
+fn conformed<'r>(info: &TableInfo, record: &'r Record) -> Result<Cow<'r, Record>, StoreError> {
+    if info.schema.is_conformed(record) {
+        return Ok(Cow::Borrowed(record));
+    }
+    let row = info.schema.conform_local(record.clone()).map_err(|e| StoreError::record(info.schema.name(), e))?;
+    Ok(Cow::Owned(row))
+}
+
 /// Reads one item with its table's fixed statement.
 pub(crate) fn get_item(db: &mut Db, info: &TableInfo, id: &str) -> Result<Option<Record>, StoreError> {
     let rows = db
@@ -54,17 +65,8 @@ impl Transaction for DieselTransaction<'_> {
 
     fn upsert(&mut self, table: &str, record: &Record) -> Result<(), StoreError> {
         let info = self.table(table)?;
-        // The same checks (and canonical form) as the reference store: wrong types, nulls in
-        // non-null columns and unknown fields are errors; date-times are stored canonical. Records
-        // the engine already conformed skip the copy.
-        let conformed;
-        let row = if info.schema.is_conformed(record) {
-            record
-        } else {
-            conformed = info.schema.conform_local(record.clone()).map_err(|e| StoreError::record(table, e))?;
-            &conformed
-        };
-        let params = rows::record_params(&info.schema, row)?;
+        let row = conformed(&info, record)?;
+        let params = rows::record_params(&info.schema, &row)?;
         self.db
             .execute(Stmt::new(info.upsert_sql.as_str(), params))
             .map_err(|e| db(&format!("writing to {table:?}"), e))?;
@@ -75,25 +77,15 @@ impl Transaction for DieselTransaction<'_> {
         let info = self.table(table)?;
         let columns = info.schema.columns().len().max(1);
         let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
-        let conformed: Vec<Cow<'_, Record>> = records
-            .iter()
-            .map(|r| match info.schema.is_conformed(r) {
-                true => Ok(Cow::Borrowed(*r)),
-                false => info.schema.conform_local((*r).clone()).map(Cow::Owned),
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| StoreError::record(table, e))?;
-        let mut rest: &[Cow<'_, Record>] = &conformed;
-        for n in statement_sizes(rest.len(), most) {
-            let (chunk, tail) = rest.split_at(n);
-            let mut params = Vec::with_capacity(n * columns);
+        let rows = records.iter().map(|r| conformed(&info, r)).collect::<Result<Vec<_>, _>>()?;
+        for chunk in statement_chunks(&rows, most) {
+            let mut params = Vec::with_capacity(chunk.len() * columns);
             for row in chunk {
                 params.extend(rows::record_params(&info.schema, row)?);
             }
             self.db
-                .execute(Stmt::new(info.upsert_rows_sql(n), params))
+                .execute(Stmt::new(info.upsert_rows_sql(chunk.len()), params))
                 .map_err(|e| db(&format!("writing to {table:?}"), e))?;
-            rest = tail;
         }
         Ok(())
     }
@@ -101,17 +93,14 @@ impl Transaction for DieselTransaction<'_> {
     fn existing_ids(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
         let info = self.table(table)?;
         let mut found = HashSet::new();
-        let mut rest = ids;
-        for n in statement_sizes(ids.len(), MAX_ROWS_PER_STATEMENT) {
-            let (chunk, tail) = rest.split_at(n);
+        for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
             let rows = self
                 .db
-                .load(Stmt::new(info.existing_ids_sql(n), chunk.iter().map(|id| Param::text(id)).collect()))
+                .load(Stmt::new(info.existing_ids_sql(chunk.len()), chunk.iter().map(|id| Param::text(id)).collect()))
                 .map_err(|e| db(&format!("reading ids from {table:?}"), e))?;
             for row in rows {
                 found.insert(rows::read_id(table, row)?);
             }
-            rest = tail;
         }
         Ok(found)
     }

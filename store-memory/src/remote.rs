@@ -504,6 +504,15 @@ impl MemoryRemote {
 
     /// Runs one call: waits the latency, then, under one lock, logs it, applies faults and runs
     /// `op` with the server time.
+    /// A page of a query that asked for `top` rows, as the client receives it. A dropped
+    /// connection loses the whole page; counted outside `call` so a fault order or a 400 does
+    /// not count rows.
+    fn deliver_page(&self, items: Vec<Record>, top: u64) -> Result<Page, RemoteError> {
+        self.lock().faults.deliver_rows(items.len())?;
+        let has_next_link = items.len() as u64 == top;
+        Ok(Page { items, has_next_link })
+    }
+
     async fn call<T, F>(&self, mut request: Request, op: F) -> Result<T, RemoteError>
     where
         F: FnOnce(&mut Server, &str) -> Result<T, RemoteError> + Send,
@@ -574,11 +583,7 @@ impl Remote for MemoryRemote {
     ) -> Result<Page, RemoteError> {
         let req = Request::new(RequestKind::Query, table).query(cursor, page_size);
         let (items, top) = self.call(req, move |server, _| server.query(table, filter, cursor, page_size)).await?;
-        // A dropped connection loses the whole page; counted outside `call` so a fault order or a
-        // 400 does not count rows.
-        self.lock().faults.deliver_rows(items.len())?;
-        let has_next_link = items.len() as u64 == top;
-        Ok(Page { items, has_next_link })
+        self.deliver_page(items, top)
     }
 
     fn exact_timestamps(&self) -> bool {
@@ -595,9 +600,7 @@ impl Remote for MemoryRemote {
         let req = Request::new(RequestKind::Query, table).query(None, page_size);
         let (items, top) =
             self.call(req, move |server, _| server.query_by_id(table, filter, after_id, page_size)).await?;
-        self.lock().faults.deliver_rows(items.len())?;
-        let has_next_link = items.len() as u64 == top;
-        Ok(Page { items, has_next_link })
+        self.deliver_page(items, top)
     }
 }
 

@@ -116,12 +116,6 @@ impl Position {
         }
     }
 
-    /// Whether `row` was sent within one unit of `around` (so a window around it holds it).
-    pub(crate) fn within_window(around: &str, row: &Record) -> bool {
-        let Ok((t, step, _)) = step_of(around) else { return false };
-        row.updated_at().and_then(instant).is_some_and(|s| (s - t).abs() <= step)
-    }
-
     /// Saves this position for `(table, query_id)`; the start is never saved.
     pub(crate) fn save(&self, tx: &mut dyn Transaction, table: &str, query_id: &str) -> Result<(), StoreError> {
         match self.encode() {
@@ -263,7 +257,7 @@ fn check_sent_order(rows: &[Record]) -> Result<(), RemoteError> {
 /// collation ignores case (SQL Server's default), ASCII case folded; a server that ignores
 /// `$orderby=id` would make the next page skip rows.
 fn check_window(around: &str, after_id: Option<&str>, rows: &[Record]) -> Result<(), RemoteError> {
-    let (t, step, _) = step_of(around)?;
+    let window = Around::of(around)?;
     let ids = after_id.into_iter().chain(rows.iter().map(Record::id));
     let by_bytes = ids.clone().zip(ids.clone().skip(1)).all(|(a, b)| a < b);
     let folded = || ids.clone().zip(ids.clone().skip(1)).all(|(a, b)| a.to_ascii_lowercase() < b.to_ascii_lowercase());
@@ -275,8 +269,7 @@ fn check_window(around: &str, after_id: Option<&str>, rows: &[Record]) -> Result
     }
     for row in rows {
         let sent = row.updated_at().ok_or_else(|| missing_updated_at(row))?;
-        let near = instant(sent).is_some_and(|s| (s - t).abs() <= step);
-        if !near {
+        if !window.holds(sent) {
             return Err(RemoteError::protocol(format!(
                 "the server ignores the $filter: row {:?} at {sent:?} is outside the window around {around:?}",
                 row.id()
@@ -284,6 +277,26 @@ fn check_window(around: &str, after_id: Option<&str>, rows: &[Record]) -> Result
         }
     }
     Ok(())
+}
+
+/// A sent timestamp and the unit of its last digit: a window around it holds the rows sent
+/// within one unit of it.
+pub(crate) struct Around {
+    at: DateTime<Utc>,
+    step: TimeDelta,
+}
+
+impl Around {
+    /// The window around `sent`; a protocol error when it is not a date-time.
+    pub(crate) fn of(sent: &str) -> Result<Around, RemoteError> {
+        let (at, step, _) = step_of(sent)?;
+        Ok(Around { at, step })
+    }
+
+    /// Whether a row sent at `sent` is within one unit of this timestamp.
+    pub(crate) fn holds(&self, sent: &str) -> bool {
+        instant(sent).is_some_and(|s| (s - self.at).abs() <= self.step)
+    }
 }
 
 /// The timestamps one unit of `sent`'s last digit before and after it, written like it.

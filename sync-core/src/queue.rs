@@ -79,15 +79,7 @@ pub fn apply_local_change(
 
     let (record, snapshot) = match change {
         LocalChange::Insert(mut record) | LocalChange::Update(mut record) => {
-            // An insert starts with the server's columns empty; an update keeps the stored ones.
-            for col in system::SERVER_OWNED {
-                let value = match &stored {
-                    Some(stored) => stored.get(col).cloned().unwrap_or(Value::Null),
-                    None if col == system::DELETED => Value::Bool(false),
-                    None => Value::Null,
-                };
-                record.set(col, value).map_err(|e| StoreError::record(table, e))?;
-            }
+            take_server_columns(table, &mut record, stored.as_ref())?;
             tx.upsert(table, &record)?;
             (Some(record), None)
         }
@@ -168,11 +160,7 @@ pub fn apply_local_changes(
     let mut records = Vec::with_capacity(changes.len());
     for change in changes {
         let LocalChange::Insert(mut record) = change else { continue };
-        // An insert starts with the server's columns empty (as in `apply_local_change`).
-        for col in system::SERVER_OWNED {
-            let value = if col == system::DELETED { Value::Bool(false) } else { Value::Null };
-            record.set(col, value).map_err(|e| StoreError::record(table, e))?;
-        }
+        take_server_columns(table, &mut record, None)?;
         records.push(record);
     }
     tx.upsert_many(table, &records.iter().collect::<Vec<_>>())?;
@@ -191,6 +179,20 @@ pub fn apply_local_changes(
         .zip(operations)
         .map(|(record, operation)| LocalChangeOutcome { record: Some(record), operation: Some(operation) })
         .collect())
+}
+
+/// Server-owned columns are never taken from the app: an insert (`stored` is `None`) starts
+/// with them empty, an update keeps the stored ones.
+fn take_server_columns(table: &str, record: &mut Record, stored: Option<&Record>) -> Result<(), StoreError> {
+    for col in system::SERVER_OWNED {
+        let value = match stored {
+            Some(stored) => stored.get(col).cloned().unwrap_or(Value::Null),
+            None if col == system::DELETED => Value::Bool(false),
+            None => Value::Null,
+        };
+        record.set(col, value).map_err(|e| StoreError::record(table, e))?;
+    }
+    Ok(())
 }
 
 /// The newest queued operation of an item.

@@ -247,29 +247,37 @@ async fn update(
 }
 
 async fn delete(
-    State(inner): Shared,
+    state: Shared,
     caller: Caller,
     p: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let (name, id) = path(p)?;
-    let table = table(&inner, &name)?;
-    let user = owner(table, &caller)?;
-    let if_match = if_match(&headers)?.map(str::to_owned);
-    answer(ops::run(&inner, table, user, Op::Delete { id, if_match }).await)
+    bodyless_write(state, caller, p, headers, |id, if_match| Op::Delete { id, if_match }).await
 }
 
 async fn undelete(
+    state: Shared,
+    caller: Caller,
+    p: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    bodyless_write(state, caller, p, headers, |id, if_match| Op::Undelete { id, if_match }).await
+}
+
+/// A write to one item that takes no body (delete, undelete): the same path, owner and
+/// `If-Match` handling.
+async fn bodyless_write(
     State(inner): Shared,
     caller: Caller,
     p: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
+    op: fn(String, Option<String>) -> Op,
 ) -> Result<Response, Error> {
     let (name, id) = path(p)?;
     let table = table(&inner, &name)?;
     let user = owner(table, &caller)?;
     let if_match = if_match(&headers)?.map(str::to_owned);
-    answer(ops::run(&inner, table, user, Op::Undelete { id, if_match }).await)
+    answer(ops::run(&inner, table, user, op(id, if_match)).await)
 }
 
 /// `POST /tables/{t}/$batch` (see [`crate::batch`]).

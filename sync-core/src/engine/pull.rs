@@ -12,7 +12,7 @@ use super::shared::Shared;
 use crate::cursor::check_query_id;
 use crate::error::{QueryError, RecordError, RemoteError, SyncError};
 use crate::operation::OperationFilter;
-use crate::pull_position::Position;
+use crate::pull_position::{Around, Position};
 use crate::query::expr::Query;
 use crate::query::odata::odata_filter;
 use crate::query::resolve::resolve_query;
@@ -208,9 +208,10 @@ pub(crate) async fn pull(
 /// The ids and versions of `rows` sent within one unit of `around` (the rows a window around
 /// it will read again).
 fn near(rows: &[Record], around: &str) -> HashMap<String, Option<String>> {
+    let Ok(around) = Around::of(around) else { return HashMap::new() };
     rows.iter()
         .rev()
-        .take_while(|row| Position::within_window(around, row))
+        .take_while(|row| row.updated_at().is_some_and(|sent| around.holds(sent)))
         .map(|row| (row.id().to_owned(), row.version().map(str::to_owned)))
         .collect()
 }
