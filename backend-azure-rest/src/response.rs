@@ -87,10 +87,9 @@ pub(crate) fn parse_rows(raw: &RawResponse) -> Result<Vec<Record>, RemoteError> 
 /// cursor is made of `updatedAt` and written into the next request's filter). `deleted` given as
 /// 0/1 (some SQL providers) becomes a boolean.
 fn to_record(value: Value) -> Result<Record, RemoteError> {
-    let record = Record::from_json(value).map_err(|e| RemoteError::protocol(format!("not a valid item: {e}")))?;
-    let mut map = record.into_map();
+    let mut record = Record::from_json(value).map_err(|e| RemoteError::protocol(format!("not a valid item: {e}")))?;
     for col in [system::CREATED_AT, system::UPDATED_AT, system::VERSION] {
-        if let Some(v) = map.get(col) {
+        if let Some(v) = record.get(col) {
             if !(v.is_string() || v.is_null()) {
                 return Err(wrong_type(col, "a string", v));
             }
@@ -99,16 +98,16 @@ fn to_record(value: Value) -> Result<Record, RemoteError> {
             }
         }
     }
-    if let Some(v) = map.get_mut(system::DELETED) {
-        match v {
-            Value::Bool(_) | Value::Null => {}
-            Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => {
-                *v = Value::Bool(n.as_u64() == Some(1));
-            }
-            other => return Err(wrong_type(system::DELETED, "a boolean", other)),
-        }
+    let numeric_deleted = match record.get(system::DELETED) {
+        None | Some(Value::Bool(_) | Value::Null) => None,
+        Some(Value::Number(n)) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => Some(n.as_u64() == Some(1)),
+        Some(other) => return Err(wrong_type(system::DELETED, "a boolean", other)),
+    };
+    if let Some(deleted) = numeric_deleted {
+        // Only setting `id` can fail.
+        record.set(system::DELETED, Value::Bool(deleted)).map_err(|e| RemoteError::protocol(e.to_string()))?;
     }
-    Record::new(map).map_err(|e| RemoteError::protocol(e.to_string()))
+    Ok(record)
 }
 
 fn wrong_type(col: &str, expected: &str, found: &Value) -> RemoteError {

@@ -20,24 +20,56 @@ use crate::statement::{Cell, Param, SqlRow};
 /// an absent or null `deleted` is `false`, like [`TableSchema::conform_local`]; a field the
 /// schema does not have is an error rather than being dropped.
 pub(crate) fn record_params<'a>(schema: &TableSchema, record: &'a Record) -> Result<Vec<Param<'a>>, StoreError> {
-    let table = schema.name();
-    let map = record.as_map();
     let mut params = Vec::with_capacity(schema.columns().len());
+    push_record_params(schema, record, &mut params)?;
+    Ok(params)
+}
+
+/// [`record_params`] appended to `params`, so that a many-row statement fills one vector.
+pub(crate) fn push_record_params<'a>(
+    schema: &TableSchema,
+    record: &'a Record,
+    params: &mut Vec<Param<'a>>,
+) -> Result<(), StoreError> {
+    let table = schema.name();
+    let columns = schema.columns();
+    let map = record.as_map();
+    let fail = |e| StoreError::record(table, e);
+    if let Some(order) = schema.positions_by_name().filter(|_| map.len() == columns.len()) {
+        // The usual record has exactly the columns, and its fields iterate in name order: one
+        // pass places each value at its column's position, with no lookups.
+        let base = params.len();
+        params.resize(base + columns.len(), Param::NullText);
+        let mut in_step = true;
+        for ((key, value), &i) in map.iter().zip(order) {
+            if *key != columns[i].name {
+                in_step = false;
+                break;
+            }
+            params[base + i] = value_param(&columns[i], value).map_err(fail)?;
+        }
+        if in_step {
+            return Ok(());
+        }
+        // A field the table does not have, in place of a column it lacks: the careful path
+        // below says which.
+        params.truncate(base);
+    }
     let mut seen = 0;
-    for col in schema.columns() {
+    for col in columns {
         let value = map.get(&col.name);
         if value.is_some() {
             seen += 1;
         }
-        params.push(value_param(col, value.unwrap_or(&Value::Null)).map_err(|e| StoreError::record(table, e))?);
+        params.push(value_param(col, value.unwrap_or(&Value::Null)).map_err(fail)?);
     }
     if seen < map.len() {
         if let Some(unknown) = map.keys().find(|k| schema.column(k).is_none()) {
             let e = RecordError::UnknownColumn { table: table.to_owned(), column: unknown.clone() };
-            return Err(StoreError::record(table, e));
+            return Err(fail(e));
         }
     }
-    Ok(params)
+    Ok(())
 }
 
 pub(crate) fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {

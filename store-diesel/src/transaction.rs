@@ -81,7 +81,7 @@ impl Transaction for DieselTransaction<'_> {
         for chunk in statement_chunks(&rows, most) {
             let mut params = Vec::with_capacity(chunk.len() * columns);
             for row in chunk {
-                params.extend(rows::record_params(&info.schema, row)?);
+                rows::push_record_params(&info.schema, row, &mut params)?;
             }
             self.db
                 .execute(Stmt::new(info.upsert_rows_sql(chunk.len()), params))

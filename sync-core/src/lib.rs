@@ -54,6 +54,7 @@ mod cursor;
 mod engine;
 mod entity;
 mod evolution;
+mod field_order;
 mod forward;
 mod operation;
 mod pull_position;

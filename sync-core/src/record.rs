@@ -49,6 +49,12 @@ impl Record {
         }
     }
 
+    /// Wraps a map whose `id` is known to be valid (it came from a record and was kept as it is).
+    pub(crate) fn from_checked_map(map: Map<String, Value>) -> Self {
+        debug_assert!(matches!(map.get(system::ID), Some(Value::String(id)) if validate_id(id).is_ok()));
+        Record(map)
+    }
+
     /// Wraps a JSON value, which must be an object with a valid id.
     pub fn from_json(value: Value) -> Result<Self, RecordError> {
         match value {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{RecordError, SchemaError};
+use crate::field_order::{fields_iterate_sorted, NameOrder};
 use crate::record::{json_type_name, Record};
 
 /// The protocol's system column names (ZUMO-API-VERSION 2.0.0).
@@ -118,6 +119,9 @@ pub struct TableSchema {
     /// [`TableSchema::keep_cursors_on_new_columns`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) keep_cursors: bool,
+    /// `columns` in name order, the order of a record's fields.
+    #[serde(skip)]
+    by_name: NameOrder,
 }
 
 impl TableSchema {
@@ -156,7 +160,7 @@ impl TableSchema {
             all.push(c);
         }
         crate::evolution::check_renames(&all)?;
-        Ok(TableSchema { name, columns: all, renamed_from: None, keep_cursors: false })
+        Ok(TableSchema { name, columns: all, renamed_from: None, keep_cursors: false, by_name: NameOrder::default() })
     }
 
     /// The table name.
@@ -215,66 +219,123 @@ impl TableSchema {
     /// stores skip a copy on the hot path; any doubt answers `false`.
     pub fn is_conformed(&self, record: &Record) -> bool {
         let map = record.as_map();
-        map.len() == self.columns.len()
-            && self.columns.iter().all(|col| match map.get(&col.name) {
-                None => false,
-                Some(Value::Null) => col.nullable && col.name != system::DELETED,
-                Some(v) => match col.ty {
-                    ColumnType::String => v.is_string(),
-                    ColumnType::Bool => v.is_boolean(),
-                    ColumnType::Integer => v.is_i64(),
-                    ColumnType::Real => v.is_f64(),
-                    ColumnType::DateTime => v.as_str().is_some_and(is_canonical_datetime),
-                    ColumnType::Json => true,
-                },
-            })
+        if map.len() != self.columns.len() {
+            return false;
+        }
+        if fields_iterate_sorted() {
+            // One pass over fields and columns together, both in name order: no lookups.
+            return map
+                .iter()
+                .zip(self.columns_by_name())
+                .all(|((key, value), col)| *key == col.name && is_canonical(col, value));
+        }
+        self.columns.iter().all(|col| map.get(&col.name).is_some_and(|value| is_canonical(col, value)))
+    }
+
+    /// The columns sorted by name: the order in which a record's fields iterate when
+    /// `serde_json` keeps maps sorted (its default; see `field_order`).
+    pub(crate) fn columns_by_name(&self) -> impl Iterator<Item = &Column> + Clone {
+        self.by_name.of(&self.columns)
+    }
+
+    /// For each column in name order, its position in [`columns`](Self::columns): lets a store
+    /// walk a record's fields once and place each value where its statement wants it. `None`
+    /// when fields do not iterate in name order (serde_json's `preserve_order` is on); then
+    /// look fields up by name.
+    ///
+    /// ```
+    /// use sync_core::{Column, ColumnType, Record, TableSchema};
+    /// let schema = TableSchema::new("T", vec![Column::new("b", ColumnType::String), Column::new("a", ColumnType::Bool)]).unwrap();
+    /// let names: Vec<&str> = schema.columns().iter().map(|c| c.name.as_str()).collect();
+    /// if let Some(order) = schema.positions_by_name() {
+    ///     let sorted: Vec<&str> = order.iter().map(|&i| names[i]).collect();
+    ///     assert_eq!(sorted, ["a", "b", "createdAt", "deleted", "id", "updatedAt", "version"]);
+    /// }
+    /// ```
+    pub fn positions_by_name(&self) -> Option<&[usize]> {
+        fields_iterate_sorted().then(|| self.by_name.positions(&self.columns))
     }
 
     fn conform(&self, record: Record, strict: bool) -> Result<Record, RecordError> {
-        // A server row's JSON column arrives as text to parse: never canonical as it is.
-        let json_text = !strict
-            && self
-                .columns
-                .iter()
-                .any(|c| c.ty == ColumnType::Json && record.get(&c.name).is_some_and(Value::is_string));
-        if !json_text && self.is_conformed(&record) {
-            return Ok(record);
-        }
+        // No separate "already canonical?" pass: conforming in place leaves a canonical value as
+        // it is, so one pass does both.
         let mut map = record.into_map();
-        if strict {
-            if let Some(unknown) = map.keys().find(|k| self.column(k).is_none()) {
-                return Err(RecordError::UnknownColumn { table: self.name.clone(), column: unknown.clone() });
-            }
-        }
-        let mut known = 0;
+        let unknown_column =
+            |column: &String| RecordError::UnknownColumn { table: self.name.clone(), column: column.clone() };
         // In place: a pulled row already has (nearly) every column, so its keys and most of its
         // values are kept as they are, not copied into a new map.
-        for col in &self.columns {
-            let Some(slot) = map.get_mut(&col.name) else {
-                let value = match col.name == system::DELETED {
-                    true => Value::Bool(false),
-                    false if col.nullable => Value::Null,
-                    false => return Err(RecordError::NullValue { column: col.name.clone() }),
-                };
-                map.insert(col.name.clone(), value);
-                known += 1;
-                continue;
-            };
-            known += 1;
-            *slot = match std::mem::take(slot) {
-                Value::Null if col.name == system::DELETED => Value::Bool(false),
-                // A server row written by a client that does not know the column yet.
-                Value::Null if !strict && col.default.is_some() => col.default.clone().unwrap_or(Value::Null),
-                Value::Null if col.nullable => Value::Null,
-                Value::Null => return Err(RecordError::NullValue { column: col.name.clone() }),
-                v => conform_value(&col.name, col.ty, v, strict)?,
-            };
+        let mut missing: Vec<&Column> = Vec::new();
+        let unknown;
+        if fields_iterate_sorted() {
+            // Fields and columns in step, both in name order: one comparison per field.
+            let mut columns = self.columns_by_name().peekable();
+            let mut extra = false;
+            for (key, slot) in map.iter_mut() {
+                while let Some(col) = columns.next_if(|c| c.name < *key) {
+                    missing.push(col);
+                }
+                match columns.next_if(|c| c.name == *key) {
+                    Some(col) => conform_slot(col, slot, strict)?,
+                    None if strict => return Err(unknown_column(key)),
+                    None => extra = true,
+                }
+            }
+            missing.extend(columns);
+            unknown = extra;
+        } else {
+            if let Some(unknown) = map.keys().find(|k| strict && self.column(k).is_none()) {
+                return Err(unknown_column(unknown));
+            }
+            for col in &self.columns {
+                match map.get_mut(&col.name) {
+                    Some(slot) => conform_slot(col, slot, strict)?,
+                    None => missing.push(col),
+                }
+            }
+            unknown = map.len() + missing.len() > self.columns.len();
         }
-        if map.len() > known {
+        for col in missing {
+            let value = match col.name == system::DELETED {
+                true => Value::Bool(false),
+                false if col.nullable => Value::Null,
+                false => return Err(RecordError::NullValue { column: col.name.clone() }),
+            };
+            map.insert(col.name.clone(), value);
+        }
+        if unknown {
             map.retain(|k, _| self.column(k).is_some());
         }
-        Record::new(map)
+        // The id was valid and a string column keeps its string as it is.
+        Ok(Record::from_checked_map(map))
     }
+}
+
+/// Whether a present value of `col` is in canonical form (see [`TableSchema::is_conformed`]).
+fn is_canonical(col: &Column, value: &Value) -> bool {
+    match value {
+        Value::Null => col.nullable && col.name != system::DELETED,
+        v => match col.ty {
+            ColumnType::String => v.is_string(),
+            ColumnType::Bool => v.is_boolean(),
+            ColumnType::Integer => v.is_i64(),
+            ColumnType::Real => v.is_f64(),
+            ColumnType::DateTime => v.as_str().is_some_and(is_canonical_datetime),
+            ColumnType::Json => true,
+        },
+    }
+}
+
+/// Replaces one present value of `col` by its canonical form.
+fn conform_slot(col: &Column, slot: &mut Value, strict: bool) -> Result<(), RecordError> {
+    *slot = match std::mem::take(slot) {
+        Value::Null if col.name == system::DELETED => Value::Bool(false),
+        // A server row written by a client that does not know the column yet.
+        Value::Null if !strict && col.default.is_some() => col.default.clone().unwrap_or(Value::Null),
+        Value::Null if col.nullable => Value::Null,
+        Value::Null => return Err(RecordError::NullValue { column: col.name.clone() }),
+        v => conform_value(&col.name, col.ty, v, strict)?,
+    };
+    Ok(())
 }
 
 /// Checks one non-null value against a column type and returns its canonical form.
@@ -370,11 +431,16 @@ pub fn is_canonical_datetime(s: &str) -> bool {
         return false;
     }
     let num = |from: usize, to: usize| b[from..to].iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
-    let (year, month, day) = (num(0, 4) as i32, num(5, 7), num(8, 10));
-    chrono::NaiveDate::from_ymd_opt(year, month, day).is_some()
-        && num(11, 13) < 24
-        && num(14, 16) < 60
-        && num(17, 19) < 60
+    let (year, month, day) = (num(0, 4), num(5, 7), num(8, 10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    (1..=days_in_month).contains(&day) && num(11, 13) < 24 && num(14, 16) < 60 && num(17, 19) < 60
 }
 
 /// Formats a UTC instant in the canonical form (see [`canonical_datetime`]).
@@ -464,5 +530,52 @@ mod tests {
         assert_eq!(c.get("complete"), Some(&json!(true)));
         assert_eq!(c.get("n"), Some(&json!(5)));
         assert!(c.get("extra").is_none());
+    }
+
+    #[test]
+    fn canonical_datetimes_have_real_days() {
+        for ok in [
+            "2000-02-29T00:00:00.000Z",
+            "2024-04-30T23:59:59.999Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T00:00:00.000Z",
+        ] {
+            assert!(is_canonical_datetime(ok), "{ok}");
+        }
+        for bad in [
+            "1900-02-29T00:00:00.000Z",
+            "2024-04-31T00:00:00.000Z",
+            "2024-13-01T00:00:00.000Z",
+            "2024-00-10T00:00:00.000Z",
+            "2024-01-00T00:00:00.000Z",
+            "2024-01-01T24:00:00.000Z",
+            "2024-01-01T00:60:00.000Z",
+        ] {
+            assert!(!is_canonical_datetime(bad), "{bad}");
+        }
+    }
+
+    /// Fields that the table lacks before, between and after its columns, and columns the row
+    /// lacks, in every position of the one-pass walk: the same result as a lookup per column.
+    #[test]
+    fn conforming_walks_fields_and_columns_in_step() {
+        let s = todo();
+        let row = json!({"aaa": 1, "complete": 0, "createdAt": "2024-01-02T03:04:05Z", "d": "x", "id": "1",
+                         "m": null, "text": "t", "updatedAt": "2024-01-02T03:04:05.000Z", "zzz": true});
+        let c = s.conform_remote(Record::from_json(row).unwrap()).unwrap();
+        let expected = json!({"complete": false, "createdAt": "2024-01-02T03:04:05.000Z", "deleted": false, "due": null,
+                              "id": "1", "n": null, "text": "t", "updatedAt": "2024-01-02T03:04:05.000Z", "version": null});
+        assert_eq!(Value::from(c.clone()), expected);
+        assert!(s.is_conformed(&c));
+        let unknown = Record::from_json(json!({"id": "1", "text": "t", "complete": true, "m": 1})).unwrap();
+        assert!(matches!(s.conform_local(unknown), Err(RecordError::UnknownColumn { column, .. }) if column == "m"));
+        let local =
+            s.conform_local(Record::from_json(json!({"id": "1", "text": "t", "complete": true})).unwrap()).unwrap();
+        assert_eq!(local.as_map().len(), s.columns().len());
+        assert!(s.is_conformed(&local));
+        let mut not_canonical = local.clone();
+        not_canonical.set("due", json!("2024-01-02T04:04:05+01:00")).unwrap();
+        assert!(!s.is_conformed(&not_canonical));
+        assert_eq!(s.conform_local(not_canonical).unwrap().get("due"), Some(&json!("2024-01-02T03:04:05.000Z")));
     }
 }

@@ -29,6 +29,7 @@
 // A binary has no public API: its `pub` items are visible to its own modules only.
 #![allow(unnameable_types)]
 
+mod floor;
 mod local;
 mod memory;
 mod model;

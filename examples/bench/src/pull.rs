@@ -216,6 +216,20 @@ async fn diagnose(server: &NodeServer, rows: u64, summary: &mut Summary) -> Resu
     // The same pages, each fetched, parsed and (ours) conformed and stored: what the client
     // itself costs, whatever the server's speed.
     let cpu_ratio = ours.cpu.as_secs_f64() / raw_cpu.as_secs_f64().max(1e-9);
+    // The floor under that ratio: what SQLite alone spends storing as many rows.
+    let sqlite = crate::floor::sqlite_alone(rows).await?;
+    let floor = (raw_cpu + sqlite).as_secs_f64() / raw_cpu.as_secs_f64().max(1e-9);
+    println!(
+        "  SQLite alone storing {} such rows (INSERT … SELECT made inside SQLite, 1,000 per transaction): CPU {}; \
+         raw + that = {floor:.2}× raw, the least any client storing into SQLite can reach",
+        thousands(rows),
+        dur(sqlite)
+    );
+    summary.info(
+        SECTION,
+        "client CPU floor: (raw + SQLite alone storing the rows) / raw",
+        format!("{floor:.2}× (SQLite {})", dur(sqlite)),
+    );
     summary.goal(
         SECTION,
         "client CPU for the same pages, ours / raw",
