@@ -18,7 +18,7 @@ use sync_core::{Column, TableSchema};
 
 use crate::connection::Db;
 use crate::error;
-use crate::statement::{Param, SqlRow, Stmt};
+use crate::statement::{Param, RowsShape, SqlRow, Stmt};
 
 /// A double-quoted SQL identifier. Names are validated by [`TableSchema`]
 /// (`[A-Za-z_][A-Za-z0-9_]*`); quotes are doubled anyway, so no name can break out.
@@ -92,9 +92,8 @@ pub(crate) struct TableInfo {
     pub(crate) upsert_sql: String,
     /// `DELETE FROM "T" WHERE "id" = ?`.
     pub(crate) delete_sql: String,
-    /// The parts of a many-row upsert (see [`TableInfo::upsert_rows_sql`]).
+    /// The parts of a many-row upsert (see [`TableInfo::upsert_rows`]).
     upsert_head: String,
-    row_placeholders: String,
     on_conflict: String,
     /// Every column of the rows after an id, in id order, at most a limit.
     pub(crate) rows_after_sql: String,
@@ -130,7 +129,6 @@ impl TableInfo {
         let upsert_sql = format!("{upsert_head}{row_placeholders}{on_conflict}");
         Ok(TableInfo {
             upsert_head,
-            row_placeholders,
             on_conflict,
             get_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} = ?"),
             rows_after_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} > ? ORDER BY {id_sql} LIMIT ?"),
@@ -142,25 +140,17 @@ impl TableInfo {
         })
     }
 
-    /// The upsert of `rows` rows in one statement. Callers use a few fixed sizes only (powers
-    /// of two), since Diesel keeps every distinct statement text it has prepared.
-    pub(crate) fn upsert_rows_sql(&self, rows: usize) -> String {
-        let mut sql = String::with_capacity(
-            self.upsert_head.len() + rows * (self.row_placeholders.len() + 2) + self.on_conflict.len(),
-        );
-        sql.push_str(&self.upsert_head);
-        for i in 0..rows {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&self.row_placeholders);
-        }
-        sql.push_str(&self.on_conflict);
-        sql
+    /// The upsert of many rows in one statement: its shape (see [`Stmt::rows`]). Callers use a
+    /// few fixed row counts only (powers of two), since Diesel keeps every distinct statement
+    /// text it has prepared.
+    ///
+    /// [`Stmt::rows`]: crate::statement::Stmt::rows
+    pub(crate) fn upsert_rows(&self) -> RowsShape<'_> {
+        RowsShape { head: &self.upsert_head, columns: self.schema.columns().len(), tail: &self.on_conflict }
     }
 
     /// `SELECT "id" FROM "T" WHERE "id" IN (?, …)` for `ids` ids (a few fixed sizes only, as
-    /// for [`upsert_rows_sql`](Self::upsert_rows_sql)).
+    /// for [`upsert_rows`](Self::upsert_rows)).
     pub(crate) fn existing_ids_sql(&self, ids: usize) -> String {
         let id = self.column_sql.get(system::ID).map(String::as_str).unwrap_or("\"id\"");
         format!("SELECT {id} FROM {} WHERE {id} IN ({})", self.table_sql, vec!["?"; ids].join(", "))

@@ -123,21 +123,58 @@ pub(crate) use fixed_sql;
 #[derive(Debug, Clone)]
 pub(crate) struct Stmt<'a, K: Key = Dynamic> {
     sql: Cow<'a, str>,
+    /// For a many-row `VALUES` list: its shape, so that Diesel's passes over the statement
+    /// (cache key, cacheability, binds) do not scan thousands of placeholders in `sql` each.
+    rows: Option<RowsShape<'a>>,
     params: Vec<Param<'a>>,
     _key: PhantomData<fn() -> K>,
+}
+
+/// `head (?, …, ?), (?, …, ?), … tail`, with `columns` placeholders per row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowsShape<'a> {
+    /// Everything before the first row's `(`.
+    pub(crate) head: &'a str,
+    /// Placeholders per row (at least one).
+    pub(crate) columns: usize,
+    /// Everything after the last row's `)`.
+    pub(crate) tail: &'a str,
+}
+
+impl RowsShape<'_> {
+    /// The SQL text of `rows` rows (what walking the statement writes).
+    pub(crate) fn sql(&self, rows: usize) -> String {
+        let row = format!("({})", vec!["?"; self.columns].join(", "));
+        let mut sql = String::with_capacity(self.head.len() + rows * (row.len() + 2) + self.tail.len());
+        sql.push_str(self.head);
+        for i in 0..rows {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&row);
+        }
+        sql.push_str(self.tail);
+        sql
+    }
 }
 
 impl<'a> Stmt<'a> {
     /// A statement whose SQL is built at run time.
     pub(crate) fn new(sql: impl Into<Cow<'a, str>>, params: Vec<Param<'a>>) -> Self {
-        Stmt { sql: sql.into(), params, _key: PhantomData }
+        Stmt { sql: sql.into(), rows: None, params, _key: PhantomData }
+    }
+
+    /// A many-row statement of `shape` with `params.len() / shape.columns` rows; `sql` is its
+    /// text (from [`RowsShape::sql`], kept for the cache's bookkeeping and messages).
+    pub(crate) fn rows(sql: String, shape: RowsShape<'a>, params: Vec<Param<'a>>) -> Self {
+        Stmt { sql: Cow::Owned(sql), rows: Some(shape), params, _key: PhantomData }
     }
 }
 
 impl<'a, K: Key> Stmt<'a, K> {
     /// A statement with the constant SQL of `K` (declared with [`fixed_sql!`]).
     pub(crate) fn fixed(params: Vec<Param<'a>>) -> Self {
-        Stmt { sql: Cow::Borrowed(K::SQL.unwrap_or_default()), params, _key: PhantomData }
+        Stmt { sql: Cow::Borrowed(K::SQL.unwrap_or_default()), rows: None, params, _key: PhantomData }
     }
 
     /// The SQL text.
@@ -165,6 +202,9 @@ impl<Conn, K: Key> RunQueryDsl<Conn> for Stmt<'_, K> {}
 
 impl<K: Key> QueryFragment<Sqlite> for Stmt<'_, K> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if let Some(shape) = &self.rows {
+            return walk_rows(shape, &self.params, out);
+        }
         let mut pieces = self.sql.split('?');
         let mut params = self.params.iter();
         if let Some(first) = pieces.next() {
@@ -176,14 +216,7 @@ impl<K: Key> QueryFragment<Sqlite> for Stmt<'_, K> {
                     format!("statement has more placeholders than parameters: {}", self.sql).into(),
                 ));
             };
-            match param {
-                Param::NullInteger => out.push_bind_param::<Nullable<BigInt>, _>(&NULL_I64)?,
-                Param::NullReal => out.push_bind_param::<Nullable<Double>, _>(&NULL_F64)?,
-                Param::NullText => out.push_bind_param::<Nullable<Text>, _>(&NULL_TEXT)?,
-                Param::Integer(i) => out.push_bind_param::<BigInt, _>(i)?,
-                Param::Real(f) => out.push_bind_param::<Double, _>(f)?,
-                Param::Text(s) => out.push_bind_param::<Text, str>(s.as_ref())?,
-            }
+            bind(&mut out, param)?;
             out.push_sql(piece);
         }
         if params.next().is_some() {
@@ -193,6 +226,40 @@ impl<K: Key> QueryFragment<Sqlite> for Stmt<'_, K> {
         }
         Ok(())
     }
+}
+
+/// Binds one parameter where its placeholder goes.
+fn bind<'b>(out: &mut AstPass<'_, 'b, Sqlite>, param: &'b Param<'_>) -> QueryResult<()> {
+    match param {
+        Param::NullInteger => out.push_bind_param::<Nullable<BigInt>, _>(&NULL_I64),
+        Param::NullReal => out.push_bind_param::<Nullable<Double>, _>(&NULL_F64),
+        Param::NullText => out.push_bind_param::<Nullable<Text>, _>(&NULL_TEXT),
+        Param::Integer(i) => out.push_bind_param::<BigInt, _>(i),
+        Param::Real(f) => out.push_bind_param::<Double, _>(f),
+        Param::Text(s) => out.push_bind_param::<Text, str>(s.as_ref()),
+    }
+}
+
+/// Writes a many-row statement of `shape` (the text [`RowsShape::sql`] gives) with `params`.
+fn walk_rows<'b>(shape: &RowsShape<'_>, params: &'b [Param<'_>], mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+    if shape.columns == 0 || params.is_empty() || params.len() % shape.columns != 0 {
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("{} parameters do not make rows of {}", params.len(), shape.columns).into(),
+        ));
+    }
+    out.push_sql(shape.head);
+    for (i, row) in params.chunks(shape.columns).enumerate() {
+        out.push_sql(if i == 0 { "(" } else { ", (" });
+        for (j, param) in row.iter().enumerate() {
+            if j > 0 {
+                out.push_sql(", ");
+            }
+            bind(&mut out, param)?;
+        }
+        out.push_sql(")");
+    }
+    out.push_sql(shape.tail);
+    Ok(())
 }
 
 /// One value read back, with the type SQLite reports for it.
@@ -281,6 +348,26 @@ mod tests {
     use diesel::{Connection, SqliteConnection};
 
     use super::*;
+
+    #[test]
+    fn many_row_statements_write_the_text_of_their_shape() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        diesel::sql_query("CREATE TABLE t (a INTEGER, b TEXT)").execute(&mut conn).unwrap();
+        let shape = RowsShape { head: "INSERT INTO t (a, b) VALUES ", columns: 2, tail: " RETURNING a, b" };
+        assert_eq!(shape.sql(2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) RETURNING a, b");
+        let params = vec![Param::Integer(1), Param::text("x?"), Param::NullInteger, Param::NullText];
+        let stmt = Stmt::rows(shape.sql(2), shape, params);
+        let walked = diesel::debug_query::<Sqlite, _>(&stmt).to_string();
+        assert!(walked.starts_with(&shape.sql(2)), "{walked}");
+        let rows: Vec<SqlRow> = stmt.load(&mut conn).unwrap();
+        assert_eq!(
+            rows,
+            vec![SqlRow(vec![Cell::Integer(1), Cell::Text("x?".into())]), SqlRow(vec![Cell::Null, Cell::Null])]
+        );
+        // Parameters that do not fill whole rows are refused, not bound off by one.
+        let odd = Stmt::rows(shape.sql(1), shape, vec![Param::Integer(1)]);
+        assert!(odd.load::<SqlRow>(&mut conn).is_err());
+    }
 
     #[test]
     fn binds_and_reads_every_type() {

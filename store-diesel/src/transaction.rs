@@ -78,13 +78,14 @@ impl Transaction for DieselTransaction<'_> {
         let columns = info.schema.columns().len().max(1);
         let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
         let rows = records.iter().map(|r| conformed(&info, r)).collect::<Result<Vec<_>, _>>()?;
+        let shape = info.upsert_rows();
         for chunk in statement_chunks(&rows, most) {
             let mut params = Vec::with_capacity(chunk.len() * columns);
             for row in chunk {
                 rows::push_record_params(&info.schema, row, &mut params)?;
             }
             self.db
-                .execute(Stmt::new(info.upsert_rows_sql(chunk.len()), params))
+                .execute(Stmt::rows(shape.sql(chunk.len()), shape, params))
                 .map_err(|e| db(&format!("writing to {table:?}"), e))?;
         }
         Ok(())
