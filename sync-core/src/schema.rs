@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{RecordError, SchemaError};
 use crate::record::{json_type_name, Record};
+use crate::value_check::ValueChecks;
 
 /// The protocol's system column names (ZUMO-API-VERSION 2.0.0).
 pub mod system {
@@ -118,6 +119,9 @@ pub struct TableSchema {
     /// [`TableSchema::keep_cursors_on_new_columns`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) keep_cursors: bool,
+    /// Checks of values by the fields' Rust types (derived schemas only; never stored).
+    #[serde(skip)]
+    pub(crate) checks: ValueChecks,
 }
 
 impl TableSchema {
@@ -156,7 +160,7 @@ impl TableSchema {
             all.push(c);
         }
         crate::evolution::check_renames(&all)?;
-        Ok(TableSchema { name, columns: all, renamed_from: None, keep_cursors: false })
+        Ok(TableSchema { name, columns: all, renamed_from: None, keep_cursors: false, checks: ValueChecks::default() })
     }
 
     /// The table name.
@@ -228,6 +232,7 @@ impl TableSchema {
                     ColumnType::Json => true,
                 },
             })
+            && self.checks.pass(map)
     }
 
     fn conform(&self, record: Record, strict: bool) -> Result<Record, RecordError> {
@@ -273,6 +278,7 @@ impl TableSchema {
         if map.len() > known {
             map.retain(|k, _| self.column(k).is_some());
         }
+        self.checks.run(&map)?;
         Record::new(map)
     }
 }
