@@ -260,9 +260,9 @@ mod tests {
         assert_eq!(<DateTime<Utc> as SyncValue>::COLUMN_TYPE, ColumnType::DateTime);
         assert_eq!(<uuid::Uuid as SyncValue>::COLUMN_TYPE, ColumnType::String);
         assert_eq!(<Option<bool> as SyncValue>::COLUMN_TYPE, ColumnType::Bool);
-        assert!(!<bool as SyncValue>::NULLABLE);
-        assert!(<Option<bool> as SyncValue>::NULLABLE);
-        assert!(<Value as SyncValue>::NULLABLE);
+        let nullable =
+            [<bool as SyncValue>::NULLABLE, <Option<bool> as SyncValue>::NULLABLE, <Value as SyncValue>::NULLABLE];
+        assert_eq!(nullable, [false, true, true]);
     }
 
     #[test]

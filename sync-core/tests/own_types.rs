@@ -59,7 +59,12 @@ async fn a_pulled_row_a_type_refuses_is_rejected_alone() {
         all,
         vec![
             Order { id: "a".into(), status: Status::Open, total: Cents(100), lines: vec!["tea".into()] },
-            Order { id: "d".into(), status: Status::Done, total: Cents(250), lines: vec!["milk".into(), "eggs".into()] },
+            Order {
+                id: "d".into(),
+                status: Status::Done,
+                total: Cents(250),
+                lines: vec!["milk".into(), "eggs".into()]
+            },
         ]
     );
     let big_done = Query::new().filter(Order::STATUS.eq(Status::Done) & Order::TOTAL.gt(Cents(200)));

@@ -99,12 +99,12 @@ fn entity_impl(entity: &Entity) -> TokenStream {
         .filter(|c| matches!(c.kind.scalar, Scalar::Custom | Scalar::SerdeJson))
         .map(|c| {
             let name = &c.name;
-            let read = from_json(c, &field_type(c));
+            let read = read_value(c, &field_type(c));
             quote_spanned! {span(c)=>
                 (
                     #name,
                     (|__v: &::sync_core::__private::serde_json::Value| {
-                        ::core::result::Result::map(#read(__v), |_| ())
+                        ::core::result::Result::map(#read, |_| ())
                     }) as fn(
                         &::sync_core::__private::serde_json::Value,
                     ) -> ::core::result::Result<(), ::sync_core::__private::ValueError>,
@@ -369,6 +369,19 @@ fn to_json(c: &Column, ty: &TokenStream, value: TokenStream) -> TokenStream {
         },
         Scalar::Custom => quote_spanned!(span(c)=> <#inner as ::sync_core::__private::SyncValue>::to_json(#value)),
         _ => quote_spanned!(span(c)=> <#ty as ::sync_core::__private::SyncValue>::to_json(#value)),
+    }
+}
+
+/// Reads `__v` (a `&Value`) as the field's type, for the value checks: by serde for
+/// `#[sync(json)]`, by `SyncValue` otherwise (the types of the user's only).
+fn read_value(c: &Column, ty: &TokenStream) -> TokenStream {
+    let inner = ast::without_option(c.ty);
+    match c.kind.scalar {
+        Scalar::SerdeJson => quote_spanned!(span(c)=> ::sync_core::__private::serde_from_json::<#ty>(__v)),
+        Scalar::Custom if c.kind.optional => quote_spanned! {span(c)=>
+            ::sync_core::__private::option_from_json(__v, <#inner as ::sync_core::__private::SyncValue>::from_json)
+        },
+        _ => quote_spanned!(span(c)=> <#ty as ::sync_core::__private::SyncValue>::from_json(__v)),
     }
 }
 
