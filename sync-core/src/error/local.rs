@@ -49,7 +49,8 @@ pub enum RecordError {
         /// The unknown field.
         column: String,
     },
-    /// An entity field could not be converted (reported by derived code).
+    /// An entity field could not be converted (reported by derived code), or a derived schema's
+    /// check refused a value of a field's own type ([`SyncValue`](crate::SyncValue)).
     #[error("field {field:?}: {message}")]
     Field {
         /// The field (its column name).
