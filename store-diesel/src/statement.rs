@@ -242,7 +242,7 @@ fn bind<'b>(out: &mut AstPass<'_, 'b, Sqlite>, param: &'b Param<'_>) -> QueryRes
 
 /// Writes a many-row statement of `shape` (the text [`RowsShape::sql`] gives) with `params`.
 fn walk_rows<'b>(shape: &RowsShape<'_>, params: &'b [Param<'_>], mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-    if shape.columns == 0 || params.is_empty() || params.len() % shape.columns != 0 {
+    if shape.columns == 0 || params.is_empty() || !params.len().is_multiple_of(shape.columns) {
         return Err(diesel::result::Error::QueryBuilderError(
             format!("{} parameters do not make rows of {}", params.len(), shape.columns).into(),
         ));

@@ -2,17 +2,22 @@
 //! release.
 
 pub use chrono;
+pub use serde;
 pub use serde_json;
 
 pub use crate::entity::SyncEntity;
-pub use crate::error::RecordError;
+pub use crate::error::{RecordError, ValueError};
 pub use crate::query::expr::Col;
+pub use crate::query::value::QueryValue;
 pub use crate::record::Record;
 pub use crate::schema::{Column, ColumnType, TableSchema};
+pub use crate::sync_value::SyncValue;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::value_check::CheckFn;
 
 /// Builds a derived schema. The derive checks every name at compile time, so this cannot fail
 /// for generated code.
@@ -46,29 +51,92 @@ pub fn evolving_schema(
 }
 
 /// A field's `#[sync(default …)]` as a JSON value (checked by [`TableSchema::new`]).
-pub fn default_value<T: Serialize>(column: &str, value: &T) -> Value {
-    match serde_json::to_value(value) {
+pub fn default_value(column: &str, value: Result<Value, ValueError>) -> Value {
+    match value {
         Ok(v) => v,
         Err(e) => panic!("#[sync(default)] of column {column:?} cannot be written as JSON: {e}"),
     }
 }
 
-/// Converts a field to its JSON value.
-pub fn to_value<T: Serialize>(column: &str, value: &T) -> Result<Value, RecordError> {
-    serde_json::to_value(value).map_err(|e| RecordError::Field { field: column.to_owned(), message: e.to_string() })
+/// A field's value as converted for the record, or the error naming its column.
+pub fn written(column: &str, value: Result<Value, ValueError>) -> Result<Value, RecordError> {
+    value.map_err(|e| field_error(column, e))
 }
 
-/// Reads a field from a record; an absent field reads as `null`.
-pub fn from_value<T: DeserializeOwned>(record: &Record, column: &str) -> Result<T, RecordError> {
-    let value = record.get(column).cloned().unwrap_or(Value::Null);
-    let was_null = value.is_null();
-    serde_json::from_value(value).map_err(|e| {
-        if was_null {
-            RecordError::NullValue { column: column.to_owned() }
-        } else {
-            RecordError::Field { field: column.to_owned(), message: e.to_string() }
-        }
+/// Reads a field from a record with `read` (its type's `from_json`); an absent field reads as
+/// `null`, and a `null` the type refuses is [`RecordError::NullValue`].
+pub fn read<T>(
+    record: &Record,
+    column: &str,
+    read: impl FnOnce(&Value) -> Result<T, ValueError>,
+) -> Result<T, RecordError> {
+    let value = record.get(column).unwrap_or(&Value::Null);
+    read(value).map_err(|e| match value {
+        Value::Null => RecordError::NullValue { column: column.to_owned() },
+        _ => field_error(column, e),
     })
+}
+
+fn field_error(column: &str, e: ValueError) -> RecordError {
+    RecordError::Field { field: column.to_owned(), message: e.message().to_owned() }
+}
+
+/// The column of a field whose type is a [`SyncValue`].
+pub fn column(name: &str, ty: ColumnType, nullable: bool) -> Column {
+    match nullable {
+        true => Column::nullable(name, ty),
+        false => Column::new(name, ty),
+    }
+}
+
+/// The derived schema with the value checks of its fields of [`SyncValue`] types and
+/// `#[sync(json)]` fields (see `value_check.rs`).
+pub fn with_value_checks(mut schema: TableSchema, checks: &[(&str, CheckFn)]) -> TableSchema {
+    for (column, check) in checks {
+        schema.checks.push(column, *check);
+    }
+    schema
+}
+
+/// An `Option` field of a [`SyncValue`] type, written with the type's `to_json` (`None` is `null`).
+pub fn option_to_json<T>(
+    value: &Option<T>,
+    to_json: impl FnOnce(&T) -> Result<Value, ValueError>,
+) -> Result<Value, ValueError> {
+    value.as_ref().map_or(Ok(Value::Null), to_json)
+}
+
+/// An `Option` field of a [`SyncValue`] type, read with the type's `from_json` (`null` is `None`).
+pub fn option_from_json<T>(
+    value: &Value,
+    from_json: impl FnOnce(&Value) -> Result<T, ValueError>,
+) -> Result<Option<T>, ValueError> {
+    match value {
+        Value::Null => Ok(None),
+        v => from_json(v).map(Some),
+    }
+}
+
+/// A `#[sync(json)]` field's value, by serde.
+pub fn serde_to_json<T: Serialize>(value: &T) -> Result<Value, ValueError> {
+    serde_json::to_value(value).map_err(ValueError::from)
+}
+
+/// A `#[sync(json)]` field read back, by serde (from the borrowed value, without copying it).
+pub fn serde_from_json<T: DeserializeOwned>(value: &Value) -> Result<T, ValueError> {
+    T::deserialize(value).map_err(ValueError::from)
+}
+
+/// The error of a derived enum's `from_json` for a value that is none of its names.
+pub fn unknown_name(value: &Value, names: &[&str]) -> ValueError {
+    let list: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    ValueError::expected(&format!("one of {}", list.join(", ")), value)
+}
+
+/// The derived `From<T> for QueryValue`. A value whose `to_json` fails becomes a non-finite
+/// number, which every query rejects with a type mismatch naming the column (`From` cannot fail).
+pub fn query_value<T: SyncValue>(value: &T) -> QueryValue {
+    QueryValue::of(value).unwrap_or(QueryValue::Real(f64::NAN))
 }
 
 /// Starts a record from the entity's id (validated).

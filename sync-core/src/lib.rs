@@ -29,8 +29,8 @@
 //! ```
 //!
 //! Map of the crate:
-//! - the model: [`Record`], [`TableSchema`], [`SyncEntity`] (derive it), [`Query`] and typed
-//!   columns ([`Col`]);
+//! - the model: [`Record`], [`TableSchema`], [`SyncEntity`] (derive it), the field types
+//!   ([`SyncValue`]: derive it for your enums and newtypes), [`Query`] and typed columns ([`Col`]);
 //! - the engine: [`SyncContext`] hands out [`SyncTable`]s (typed) and [`JsonTable`]s (records);
 //!   it pushes, pulls ([`PullOptions`]), purges ([`PurgeOptions`]), reports [`SyncEvent`]s (to
 //!   callbacks and as an [`EventStream`]) and keeps failed operations in the errors table
@@ -64,6 +64,8 @@ mod record;
 mod remote;
 mod schema;
 mod store;
+mod sync_value;
+mod value_check;
 
 #[doc(hidden)]
 pub mod __private;
@@ -75,7 +77,7 @@ pub use engine::{
     SyncTable,
 };
 pub use entity::SyncEntity;
-pub use error::{ErrorKind, SyncError};
+pub use error::{ErrorKind, SyncError, ValueError};
 pub use operation::{FailureKind, Operation, OperationError, OperationKind, OperationState};
 pub use query::eval::QueryResult;
 pub use query::expr::{column, Col, CompareOp, Expr, OrderBy, Query};
@@ -85,9 +87,10 @@ pub use record::Record;
 pub use remote::Remote;
 pub use schema::{Column, ColumnType, TableSchema};
 pub use store::Store;
+pub use sync_value::SyncValue;
 
 #[cfg(feature = "derive")]
-pub use sync_derive::SyncEntity;
+pub use sync_derive::{SyncEntity, SyncValue};
 
 /// The date-time crate of entity fields (`DateTime<Utc>`), re-exported so apps use the same version.
 pub use chrono;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::error::{RecordError, SchemaError};
 use crate::field_order::{fields_iterate_sorted, NameOrder};
 use crate::record::{json_type_name, Record};
+use crate::value_check::ValueChecks;
 
 /// The protocol's system column names (ZUMO-API-VERSION 2.0.0).
 pub mod system {
@@ -122,6 +123,9 @@ pub struct TableSchema {
     /// `columns` in name order, the order of a record's fields.
     #[serde(skip)]
     by_name: NameOrder,
+    /// Checks of values by the fields' Rust types (derived schemas only; never stored).
+    #[serde(skip)]
+    pub(crate) checks: ValueChecks,
 }
 
 impl TableSchema {
@@ -160,7 +164,14 @@ impl TableSchema {
             all.push(c);
         }
         crate::evolution::check_renames(&all)?;
-        Ok(TableSchema { name, columns: all, renamed_from: None, keep_cursors: false, by_name: NameOrder::default() })
+        Ok(TableSchema {
+            name,
+            columns: all,
+            renamed_from: None,
+            keep_cursors: false,
+            by_name: NameOrder::default(),
+            checks: ValueChecks::default(),
+        })
     }
 
     /// The table name.
@@ -222,14 +233,15 @@ impl TableSchema {
         if map.len() != self.columns.len() {
             return false;
         }
-        if fields_iterate_sorted() {
+        let columns_canonical = if fields_iterate_sorted() {
             // One pass over fields and columns together, both in name order: no lookups.
-            return map
-                .iter()
+            map.iter()
                 .zip(self.columns_by_name())
-                .all(|((key, value), col)| *key == col.name && is_canonical(col, value));
-        }
-        self.columns.iter().all(|col| map.get(&col.name).is_some_and(|value| is_canonical(col, value)))
+                .all(|((key, value), col)| *key == col.name && is_canonical(col, value))
+        } else {
+            self.columns.iter().all(|col| map.get(&col.name).is_some_and(|value| is_canonical(col, value)))
+        };
+        columns_canonical && self.checks.pass(map)
     }
 
     /// The columns sorted by name: the order in which a record's fields iterate when
@@ -305,6 +317,7 @@ impl TableSchema {
         if unknown {
             map.retain(|k, _| self.column(k).is_some());
         }
+        self.checks.run(&map)?;
         // The id was valid and a string column keeps its string as it is.
         Ok(Record::from_checked_map(map))
     }

@@ -58,6 +58,10 @@ pub(crate) enum Scalar {
     DateTime,
     /// `serde_json::Value`.
     Json,
+    /// Any other type: the column is whatever its `SyncValue` impl says.
+    Custom,
+    /// Any type, through serde, marked `#[sync(json)]` (set by `valid`, never by `field_type`).
+    SerdeJson,
 }
 
 /// Why a field type is not supported: the (inner) type at fault and a hint.
@@ -132,7 +136,9 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Recognises a supported field type by its name as written.
+/// Recognises a field type by its name as written: one of the types the derive knows, a type it
+/// refuses with a hint (`u64`, `Vec<T>`…, which no one but sync-core could give a `SyncValue`
+/// impl), or any other type, left to its `SyncValue` impl.
 pub(crate) fn field_type(ty: &Type) -> Result<FieldType, Unsupported<'_>> {
     let ty = ungroup(ty);
     if let Some(inner) = generic_arg(ty, "Option") {
@@ -154,7 +160,7 @@ fn scalar(ty: &Type) -> Result<Scalar, Unsupported<'_>> {
         return unsupported(match ty {
             Type::Reference(_) => Some("an entity owns its data; use `String` rather than `&str`"),
             Type::Tuple(_) | Type::Array(_) | Type::Slice(_) => {
-                Some("store structured data in a `serde_json::Value` field")
+                Some("store structured data as JSON with #[sync(json)]")
             }
             _ => None,
         });
@@ -184,14 +190,30 @@ fn scalar(ty: &Type) -> Result<Scalar, Unsupported<'_>> {
             unsupported(Some("the size of `usize`/`isize` depends on the platform; use `i64` or `u32`"))
         }
         "str" => unsupported(Some("use `String`")),
+        "char" if no_args => unsupported(Some("use `String`")),
         "Vec" | "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet" | "VecDeque" => {
-            unsupported(Some("store a collection in a `serde_json::Value` field, or in a table of its own"))
+            unsupported(Some("store a collection as JSON with #[sync(json)], or in a table of its own"))
         }
+        "Box" | "Rc" | "Arc" | "Cow" => unsupported(Some("store the value itself, not a pointer to it")),
         "NaiveDateTime" | "SystemTime" | "OffsetDateTime" | "PrimitiveDateTime" | "Instant" => {
             unsupported(Some("date-times are `chrono::DateTime<Utc>`"))
         }
-        _ => unsupported(None),
+        // A known name with the wrong arguments (`String<X>`) is not the known type.
+        "String" | "bool" | "Value" => unsupported(None),
+        n if INTS.contains(&n) || FLOATS.contains(&n) => unsupported(None),
+        _ => Ok(Scalar::Custom),
     }
+}
+
+/// The type without `Option<…>`: what a column handle compares with.
+pub(crate) fn without_option(ty: &Type) -> &Type {
+    let ty = ungroup(ty);
+    generic_arg(ty, "Option").map_or(ty, ungroup)
+}
+
+/// Written `Option<…>`.
+pub(crate) fn is_option(ty: &Type) -> bool {
+    generic_arg(ungroup(ty), "Option").is_some()
 }
 
 /// `Type::Group` appears when a type comes through a `macro_rules!` fragment; `Type::Paren` when
@@ -268,19 +290,16 @@ mod tests {
             kind("::core::option::Option<DateTime<Utc>>"),
             Some(FieldType { scalar: Scalar::DateTime, optional: true })
         );
-        for bad in [
-            "u64",
-            "usize",
-            "Vec<u8>",
-            "&str",
-            "(i32, i32)",
-            "DateTime<Local>",
-            "Option<Option<i32>>",
-            "T",
-            "String<X>",
-        ] {
+        for bad in
+            ["u64", "usize", "Vec<u8>", "&str", "(i32, i32)", "DateTime<Local>", "Option<Option<i32>>", "String<X>"]
+        {
             assert_eq!(kind(bad), None, "{bad}");
         }
+        // Any other type is left to its `SyncValue` impl.
+        for custom in ["Priority", "uuid::Uuid", "T", "crate::money::Cents"] {
+            assert_eq!(kind(custom), Some(FieldType { scalar: Scalar::Custom, optional: false }), "{custom}");
+        }
+        assert_eq!(kind("Option<Priority>"), Some(FieldType { scalar: Scalar::Custom, optional: true }));
     }
 
     #[test]

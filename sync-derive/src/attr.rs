@@ -33,6 +33,8 @@ pub(crate) struct Field {
     pub renamed_from: Option<LitStr>,
     /// `convert`: stored values of another type are converted.
     pub convert: Option<Path>,
+    /// `json`: the value is stored as JSON, by serde.
+    pub json: Option<Path>,
 }
 
 /// `#[sync(default)]` or `#[sync(default = <expr>)]`.
@@ -91,7 +93,7 @@ impl Role {
 
 const CONTAINER_KEYS: &str = "`table = \"...\"`, `renamed_from = \"...\"`, `keep_cursors`";
 const FIELD_KEYS: &str = "`id`, `created_at`, `updated_at`, `version`, `deleted`, `rename = \"...\"`, `skip`, \
-                          `default`, `default = ...`, `renamed_from = \"...\"`, `convert`";
+                          `default`, `default = ...`, `renamed_from = \"...\"`, `convert`, `json`";
 
 /// Reads `#[sync(...)]` on the struct.
 pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> Container {
@@ -114,7 +116,7 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> Container {
                     set_once(&mut out.keep_cursors, meta.path().clone(), &meta, errors);
                 }
             }
-            k if ["rename", "skip", "default", "convert"].contains(&k) || Role::from_key(k).is_some() => errors
+            k if ["rename", "skip", "default", "convert", "json"].contains(&k) || Role::from_key(k).is_some() => errors
                 .spanned(
                     meta.path(),
                     format!("`{k}` goes on a field; on the struct the only #[sync] key is {CONTAINER_KEYS}"),
@@ -180,6 +182,11 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
                     set_once(&mut out.convert, meta.path().clone(), &meta, errors);
                 }
             }
+            "json" => {
+                if flag(&meta, errors) {
+                    set_once(&mut out.json, meta.path().clone(), &meta, errors);
+                }
+            }
             "keep_cursors" => errors.spanned(
                 meta.path(),
                 format!("`keep_cursors` goes on the struct; on a field the #[sync] keys are {FIELD_KEYS}"),
@@ -200,6 +207,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
                     "default",
                     "renamed_from",
                     "convert",
+                    "json",
                 ];
                 errors.spanned(
                     meta.path(),
@@ -212,7 +220,7 @@ pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
 }
 
 /// The items of every `#[sync(...)]` attribute, in order. Other attributes are not ours.
-fn sync_metas(attrs: &[Attribute], errors: &mut Errors) -> Vec<Meta> {
+pub(crate) fn sync_metas(attrs: &[Attribute], errors: &mut Errors) -> Vec<Meta> {
     let mut out = Vec::new();
     for attr in attrs.iter().filter(|a| a.path().is_ident("sync")) {
         match attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
@@ -223,7 +231,7 @@ fn sync_metas(attrs: &[Attribute], errors: &mut Errors) -> Vec<Meta> {
     out
 }
 
-fn key_of(path: &Path) -> String {
+pub(crate) fn key_of(path: &Path) -> String {
     match path.get_ident() {
         Some(ident) => ident.to_string(),
         None => quote::quote!(#path).to_string().replace(' ', ""),
@@ -231,7 +239,7 @@ fn key_of(path: &Path) -> String {
 }
 
 /// A bare key (`skip`); reports any other form.
-fn flag(meta: &Meta, errors: &mut Errors) -> bool {
+pub(crate) fn flag(meta: &Meta, errors: &mut Errors) -> bool {
     match meta {
         Meta::Path(_) => true,
         _ => {
@@ -243,7 +251,7 @@ fn flag(meta: &Meta, errors: &mut Errors) -> bool {
 }
 
 /// The string of `key = "..."`; reports any other form.
-fn string_value(meta: &Meta, example: &str, errors: &mut Errors) -> Option<LitStr> {
+pub(crate) fn string_value(meta: &Meta, example: &str, errors: &mut Errors) -> Option<LitStr> {
     if let Meta::NameValue(nv) = meta {
         if let Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) = &nv.value {
             return Some(lit.clone());
@@ -256,7 +264,7 @@ fn string_value(meta: &Meta, example: &str, errors: &mut Errors) -> Option<LitSt
     None
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, meta: &Meta, errors: &mut Errors) {
+pub(crate) fn set_once<T>(slot: &mut Option<T>, value: T, meta: &Meta, errors: &mut Errors) {
     if slot.is_some() {
         errors.spanned(meta.path(), format!("duplicate #[sync] key `{}`", key_of(meta.path())));
     } else {
@@ -265,7 +273,7 @@ fn set_once<T>(slot: &mut Option<T>, value: T, meta: &Meta, errors: &mut Errors)
 }
 
 /// `"; did you mean `x`?"` when `key` is a known key in another case or spelling.
-fn suggestion(key: &str, known: &[&str]) -> String {
+pub(crate) fn suggestion(key: &str, known: &[&str]) -> String {
     let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '-'], "");
     let aliases: &[(&str, &str)] = &[
         ("ignore", "skip"),

@@ -29,6 +29,7 @@ mod attr;
 mod evolve;
 mod expand;
 mod valid;
+mod value;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
@@ -81,14 +82,29 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `f32`, `f64` | real | no |
 /// | `DateTime<Utc>` (chrono) | date-time | no |
 /// | `serde_json::Value` | JSON | **yes**: `Value::Null` is a value |
+/// | `uuid::Uuid` | string (hyphenated, lowercase) | no |
+/// | your type implementing `SyncValue` (`#[derive(SyncValue)]` on a unit enum or a newtype) | as its impl says | as its impl says |
+/// | any `Serialize + Deserialize` type, with `#[sync(json)]` on the field | JSON | no |
 /// | `Option<T>`, `T` one of the above | as `T` | yes |
 ///
-/// Types are recognised by name, as written: `chrono::DateTime<chrono::Utc>` and `Value` both
-/// work, a type alias does not, and a name that turns out to be another type (your own `Value`)
-/// is a type mismatch reported on the field. `chrono` and `serde_json` are the versions sync-core
-/// uses. Anything else (`u64`, `usize`, `Vec<T>`, maps, references,
-/// tuples, your own types…) is a compile error: store it as a `serde_json::Value`, or mark the
-/// field `#[sync(skip)]`.
+/// The types of the first rows are recognised by name, as written: `chrono::DateTime<chrono::Utc>`
+/// and `Value` both work, a type alias does not, and a name that turns out to be another type
+/// (your own `Value`) is a type mismatch reported on the field. `chrono` and `serde_json` are the
+/// versions sync-core uses. Any other type is used through its `sync_core::SyncValue` impl
+/// (`uuid::Uuid` has one; derive one with `#[derive(SyncValue)]`), and a type without one is an
+/// error on the field naming the trait. A few types are refused by name with a hint, since no
+/// impl of yours could serve them: `u64`, `usize`, `i128`, `char`, `&str`, `Box<T>`, collections
+/// (`Vec<T>`, maps, sets), tuples, arrays, and date-times other than `DateTime<Utc>`. Store those
+/// with `#[sync(json)]`, or mark the field `#[sync(skip)]`.
+///
+/// A `#[sync(json)]` field is written with serde and read back with serde: a JSON column, nullable
+/// when the field is an `Option` (`None` is `null`). A field whose value serialises as `null` must
+/// be an `Option`.
+///
+/// Values of your types and of `#[sync(json)]` fields are checked by their types whenever a record
+/// is conformed to the schema: a pulled server row that your type refuses (an enum name this
+/// version does not know, JSON of another shape) is rejected alone, and the rest of its page is
+/// stored.
 ///
 /// # The id
 ///
@@ -137,9 +153,10 @@ use syn::{parse_macro_input, DeriveInput};
 ///   and errors move to the new name on open;
 /// - `#[sync(convert)]`: the field's type changed; stored values of the old type are converted on
 ///   open (`sync_core::backend::convert_value`), and one that does not convert is an error naming
-///   the row.
+///   the row;
+/// - `#[sync(json)]`: the field is stored as JSON, by serde (any `Serialize + Deserialize` type).
 ///
-/// The id and the system fields take none of the last three: their columns are fixed. How a store
+/// The id and the system fields take none of the last four: their columns are fixed. How a store
 /// applies them is in the repository's `docs/architecture.md`, "Schema evolution".
 ///
 /// Several keys can share one attribute, separated by commas, or be spread over several
@@ -156,7 +173,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// # Records
 ///
-/// `to_record` writes every column, `null` for `None`; date-times are written by chrono's serde
+/// `to_record` writes every column, `null` for `None`, each value by its type's `SyncValue` impl
+/// (serde's form for the known types); date-times are written by chrono's serde
 /// (RFC 3339, full precision; stores keep milliseconds). `from_record` reads every column: an absent
 /// or `null` value is `None` for an `Option`, `Value::Null` for a `serde_json::Value`, `false` for
 /// the `#[sync(deleted)]` field, and an error ([`RecordError::NullValue`]) otherwise; a value of the
@@ -172,7 +190,9 @@ use syn::{parse_macro_input, DeriveInput};
 /// Misuse is a compile error pointing at the field, the type or the attribute at fault, all of
 /// them at once: a missing or second id, a system field of the wrong type, a bad or duplicate
 /// column name, an unsupported field type, a generic struct, a tuple struct or an enum, an
-/// unknown `#[sync(...)]` key.
+/// unknown `#[sync(...)]` key. A field type with no `SyncValue` impl is one error on the type
+/// (from the compiler, as the trait asks): it names the trait and suggests `#[derive(SyncValue)]`,
+/// `#[sync(json)]` and `#[sync(skip)]`.
 ///
 /// # What it expands to
 ///
@@ -206,16 +226,21 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 ///         fn to_record(&self) -> Result<p::Record, p::RecordError> {
 ///             let mut record = p::record_with_id(&self.id)?;
-///             record.set("text", p::to_value::<String>("text", &self.text)?)?;
-///             record.set("updatedAt", p::to_value::<Option<p::chrono::DateTime<p::chrono::Utc>>>("updatedAt", &self.updated_at)?)?;
+///             let value: &String = &self.text;
+///             record.set("text", p::written("text", <String as p::SyncValue>::to_json(value))?)?;
+///             let value: &Option<p::chrono::DateTime<p::chrono::Utc>> = &self.updated_at;
+///             record.set(
+///                 "updatedAt",
+///                 p::written("updatedAt", <Option<p::chrono::DateTime<p::chrono::Utc>> as p::SyncValue>::to_json(value))?,
+///             )?;
 ///             Ok(record)
 ///         }
 ///
 ///         fn from_record(record: &p::Record) -> Result<Self, p::RecordError> {
 ///             Ok(TodoItem {
 ///                 id: String::from(record.id()),
-///                 text: p::from_value::<String>(record, "text")?,
-///                 updated_at: p::from_value::<Option<p::chrono::DateTime<p::chrono::Utc>>>(record, "updatedAt")?,
+///                 text: p::read(record, "text", p::SyncValue::from_json)?,
+///                 updated_at: p::read(record, "updatedAt", p::SyncValue::from_json)?,
 ///             })
 ///         }
 ///
@@ -244,11 +269,90 @@ use syn::{parse_macro_input, DeriveInput};
 /// System columns are left out of the `evolving_schema` call: [`TableSchema::new`] adds all five with their
 /// fixed types. A `#[sync(deleted)]` field is read as `Option<bool>` and defaults to `false`.
 ///
+/// A field of a type the derive does not know (`priority: Priority`) names the type's impl instead:
+/// its column is `p::column("priority", <Priority as p::SyncValue>::COLUMN_TYPE, <Priority as
+/// p::SyncValue>::NULLABLE)`, and the schema is wrapped in `p::with_value_checks(schema,
+/// &[("priority", check)])`, where `check` reads a value with `<Priority as p::SyncValue>::from_json`.
+/// A `#[sync(json)]` field uses `p::serde_to_json` and `p::serde_from_json` in the same places.
+///
 /// [`TableSchema::new`]: https://docs.rs/sync-core
 #[proc_macro_derive(SyncEntity, attributes(sync))]
 pub fn derive_sync_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `sync_core::SyncValue`: a type of yours as a column type, for fields of a
+/// `#[derive(SyncEntity)]` struct. Use it through `sync_core::SyncValue`, which re-exports it.
+///
+/// - A **unit-only enum** is a string column holding the variant's name, or its
+///   `#[sync(rename = "...")]`, or the name in the style of `#[sync(rename_all = "...")]` on the
+///   enum (`lowercase`, `UPPERCASE`, `PascalCase`, `camelCase`, `snake_case`,
+///   `SCREAMING_SNAKE_CASE`, `kebab-case`, `SCREAMING-KEBAB-CASE`, as serde spells them). A value
+///   that is none of the names (a variant a newer version added) is an error naming the column:
+///   a pulled row holding one is rejected alone, and the rest of its page is stored.
+/// - A **newtype** (a struct with one field, `struct Cents(i64);` or `struct Cents { value: i64 }`)
+///   is stored as its field's type, which must implement `SyncValue`.
+/// - Any type marked **`#[sync(json)]`** that implements serde's `Serialize` and `Deserialize` is
+///   a JSON column (stored as JSON text; only `is_null` can be queried).
+///
+/// For the enum and the newtype it also writes `From<YourType> for QueryValue`, so a field's column
+/// handle compares with your values.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use sync_core::{ColumnType, Query, SyncEntity, SyncValue};
+///
+/// #[derive(SyncValue, Debug, Clone, Copy, PartialEq)]
+/// #[sync(rename_all = "snake_case")]
+/// enum Status {
+///     Open,
+///     InProgress,
+///     #[sync(rename = "done")]
+///     Closed,
+/// }
+///
+/// #[derive(SyncValue, Debug, Clone, Copy, PartialEq, PartialOrd)]
+/// struct Cents(i64);
+///
+/// #[derive(SyncValue, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// #[sync(json)]
+/// struct Address {
+///     street: String,
+///     city: String,
+/// }
+///
+/// #[derive(SyncEntity, Debug, Clone, PartialEq)]
+/// struct Order {
+///     id: String,
+///     status: Status,
+///     total: Cents,
+///     ship_to: Option<Address>,
+/// }
+///
+/// assert_eq!(<Status as SyncValue>::COLUMN_TYPE, ColumnType::String);
+/// assert_eq!(Status::InProgress.to_json()?, serde_json::json!("in_progress"));
+/// assert_eq!(Status::from_json(&serde_json::json!("done"))?, Status::Closed);
+/// let unknown = Status::from_json(&serde_json::json!("lost")).unwrap_err();
+/// assert_eq!(unknown.to_string(), r#"expected one of "open", "in_progress", "done", found the string "lost""#);
+/// assert_eq!(Order::schema().column("total").map(|c| c.ty), Some(ColumnType::Integer));
+/// assert_eq!(Order::schema().column("ship_to").map(|c| (c.ty, c.nullable)), Some((ColumnType::Json, true)));
+/// let open = Query::new().filter(Order::STATUS.ne(Status::Closed) & Order::TOTAL.ge(Cents(1000)));
+/// # let _ = open;
+/// # Ok::<_, sync_core::ValueError>(())
+/// ```
+///
+/// Misuse is a compile error on the item at fault: an enum variant with fields (store such an
+/// enum with `#[sync(json)]`), two variants stored under one name, a generic or empty enum, a
+/// struct with no field or several (a struct of several fields is `#[sync(json)]`), an unknown
+/// `rename_all` style or `#[sync]` key.
+///
+/// It expands to `impl SyncValue for Status` (and the `From`) in a `const _: () = { ... };`
+/// block, naming only `::sync_core::__private` paths, like `#[derive(SyncEntity)]`.
+#[proc_macro_derive(SyncValue, attributes(sync))]
+pub fn derive_sync_value(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    value::derive(&input).into()
 }
 
 /// Errors collected across the pipeline, reported together.

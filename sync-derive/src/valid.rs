@@ -50,8 +50,10 @@ pub(crate) struct Column<'a> {
 }
 
 const SUPPORTED: &str = "supported: `String`, `bool`, `i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32`, `f32`, `f64`, \
-                         `DateTime<Utc>` (chrono), `serde_json::Value`, and `Option<T>` of these (a nullable column)\n\
-                         or leave the field out of the table with #[sync(skip)]";
+                         `DateTime<Utc>` (chrono), `serde_json::Value`, any type implementing `sync_core::SyncValue` \
+                         (`uuid::Uuid`, your enums and newtypes with #[derive(SyncValue)]), and `Option<T>` of these \
+                         (a nullable column)\n\
+                         or store it as JSON with #[sync(json)], or leave it out of the table with #[sync(skip)]";
 
 /// Errors tagged with where they belong (0: the struct, `i + 1`: field `i`), reported in that order.
 #[derive(Default)]
@@ -179,6 +181,9 @@ fn role_of(field: &ast::Field, at: usize, diag: &mut Diagnostics) -> Stored {
         diag.at(at, path, message);
     }
     if let Some(skip) = &attrs.skip {
+        if let Some(json) = &attrs.json {
+            diag.at(at, json, "`json` cannot be combined with `skip`: a skipped field is not stored");
+        }
         if let Some((_, path)) = attrs.roles.first() {
             let message = format!("`skip` cannot be combined with `{}`: a skipped field is not stored", key(path));
             diag.at(at, skip, message);
@@ -207,6 +212,9 @@ fn kind_of(
     at: usize,
     diag: &mut Diagnostics,
 ) -> Option<FieldType> {
+    if let Some(json) = &field.attrs.json {
+        return json_kind(field, role, json, at, diag);
+    }
     match (role, &field.kind) {
         (Some(role), Ok(kind)) if *kind == required(role) => Some(*kind),
         (Some(role), _) => {
@@ -224,6 +232,36 @@ fn kind_of(
             None
         }
     }
+}
+
+/// A `#[sync(json)]` field: any type, through serde; nullable when written `Option<…>`.
+fn json_kind(
+    field: &ast::Field,
+    role: Option<Role>,
+    json: &syn::Path,
+    at: usize,
+    diag: &mut Diagnostics,
+) -> Option<FieldType> {
+    if let Some(role) = role {
+        let what = if role == Role::Id { "the id".to_owned() } else { format!("a #[sync({})] field", role.key()) };
+        diag.at(at, json, format!("`json` does not apply to {what}: its column and type are fixed by the protocol"));
+        return None;
+    }
+    if matches!(field.kind, Ok(FieldType { scalar: Scalar::Json, .. })) {
+        diag.at(at, json, "a `serde_json::Value` field is stored as JSON already: remove `json`");
+        return None;
+    }
+    let inner = ast::without_option(field.ty);
+    if ast::is_option(inner) {
+        diag.at(
+            at,
+            field.ty,
+            "a column is either null or a value, so `Option<Option<T>>` cannot be stored: \
+             with #[sync(json)], `null` is `None`",
+        );
+        return None;
+    }
+    Some(FieldType { scalar: Scalar::SerdeJson, optional: ast::is_option(field.ty) })
 }
 
 /// `ty` is a bare name in `names` (a generic parameter).

@@ -49,7 +49,8 @@ pub enum RecordError {
         /// The unknown field.
         column: String,
     },
-    /// An entity field could not be converted (reported by derived code).
+    /// An entity field could not be converted (reported by derived code), or a derived schema's
+    /// check refused a value of a field's own type ([`SyncValue`](crate::SyncValue)).
     #[error("field {field:?}: {message}")]
     Field {
         /// The field (its column name).
@@ -57,6 +58,54 @@ pub enum RecordError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// A value does not convert to or from a field's Rust type (see [`SyncValue`](crate::SyncValue)).
+/// The derived code names the column: it reports this as [`RecordError::Field`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValueError {
+    message: String,
+}
+
+impl ValueError {
+    /// An error with its message (`"unknown currency \"XYZ\""`).
+    pub fn new(message: impl Into<String>) -> Self {
+        ValueError { message: message.into() }
+    }
+
+    /// `expected {what}, found {value}`: the value is quoted shortened, a string as
+    /// `the string "…"`, a number as itself, anything else by its JSON type.
+    ///
+    /// ```
+    /// use sync_core::ValueError;
+    /// let e = ValueError::expected("a UUID", &serde_json::json!("x"));
+    /// assert_eq!(e.to_string(), "expected a UUID, found the string \"x\"");
+    /// assert_eq!(ValueError::expected("a UUID", &serde_json::json!([1])).message(), "expected a UUID, found array");
+    /// ```
+    pub fn expected(what: &str, value: &serde_json::Value) -> Self {
+        ValueError::new(format!("expected {what}, found {}", describe(value)))
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<serde_json::Error> for ValueError {
+    fn from(e: serde_json::Error) -> Self {
+        ValueError::new(e.to_string())
+    }
+}
+
+/// A value as error messages quote it.
+pub(crate) fn describe(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => format!("the string {:?}", crate::record::truncate_for_message(s)),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => crate::record::json_type_name(other).to_owned(),
+    }
 }
 
 /// A [`TableSchema`](crate::TableSchema) is malformed.

@@ -29,7 +29,7 @@ mod remote;
 mod sync;
 
 pub use kind::ErrorKind;
-pub use local::{CollapseError, QueryError, RecordError, SchemaError, StoreError};
+pub use local::{CollapseError, QueryError, RecordError, SchemaError, StoreError, ValueError};
 pub use remote::{RemoteError, RemoteErrorKind};
 pub use sync::SyncError;
 
