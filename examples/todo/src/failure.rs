@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use sync_core::backend::RemoteError;
 use sync_core::error::StoreError;
 use sync_core::{ErrorKind, SyncError};
 
@@ -114,7 +115,16 @@ fn describe(e: &SyncError, server: Option<&str>) -> String {
             format!("cannot reach the server{at} ({why}); {kept}: run `todo sync` again when online")
         }
         ErrorKind::Unauthorized => format!("the server{at} rejected the credentials ({why}); {kept}"),
-        ErrorKind::Temporary => format!("the server{at} failed ({why}); {kept}: try again later"),
+        ErrorKind::Temporary => {
+            // The remote's message already says `HTTP 502 Bad Gateway (text/html): …` when the
+            // body was not JSON; a JSON message gets its status in front.
+            let detail = match e.remote_error() {
+                Some(RemoteError::Transient { message, .. }) if message.starts_with("HTTP ") => message.clone(),
+                Some(RemoteError::Transient { status, message }) => format!("HTTP {status}: {message}"),
+                _ => why,
+            };
+            format!("the server{at} failed: {detail}; {kept}: try again later")
+        }
         ErrorKind::NotFound | ErrorKind::Rejected | ErrorKind::Protocol if e.remote_error().is_some() => format!(
             "the server{at} does not answer like an Azure Mobile Apps backend with a TodoItem table ({why}); check --remote"
         ),

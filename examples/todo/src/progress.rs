@@ -175,7 +175,9 @@ fn progress_line(verb: &str, table: Option<&str>, unit: &str, done: u64, total: 
     };
     if done > 0 && elapsed >= 0.05 {
         let rate = done as f64 / elapsed;
-        line.push_str(&format!(" · {} {unit}/s", grouped(rate.round() as u64)));
+        // Slow pushes show a tenth: "0.7 changes/s", not "0 changes/s".
+        let shown = if rate < 9.95 { format!("{rate:.1}") } else { grouped(rate.round() as u64) };
+        line.push_str(&format!(" · {shown} {unit}/s"));
         if let Some(total) = total.filter(|t| *t > done) {
             line.push_str(&format!(" · ETA {}", duration(((total - done) as f64 / rate).ceil() as u64)));
         }
@@ -224,8 +226,15 @@ mod tests {
             "Pulling T: 1,500 rows · 3,000 rows/s"
         );
         // Done: no ETA; more rows than counted: 100%, never above.
-        assert_eq!(progress_line("Pulling", Some("T"), "rows", 7, Some(5), 1.0), "Pulling T: 7 of 7 (100%) · 7 rows/s");
+        assert_eq!(
+            progress_line("Pulling", Some("T"), "rows", 7, Some(5), 1.0),
+            "Pulling T: 7 of 7 (100%) · 7.0 rows/s"
+        );
         assert_eq!(progress_line("Pushing", None, "changes", 0, Some(3), 0.0), "Pushing: 0 of 3 (0%)");
+        assert_eq!(
+            progress_line("Pushing", Some("T"), "changes", 1, Some(2), 1.4),
+            "Pushing T: 1 of 2 (50%) · 0.7 changes/s · ETA 2 s"
+        );
     }
 
     #[test]
