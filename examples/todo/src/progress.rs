@@ -168,7 +168,7 @@ fn progress_line(verb: &str, table: Option<&str>, unit: &str, done: u64, total: 
     let total = total.map(|t| t.max(done));
     let mut line = match total {
         Some(total) => {
-            let percent = if total == 0 { 100 } else { done.saturating_mul(100) / total };
+            let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
             format!("{what}: {} of {} ({percent}%)", grouped(done), grouped(total))
         }
         None => format!("{what}: {} {unit}", grouped(done)),
@@ -190,7 +190,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
