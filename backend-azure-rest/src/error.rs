@@ -156,13 +156,16 @@ pub(crate) fn from_status(
     }
 }
 
-/// The server's explanation, in one line of at most 300 characters:
-/// - a JSON body: its `error` (NODE) or `message`/`Message` (NETSRV) field, or a JSON string;
-///   any other JSON is not quoted (it may be the request echoed back);
-/// - an HTML or XML body (by content type or a leading `<`): never quoted; the status, the
-///   content type and the page's `<title>`, if it has one;
-/// - other text: its first non-empty line;
+/// The server's explanation, in one line:
+/// - a JSON body: its `error` (NODE) or `message`/`Message` (NETSRV) field, or a JSON string, at
+///   most 300 characters; any other JSON is not quoted (it may be the request echoed back);
+/// - an HTML or XML body (by content type or a leading `<`), e.g. a proxy's error page: never
+///   quoted; `HTTP 502 Bad Gateway (text/html): <the page's title>`, or without the title if
+///   it has none;
+/// - other text: `HTTP 503 Service Unavailable (text/plain): <its first non-empty line>`;
 /// - else the status text.
+///
+/// The part after the status and content type is at most [`MAX_LINE`] characters.
 pub(crate) fn server_message(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> String {
     let media = content_type.map(media_type).filter(|m| !m.is_empty());
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
@@ -179,19 +182,26 @@ pub(crate) fn server_message(status: StatusCode, content_type: Option<&str>, bod
     let text = std::str::from_utf8(body).ok().map(str::trim).filter(|t| !t.is_empty());
     let markup = media.as_deref().is_some_and(|m| m.contains("html") || m.contains("xml"))
         || text.is_some_and(|t| t.starts_with('<'));
+    let head = match (&media, markup) {
+        (Some(m), _) => format!("HTTP {status} ({m})"),
+        (None, true) => format!("HTTP {status} (markup)"),
+        (None, false) => format!("HTTP {status}"),
+    };
     match text {
-        Some(t) if markup => {
-            let media = media.as_deref().unwrap_or("markup");
-            match html_title(t) {
-                Some(title) => format!("HTTP {status}, {media} page: {title}"),
-                None => format!("HTTP {status}, {media} page"),
-            }
+        Some(t) if markup => match html_title(t) {
+            Some(title) => format!("{head}: {title}"),
+            None => head,
+        },
+        Some(t) => {
+            format!("{head}: {}", one_line(t.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()))
         }
-        Some(t) => shorten(t.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default()),
-        None if body.is_empty() => format!("HTTP {status}"),
-        None => format!("HTTP {status}, {} bytes of {}", body.len(), media.as_deref().unwrap_or("binary")),
+        None if body.is_empty() => head,
+        None => format!("HTTP {status} ({}): {} bytes", media.as_deref().unwrap_or("binary"), body.len()),
     }
 }
+
+/// The longest line quoted from a body that is not JSON (a page title, a line of text).
+pub(crate) const MAX_LINE: usize = 120;
 
 /// The message field of a JSON error body.
 fn json_message(value: &Value) -> Option<&str> {
@@ -221,7 +231,7 @@ fn media_type(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The text of an HTML page's `<title>`, whitespace collapsed, at most 80 characters.
+/// The text of an HTML page's `<title>`, whitespace collapsed, at most [`MAX_LINE`] characters.
 fn html_title(page: &str) -> Option<String> {
     let lower = page.to_ascii_lowercase();
     let open = lower.find("<title")?;
@@ -231,11 +241,16 @@ fn html_title(page: &str) -> Option<String> {
     if title.is_empty() || title.contains('<') {
         return None;
     }
-    let mut short: String = title.chars().take(80).collect();
-    if title.chars().count() > 80 {
-        short.push('…');
+    Some(one_line(&title))
+}
+
+/// At most [`MAX_LINE`] characters (`…` marks a cut), control characters replaced.
+fn one_line(s: &str) -> String {
+    let mut out: String = s.chars().take(MAX_LINE).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if s.chars().count() > MAX_LINE {
+        out.push('…');
     }
-    Some(short.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+    out
 }
 
 /// At most 300 characters, control characters replaced.
@@ -279,12 +294,18 @@ mod tests {
     fn messages_are_short_and_printable() {
         let long = "x\n".repeat(1000);
         let m = server_message(StatusCode::BAD_REQUEST, None, long.as_bytes());
-        assert_eq!(m, "x");
-        let m = server_message(StatusCode::BAD_REQUEST, None, "y".repeat(1000).as_bytes());
-        assert!(m.chars().count() == 301 && m.ends_with('…'));
+        assert_eq!(m, "HTTP 400 Bad Request: x");
+        let m = server_message(StatusCode::BAD_REQUEST, Some("text/plain"), "y".repeat(1000).as_bytes());
+        assert_eq!(m, format!("HTTP 400 Bad Request (text/plain): {}…", "y".repeat(120)));
+        let m =
+            server_message(StatusCode::SERVICE_UNAVAILABLE, Some("text/plain"), b"\n  Service Unavailable\r\nretry");
+        assert_eq!(m, "HTTP 503 Service Unavailable (text/plain): Service Unavailable");
+        let json = format!(r#"{{"error":"{}"}}"#, "z".repeat(1000));
+        let m = server_message(StatusCode::BAD_REQUEST, None, json.as_bytes());
+        assert!(m.chars().count() == 301 && m.ends_with('…'), "a JSON message keeps up to 300 characters");
         assert_eq!(
             server_message(StatusCode::BAD_REQUEST, None, b"\xff\xfe"),
-            "HTTP 400 Bad Request, 2 bytes of binary"
+            "HTTP 400 Bad Request (binary): 2 bytes"
         );
         assert_eq!(server_message(StatusCode::BAD_REQUEST, None, b""), "HTTP 400 Bad Request");
         assert_eq!(server_message(StatusCode::BAD_REQUEST, None, br#"{"message":"m"}"#), "m");
@@ -307,18 +328,22 @@ mod tests {
         let ct = Some("text/html; charset=utf-8");
         assert_eq!(
             server_message(StatusCode::FORBIDDEN, ct, page.as_bytes()),
-            "HTTP 403 Forbidden, text/html page: 403 - Forbidden"
+            "HTTP 403 Forbidden (text/html): 403 - Forbidden"
         );
         // Without a content type, a leading `<` is enough; without a title, only the status.
         let bare = "<html><body>cookie: session=abc</body></html>";
-        assert_eq!(server_message(StatusCode::FORBIDDEN, None, bare.as_bytes()), "HTTP 403 Forbidden, markup page");
+        assert_eq!(server_message(StatusCode::FORBIDDEN, None, bare.as_bytes()), "HTTP 403 Forbidden (markup)");
         // A content type that says HTML wins over text that does not look like it.
         let m = server_message(StatusCode::BAD_GATEWAY, Some("TEXT/HTML"), b"cookie: session=abc");
-        assert_eq!(m, "HTTP 502 Bad Gateway, text/html page");
+        assert_eq!(m, "HTTP 502 Bad Gateway (text/html)");
         let m = server_message(StatusCode::BAD_GATEWAY, Some("application/xml"), b"<Error><Code>x</Code></Error>");
-        assert_eq!(m, "HTTP 502 Bad Gateway, application/xml page");
+        assert_eq!(m, "HTTP 502 Bad Gateway (application/xml)");
         // A hostile content type cannot carry text into the message.
         let m = server_message(StatusCode::BAD_GATEWAY, Some("text/html\" secret=\"abc def; q=1"), b"<p>");
-        assert_eq!(m, "HTTP 502 Bad Gateway, text/html page");
+        assert_eq!(m, "HTTP 502 Bad Gateway (text/html)");
+        // A long title is cut at 120 characters.
+        let page = format!("<html><title>{}</title><body>{}</body></html>", "t".repeat(500), "b".repeat(10_000));
+        let m = server_message(StatusCode::BAD_GATEWAY, Some("text/html"), page.as_bytes());
+        assert_eq!(m, format!("HTTP 502 Bad Gateway (text/html): {}…", "t".repeat(120)));
     }
 }

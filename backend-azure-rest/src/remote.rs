@@ -48,7 +48,8 @@ pub(crate) struct Config {
 /// - update: `PATCH /tables/{t}/{id}` with the system columns stripped and `If-Match: "<version>"`;
 /// - delete: `DELETE /tables/{t}/{id}` with `If-Match`;
 /// - read: `GET /tables/{t}/{id}`;
-/// - query_page: `GET /tables/{t}?$filter=(F) and (<keyset>)&$orderby=updatedAt,id&$top=N&__includeDeleted=true`.
+/// - query_page: `GET /tables/{t}?$filter=(F) and (<keyset>)&$orderby=updatedAt,id&$top=N&__includeDeleted=true`
+///   (`query_page_with_total` adds `$inlinecount=allpages`).
 ///
 /// Every request carries `ZUMO-API-VERSION: 2.0.0`, `Accept: application/json`, the token of the
 /// [`TokenProvider`] (asked per request), and the extra headers. Failures are classified by HTTP
@@ -353,9 +354,10 @@ impl AzureRestRemote {
         filter: Option<&Expr>,
         cursor: Option<&Cursor>,
         page_size: u64,
+        with_total: bool,
     ) -> Result<Page, RemoteError> {
         let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
-        let url = self.inner.endpoint.query_url(table, filter, cursor, top)?;
+        let url = self.inner.endpoint.query_url(table, filter, cursor, top, with_total)?;
         self.fetch_page(secrets, url, top).await
     }
 
@@ -378,11 +380,11 @@ impl AzureRestRemote {
         if !ok(&raw) {
             return Err(Self::failure(&raw));
         }
-        let items = parse_rows(&raw)?;
+        let (items, total) = parse_rows(&raw)?;
         if items.len() as u64 > top {
             return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {}", items.len())));
         }
-        Ok(Page { items, has_next_link: has_next_link(&raw.headers) })
+        Ok(Page { items, has_next_link: has_next_link(&raw.headers), total })
     }
 }
 
@@ -421,7 +423,20 @@ impl Remote for AzureRestRemote {
         page_size: u64,
     ) -> Result<Page, RemoteError> {
         let mut secrets = self.redactor();
-        self.query_page_with(&mut secrets, table, filter, cursor, page_size).await.map_err(|e| secrets.error(e))
+        self.query_page_with(&mut secrets, table, filter, cursor, page_size, false).await.map_err(|e| secrets.error(e))
+    }
+
+    /// The keyset query with `$inlinecount=allpages`: the Node server answers
+    /// `{"results": […], "count": N}` in the same response.
+    async fn query_page_with_total(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let mut secrets = self.redactor();
+        self.query_page_with(&mut secrets, table, filter, cursor, page_size, true).await.map_err(|e| secrets.error(e))
     }
 
     fn exact_timestamps(&self) -> bool {

@@ -66,20 +66,24 @@ pub(crate) fn conflict_item(raw: &RawResponse) -> Option<Record> {
     parse_item(raw).ok()
 }
 
-/// The rows of a query response: a JSON array, or `{"results": […]}` (inline count).
-pub(crate) fn parse_rows(raw: &RawResponse) -> Result<Vec<Record>, RemoteError> {
-    let rows = match json(&raw.body)? {
-        Value::Array(rows) => rows,
+/// The rows of a query response: a JSON array, or `{"results": […], "count": N}` (the answer to
+/// `$inlinecount=allpages`); and the count, if the response has one. The count only feeds
+/// progress, so one that is not a non-negative integer is left out rather than failing the page.
+pub(crate) fn parse_rows(raw: &RawResponse) -> Result<(Vec<Record>, Option<u64>), RemoteError> {
+    let (rows, count) = match json(&raw.body)? {
+        Value::Array(rows) => (rows, None),
         Value::Object(mut map) => match map.remove("results") {
-            Some(Value::Array(rows)) => rows,
+            Some(Value::Array(rows)) => (rows, map.get("count").and_then(Value::as_u64)),
             _ => return Err(RemoteError::protocol("the query response is an object without a \"results\" array")),
         },
         other => return Err(RemoteError::protocol(format!("the query response is a JSON {}", type_name(&other)))),
     };
-    rows.into_iter()
+    let rows = rows
+        .into_iter()
         .enumerate()
         .map(|(i, row)| to_record(row).map_err(|e| RemoteError::protocol(format!("row {i}: {e}"))))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((rows, count))
 }
 
 /// Checks one JSON value is a record: an object, a valid id, and system columns of the right
@@ -208,8 +212,15 @@ mod tests {
 
     #[test]
     fn rows_come_as_an_array_or_results() {
-        assert!(parse_rows(&raw(r#"[{"id":"a"},{"id":"b","deleted":1}]"#, None)).unwrap()[1].is_deleted());
-        assert_eq!(parse_rows(&raw(r#"{"results":[{"id":"a"}],"count":1}"#, None)).unwrap().len(), 1);
+        let (rows, count) = parse_rows(&raw(r#"[{"id":"a"},{"id":"b","deleted":1}]"#, None)).unwrap();
+        assert!(rows[1].is_deleted());
+        assert_eq!(count, None, "a plain array has no count");
+        let (rows, count) = parse_rows(&raw(r#"{"results":[{"id":"a"}],"count":12345}"#, None)).unwrap();
+        assert_eq!((rows.len(), count), (1, Some(12345)));
+        for odd in [r#""many""#, "-1", "1.5", "null"] {
+            let body = format!(r#"{{"results":[{{"id":"a"}}],"count":{odd}}}"#);
+            assert_eq!(parse_rows(&raw(&body, None)).unwrap().1, None, "a count of {odd} is left out");
+        }
         for body in [r#"{"id":"a"}"#, r#"[{"id":"a"}, 3]"#, r#"[{"id":""}]"#, "7", r#"{"results":{}}"#] {
             assert_eq!(parse_rows(&raw(body, None)).unwrap_err().kind(), RemoteErrorKind::Protocol, "{body}");
         }

@@ -77,7 +77,8 @@ impl Endpoint {
         Ok(self.with_path(&format!("tables/{table}/{}", utf8_percent_encode(id, COMPONENT))))
     }
 
-    /// The keyset query (`docs/architecture.md`, "Pull with the keyset cursor") for one page.
+    /// The keyset query (`docs/architecture.md`, "Pull with the keyset cursor") for one page;
+    /// `with_total` adds `$inlinecount=allpages` (the count of rows on all pages).
     ///
     /// Nothing unchecked goes into `$filter` (`sync_core::backend::try_odata_filter`): a filter
     /// with an invalid column name or literal is refused as a request not sent, and a cursor
@@ -89,6 +90,7 @@ impl Endpoint {
         filter: Option<&Expr>,
         cursor: Option<&Cursor>,
         top: u64,
+        with_total: bool,
     ) -> Result<Url, RemoteError> {
         let url = self.table_url(table)?;
         let keyset = cursor.map(keyset_filter).transpose()?;
@@ -98,7 +100,13 @@ impl Endpoint {
             (f, k) => f.or(k),
         };
         let asc = |c: &str| OrderBy { column: c.to_owned(), descending: false };
-        Ok(paged(url, filter, &odata_orderby(&[asc(system::UPDATED_AT), asc(system::ID)]), top))
+        let mut url = paged(url, filter, &odata_orderby(&[asc(system::UPDATED_AT), asc(system::ID)]), top);
+        if with_total {
+            let query =
+                format!("{}&{}", url.query().unwrap_or_default(), encode_query(&[("$inlinecount", "allpages")]));
+            url.set_query(Some(&query));
+        }
+        Ok(url)
     }
 
     /// The query by id for one page: rows of `filter` after `after_id`, `$orderby=id`. Checked

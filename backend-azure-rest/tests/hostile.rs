@@ -172,7 +172,7 @@ async fn echoed_secrets_never_leave_the_remote() {
                         assert!(!shown.contains("<pre>") && !shown.contains("<html"), "{case}: no HTML in {shown}");
                     }
                     if matches!(echo, Echo::Html) && kind != K::Conflict {
-                        assert!(e.to_string().ends_with("text/html page: Request blocked"), "{case}: {e}");
+                        assert!(e.to_string().ends_with("(text/html): Request blocked"), "{case}: {e}");
                     }
                     if matches!(echo, Echo::JsonError) && kind != K::Conflict {
                         assert!(

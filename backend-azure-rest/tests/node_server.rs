@@ -344,6 +344,25 @@ async fn keyset_pages_cover_shared_timestamps_exactly_once() {
 }
 
 #[tokio::test]
+async fn the_total_counts_every_page_after_the_cursor_with_deleted_rows() {
+    let s = server().await;
+    let r = s.remote();
+    let t = "2024-01-01T00:00:00.000Z";
+    s.seed("Item", 30, t, "n-").await.unwrap();
+    let gone: Vec<Value> = (0..4).map(|i| json!({"id": format!("z{i}"), "name": "gone", "deleted": true})).collect();
+    s.seed_rows("Item", &gone, "2024-01-01T00:00:00.001Z").await.unwrap();
+
+    let first = r.query_page_with_total("Item", None, None, 10).await.unwrap();
+    assert_eq!((first.items.len(), first.total), (10, Some(34)), "deleted rows count: they are pulled too");
+    assert!(first.has_next_link, "the inline count keeps the next link");
+    let c = Cursor::after(first.items.last().unwrap()).unwrap();
+    assert_eq!(r.query_page_with_total("Item", None, Some(&c), 10).await.unwrap().total, Some(24), "after the cursor");
+    let f = column("name").eq("gone");
+    assert_eq!(r.query_page_with_total("Item", Some(&f), None, 2).await.unwrap().total, Some(4), "the filter counts");
+    assert_eq!(r.query_page("Item", None, None, 10).await.unwrap().total, None, "only asked for, never by default");
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_protocol_errors() {
     let s = server().await;
     s.seed("Item", 50, "2024-01-01T00:00:00.000Z", "big-").await.unwrap();

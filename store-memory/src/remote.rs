@@ -510,7 +510,7 @@ impl MemoryRemote {
     fn deliver_page(&self, items: Vec<Record>, top: u64) -> Result<Page, RemoteError> {
         self.lock().faults.deliver_rows(items.len())?;
         let has_next_link = items.len() as u64 == top;
-        Ok(Page { items, has_next_link })
+        Ok(Page { items, has_next_link, total: None })
     }
 
     async fn call<T, F>(&self, mut request: Request, op: F) -> Result<T, RemoteError>
@@ -584,6 +584,25 @@ impl Remote for MemoryRemote {
         let req = Request::new(RequestKind::Query, table).query(cursor, page_size);
         let (items, top) = self.call(req, move |server, _| server.query(table, filter, cursor, page_size)).await?;
         self.deliver_page(items, top)
+    }
+
+    /// The page, and the number of rows matching `filter` and `cursor` on all pages, as the
+    /// Node server counts them for `$inlinecount=allpages`.
+    async fn query_page_with_total(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let req = Request::new(RequestKind::Query, table).query(cursor, page_size);
+        let ((items, top), total) = self
+            .call(req, move |server, _| {
+                let page = server.query(table, filter, cursor, page_size)?;
+                Ok((page, server.count(table, filter, cursor)))
+            })
+            .await?;
+        Ok(Page { total: Some(total), ..self.deliver_page(items, top)? })
     }
 
     fn exact_timestamps(&self) -> bool {

@@ -16,6 +16,9 @@ pub struct Page {
     pub items: Vec<Record>,
     /// Whether the server announced a next page (`Link: …; rel=next`).
     pub has_next_link: bool,
+    /// How many rows match the query on all its pages, this one included, when the server was
+    /// asked ([`Remote::query_page_with_total`], `$inlinecount=allpages`) and said; else `None`.
+    pub total: Option<u64>,
 }
 
 /// The server side of sync: the Mobile Apps table operations.
@@ -68,6 +71,21 @@ pub trait Remote: std::fmt::Debug + Send + Sync {
         page_size: u64,
     ) -> Result<Page, RemoteError>;
 
+    /// Like [`query_page`](Remote::query_page), and the page's [`total`](Page::total) also says
+    /// how many rows match `filter` and `cursor` on all pages (`$inlinecount=allpages`: the
+    /// count comes in the same response, no request is added). A pull asks it for its first page
+    /// only, to show progress against the total. The default calls `query_page` and leaves the
+    /// total unknown (`None`).
+    async fn query_page_with_total(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        self.query_page(table, filter, cursor, page_size).await
+    }
+
     /// Whether the server compares and sorts `updatedAt` exactly as it sends it. Some servers
     /// store more digits than they send (the .NET server keeps 7 and sends milliseconds; the
     /// Node server on SQLite holds whatever text another tool wrote and sends it as
@@ -107,6 +125,13 @@ forward_through_pointers!(Remote {
     async fn read(&self, table: &str, id: &str) -> Result<Record, RemoteError>;
     async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError>;
     async fn query_page(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError>;
+    async fn query_page_with_total(
         &self,
         table: &str,
         filter: Option<&Expr>,

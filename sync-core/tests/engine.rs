@@ -230,6 +230,31 @@ async fn events_report_push_and_pull_progress() {
 }
 
 #[tokio::test]
+async fn pulled_pages_report_the_total_the_first_page_counted() {
+    let remote = MemoryRemote::new();
+    let rows = (0..25).map(|i| {
+        sync_core::Record::from_json(json!({"id": format!("r{i:02}"), "text": "t", "complete": false})).unwrap()
+    });
+    remote.seed("TodoItem", rows, "2024-01-01T00:00:00.000Z");
+    let ctx = context(Some(&remote)).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    ctx.subscribe(move |e| sink.lock().unwrap().push(e.clone()));
+    let todos = ctx.table::<TodoItem>().await.unwrap();
+    todos.pull(&Query::new(), PullOptions::incremental("all").page_size(10)).await.unwrap();
+    let pages: Vec<(u64, Option<u64>)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            SyncEvent::PagePulled { total_rows, total, .. } => Some((*total_rows, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pages, vec![(10, Some(25)), (20, Some(25)), (25, Some(25))]);
+}
+
+#[tokio::test]
 async fn transient_failures_are_retried() {
     let remote = MemoryRemote::new();
     let ctx = context(Some(&remote)).await;

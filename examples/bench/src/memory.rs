@@ -205,7 +205,7 @@ impl Remote for GeneratedRemote {
         };
         let end = start.saturating_add(size).min(self.rows);
         let items = (start..end).map(|i| self.row(i)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { has_next_link: items.len() as u64 == size, items })
+        Ok(Page { has_next_link: items.len() as u64 == size, items, total: None })
     }
 }
 

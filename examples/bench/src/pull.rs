@@ -265,7 +265,7 @@ async fn page_by_page(remote: &AzureRestRemote, raw: &RawClient) -> Result<(Dura
                 remote_t += start.elapsed();
                 next = p.items.last().and_then(Cursor::after);
             } else {
-                raw.page(TABLE, cursor.as_ref(), PAGE).await?;
+                raw.page(TABLE, cursor.as_ref(), PAGE, false).await?;
                 raw_t += start.elapsed();
             }
         }

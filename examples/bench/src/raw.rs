@@ -61,8 +61,9 @@ impl RawClient {
     }
 
     /// The keyset page URL the REST remote sends (`docs/architecture.md`, "Pull with the keyset cursor"): `$filter` = the cursor's keyset
-    /// filter, `$orderby=updatedAt,id`, `$top`, `__includeDeleted=true`.
-    pub fn keyset_url(&self, table: &str, cursor: Option<&Cursor>, top: u64) -> Url {
+    /// filter, `$orderby=updatedAt,id`, `$top`, `__includeDeleted=true`, and with `with_total`
+    /// (a pull's first page) `$inlinecount=allpages`.
+    pub fn keyset_url(&self, table: &str, cursor: Option<&Cursor>, top: u64, with_total: bool) -> Url {
         let mut url = self.table_url(table);
         let filter = cursor.map(|c| odata_filter(&c.filter()));
         let asc = |c: &str| OrderBy { column: c.to_owned(), descending: false };
@@ -75,6 +76,9 @@ impl RawClient {
         pairs.push(("$orderby", &order));
         pairs.push(("$top", &top));
         pairs.push(("__includeDeleted", "true"));
+        if with_total {
+            pairs.push(("$inlinecount", "allpages"));
+        }
         let query = pairs
             .iter()
             .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, KEY), utf8_percent_encode(v, COMPONENT)))
@@ -84,12 +88,18 @@ impl RawClient {
         url
     }
 
-    /// One keyset page: GET, read the body, parse it. Returns the rows and whether a
-    /// `Link: …; rel=next` header came with them.
-    pub async fn page(&self, table: &str, cursor: Option<&Cursor>, top: u64) -> Result<(Vec<Value>, bool), BenchError> {
+    /// One keyset page: GET, read the body, parse it (an array, or `{"results": […], "count": N}`
+    /// with `with_total`). Returns the rows and whether a `Link: …; rel=next` header came with them.
+    pub async fn page(
+        &self,
+        table: &str,
+        cursor: Option<&Cursor>,
+        top: u64,
+        with_total: bool,
+    ) -> Result<(Vec<Value>, bool), BenchError> {
         let response = self
             .client
-            .get(self.keyset_url(table, cursor, top))
+            .get(self.keyset_url(table, cursor, top, with_total))
             .headers(self.headers.clone())
             .timeout(TIMEOUT)
             .send()
@@ -102,6 +112,10 @@ impl RawClient {
         }
         match serde_json::from_slice::<Value>(&body)? {
             Value::Array(rows) => Ok((rows, next)),
+            Value::Object(mut map) if with_total => match map.remove("results") {
+                Some(Value::Array(rows)) => Ok((rows, next)),
+                _ => Err(BenchError::new("GET page: an object without a \"results\" array")),
+            },
             other => Err(BenchError::new(format!("GET page: not an array: {other}"))),
         }
     }
@@ -112,7 +126,8 @@ impl RawClient {
         let mut cursor: Option<Cursor> = None;
         let (mut rows, mut requests) = (0u64, 0u64);
         loop {
-            let (page, next) = self.page(table, cursor.as_ref(), top).await?;
+            // The engine asks for the total with the first page, as this does.
+            let (page, next) = self.page(table, cursor.as_ref(), top, requests == 0).await?;
             requests += 1;
             rows += page.len() as u64;
             let Some(last) = page.last() else { break };

@@ -125,6 +125,19 @@ impl<R: Remote> Remote for Timed<R> {
         r
     }
 
+    async fn query_page_with_total(
+        &self,
+        table: &str,
+        filter: Option<&Expr>,
+        cursor: Option<&Cursor>,
+        page_size: u64,
+    ) -> Result<Page, RemoteError> {
+        let start = self.time.start();
+        let r = self.inner.query_page_with_total(table, filter, cursor, page_size).await;
+        self.time.add("query_page", start, &r);
+        r
+    }
+
     async fn undelete(&self, table: &str, id: &str, version: Option<&str>) -> Result<Record, RemoteError> {
         let start = self.time.start();
         let r = self.inner.undelete(table, id, version).await;

@@ -1,6 +1,7 @@
 //! The commands, over a [`SyncContext`] with store-diesel and (when given) the REST remote.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use backend_azure_rest::AzureRestRemote;
 use store_diesel::DieselStore;
@@ -15,6 +16,11 @@ use crate::progress::Progress;
 
 /// The incremental pull's query id.
 pub const QUERY_ID: &str = "all-todo-items";
+/// How long a connection to the server may take (an interactive tool should not hang on one).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request may take, from sending it to the end of the answer (a page of 1000
+/// rows is well under a second on the Node server); the engine retries a timed-out request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The open app: the context and the todo table.
 pub struct App {
@@ -24,19 +30,19 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the database (creating it) and, if given, the remote.
-    pub async fn open(cli: &Cli) -> Result<App, Failure> {
+    /// Opens the database (creating it) and, if given, the remote; sync progress goes to
+    /// `progress`.
+    pub async fn open(cli: &Cli, progress: Option<Arc<Progress>>) -> Result<App, Failure> {
         let store = DieselStore::open(&cli.db).await.map_err(|e| Failure::store(&cli.db, &e))?;
         // The app pushes explicitly before pulling, so the pull itself never pushes.
         let options = SyncOptions::default().push_before_pull(false);
         let mut builder = SyncContext::builder(store).options(options);
-        // The live view shows sync in its status line; progress bars would tear it.
-        if !matches!(cli.command, Command::Watch(_)) {
-            let progress = Arc::new(Progress::new());
+        if let Some(progress) = progress {
             builder = builder.on_event(move |e| progress.on_event(e));
         }
         if let Some(url) = &cli.remote {
-            let builder_for_url = AzureRestRemote::builder(url);
+            let builder_for_url =
+                AzureRestRemote::builder(url).connect_timeout(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT);
             let with_token = match &cli.token {
                 Some(token) => builder_for_url.token(token.as_str()),
                 None => builder_for_url,

@@ -1,4 +1,4 @@
-//! The command line: `todo [--db PATH] [--remote URL] [--token TOKEN] <command>`.
+//! The command line: `todo [--db PATH] [--remote URL] [--token TOKEN] [--timeout SECS] <command>`.
 
 use std::path::PathBuf;
 
@@ -27,6 +27,11 @@ pub struct Cli {
     /// other users of the machine.
     #[arg(long, env = "TODO_TOKEN", global = true, hide_env_values = true)]
     pub token: Option<String>,
+    /// Give up on the whole command after this many seconds and exit 1 (0: no limit; `watch`
+    /// has none). Each request to the server also has its own limits: 5 s to connect, 20 s to
+    /// answer (retried up to 3 times). What a stopped sync already saved is kept.
+    #[arg(long, env = "TODO_TIMEOUT", value_name = "SECS", default_value_t = 60, global = true)]
+    pub timeout: u64,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -6,9 +6,13 @@
 use std::error::Error;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
+use sync_core::backend::RemoteError;
 use sync_core::error::StoreError;
 use sync_core::{ErrorKind, SyncError};
+
+use crate::cli::{Cli, Command};
 
 /// The exit statuses, one meaning each (also in `todo --help` and the README).
 pub mod exit {
@@ -44,6 +48,24 @@ impl Failure {
     /// A command failed; `server` is the server's URL, for sync commands.
     pub fn sync(server: &str, e: SyncError) -> Self {
         Failure { message: describe(&e, Some(server)), code: code_of(&e) }
+    }
+
+    /// The command did not finish within `--timeout`.
+    pub fn timed_out(cli: &Cli, limit: Duration) -> Self {
+        let secs = limit.as_secs();
+        let message = match (&cli.command, &cli.remote) {
+            (Command::Sync(_), Some(url)) => format!(
+                "the sync with {url} did not finish within {secs} s (--timeout): the server is not answering or \
+                 is too slow; your changes are kept on this device and what was already synced is saved: run \
+                 `todo sync` again, or allow more time with --timeout SECS (0: no limit)"
+            ),
+            _ => format!(
+                "the command did not finish within {secs} s (--timeout): the database did not answer in time \
+                 (another program may hold it); nothing was half-written: try again, or allow more time with \
+                 --timeout SECS (0: no limit)"
+            ),
+        };
+        Failure::error(message)
     }
 
     fn error(message: String) -> Self {
@@ -93,7 +115,16 @@ fn describe(e: &SyncError, server: Option<&str>) -> String {
             format!("cannot reach the server{at} ({why}); {kept}: run `todo sync` again when online")
         }
         ErrorKind::Unauthorized => format!("the server{at} rejected the credentials ({why}); {kept}"),
-        ErrorKind::Temporary => format!("the server{at} failed ({why}); {kept}: try again later"),
+        ErrorKind::Temporary => {
+            // The remote's message already says `HTTP 502 Bad Gateway (text/html): …` when the
+            // body was not JSON; a JSON message gets its status in front.
+            let detail = match e.remote_error() {
+                Some(RemoteError::Transient { message, .. }) if message.starts_with("HTTP ") => message.clone(),
+                Some(RemoteError::Transient { status, message }) => format!("HTTP {status}: {message}"),
+                _ => why,
+            };
+            format!("the server{at} failed: {detail}; {kept}: try again later")
+        }
         ErrorKind::NotFound | ErrorKind::Rejected | ErrorKind::Protocol if e.remote_error().is_some() => format!(
             "the server{at} does not answer like an Azure Mobile Apps backend with a TodoItem table ({why}); check --remote"
         ),

@@ -22,7 +22,15 @@ mod item;
 mod live;
 mod progress;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use clap::Parser;
+
+use crate::failure::Failure;
+
+/// How long a store transaction still running when the command stops may take to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 fn main() {
     let cli = cli::Cli::parse();
@@ -41,10 +49,35 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // The live view shows sync in its status line; a progress line would tear it.
+    let progress = (!matches!(cli.command, cli::Command::Watch(_))).then(|| Arc::new(progress::Progress::new()));
+    let work = {
+        let progress = progress.clone();
+        let cli = &cli;
+        async move {
+            let app = app::App::open(cli, progress).await?;
+            app.run(&cli.command).await
+        }
+    };
+    // `watch` runs until Ctrl-C: the limit is for commands that end.
+    let limit =
+        (cli.timeout > 0 && !matches!(cli.command, cli::Command::Watch(_))).then(|| Duration::from_secs(cli.timeout));
     let code = runtime.block_on(async {
-        let app = app::App::open(&cli).await?;
-        app.run(&cli.command).await
+        match limit {
+            // Stopping drops the command between two awaits: a store transaction that already
+            // began runs to its commit or rollback on its own thread (see below), so nothing is
+            // half-written.
+            Some(limit) => {
+                tokio::time::timeout(limit, work).await.unwrap_or_else(|_| Err(Failure::timed_out(&cli, limit)))
+            }
+            None => work.await,
+        }
     });
+    // Let a transaction still running on a blocking thread finish before the process exits.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    if let Some(progress) = &progress {
+        progress.clear();
+    }
     match code {
         Ok(code) => std::process::exit(code),
         Err(failure) => {

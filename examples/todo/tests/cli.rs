@@ -16,6 +16,7 @@ fn todo(db: &Path, args: &[&str]) -> Run {
         .env_remove("TODO_DB")
         .env_remove("TODO_REMOTE")
         .env_remove("TODO_TOKEN")
+        .env_remove("TODO_TIMEOUT")
         .output()
         .expect("the todo binary runs");
     Run {
@@ -94,4 +95,25 @@ fn rust_log_shows_the_engine_at_work_without_secrets() {
     assert!(!stderr.contains("secret groceries"), "no item contents in the logs: {stderr}");
     let quiet = todo(&db, &["list"]);
     assert!(!quiet.stderr.contains("DEBUG"), "without RUST_LOG nothing extra: {}", quiet.stderr);
+}
+
+#[test]
+fn a_corrupt_database_says_why_with_the_whole_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("todo.db");
+    std::fs::write(&db, "this is not a database, just some text a user saved over it\n".repeat(100)).unwrap();
+    let run = todo(&db, &["list"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot open the database"), "{}", run.stderr);
+    assert!(run.stderr.contains("file is not a database"), "SQLite's own words, from the source chain: {}", run.stderr);
+    assert_eq!(std::fs::read(&db).unwrap().len(), 6000, "the file is left as it was");
+}
+
+#[test]
+fn help_describes_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = todo(&dir.path().join("todo.db"), &["--help"]);
+    assert!(help.stdout.contains("--timeout <SECS>") && help.stdout.contains("TODO_TIMEOUT"), "{}", help.stdout);
+    let bad = todo(&dir.path().join("todo.db"), &["--timeout", "soon", "list"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
 }

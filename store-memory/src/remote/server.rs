@@ -294,6 +294,15 @@ impl Server {
         self.select(table, [filter, keyset.as_ref()], &keyset_order(), page_size)
     }
 
+    /// How many rows [`query`](Self::query) finds on all pages (soft-deleted ones included).
+    pub(super) fn count(&self, table: &str, filter: Option<&Expr>, cursor: Option<&Cursor>) -> u64 {
+        let Some(t) = self.tables.get(table) else { return 0 };
+        let keyset = cursor.map(Cursor::filter);
+        let filters: Vec<Expr> =
+            [filter, keyset.as_ref()].into_iter().flatten().map(|f| prepare(f, self.stamps)).collect();
+        t.rows.iter().filter(|r| filters.iter().all(|f| sql_matches(f, &r.record))).count() as u64
+    }
+
     /// The query by id: `$filter=(F) and (id gt 'after')&$orderby=id&$top=n&__includeDeleted=true`.
     pub(super) fn query_by_id(
         &self,

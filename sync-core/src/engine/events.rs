@@ -54,6 +54,10 @@ pub enum SyncEvent {
         total_rows: u64,
         /// Pages so far.
         pages: u64,
+        /// The rows this pull is expected to receive in all, when the server counted them on
+        /// the first page ([`Page::total`](crate::backend::Page::total)); `None` when it did not.
+        /// Rows changed on the server during the pull can make `total_rows` pass it.
+        total: Option<u64>,
     },
     /// A page was larger than the remote accepts, so the pull asks for smaller pages from now on.
     PageSizeReduced {

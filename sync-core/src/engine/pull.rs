@@ -80,7 +80,9 @@ pub(crate) async fn pull(
 
     let mut page_size = options.page_size.unwrap_or(shared.options.page_size).max(1);
     let mut summary = PullSummary { table: table.clone(), ..Default::default() };
-    let fetch = |position: Position, page_size: u64| {
+    // The first page also asks for the number of rows to come (no extra request), for progress.
+    let mut expected: Option<u64> = None;
+    let fetch = |position: Position, page_size: u64, with_total: bool| {
         let (remote, table, filter) = (&remote, &table, filter.as_ref());
         async move {
             let bound = position.filter()?;
@@ -94,7 +96,13 @@ pub(crate) async fn pull(
                     Position::Window { after_id, .. } => {
                         remote.query_by_id(table, filter, after_id.as_deref(), page_size).await
                     }
+                    Position::Keyset(cursor) if with_total => {
+                        remote.query_page_with_total(table, filter, Some(cursor), page_size).await
+                    }
                     Position::Keyset(cursor) => remote.query_page(table, filter, Some(cursor), page_size).await,
+                    Position::Start | Position::Past { .. } if with_total => {
+                        remote.query_page_with_total(table, filter, None, page_size).await
+                    }
                     Position::Start | Position::Past { .. } => remote.query_page(table, filter, None, page_size).await,
                 }
             })
@@ -105,7 +113,7 @@ pub(crate) async fn pull(
     // and those still at the same version are not stored or counted twice.
     let mut seen_near: HashMap<String, Option<String>> = HashMap::new();
     let mut asked = position.clone();
-    let mut next_page = Some(fetch(position, page_size).await);
+    let mut next_page = Some(fetch(position, page_size, true).await);
     while let Some(page) = next_page.take() {
         let page = match page {
             // Rows too big for the remote's body limit: ask for half as many, down to one row.
@@ -113,12 +121,15 @@ pub(crate) async fn pull(
                 page_size = (page_size / 2).max(1);
                 tracing::info!(table = %table, page_size, "a page was over the body limit: asking for smaller pages");
                 shared.events.emit(SyncEvent::PageSizeReduced { table: table.clone(), page_size });
-                next_page = Some(fetch(asked.clone(), page_size).await);
+                next_page = Some(fetch(asked.clone(), page_size, summary.requests == 0).await);
                 continue;
             }
             other => other?,
         };
         summary.requests += 1;
+        if let Some(count) = page.total {
+            expected = Some(summary.rows + count);
+        }
         let page_span = tracing::debug_span!("page", n = summary.requests, rows = page.items.len());
         page_span.in_scope(|| tracing::debug!(position = ?asked, "page received"));
         asked.check_page(&page.items, exact)?;
@@ -179,7 +190,7 @@ pub(crate) async fn pull(
         let (outcome, rejected) = match next {
             Some(next) => {
                 asked = next.clone();
-                let (stored, fetched) = tokio::join!(store_page, fetch(next, page_size));
+                let (stored, fetched) = tokio::join!(store_page, fetch(next, page_size, false));
                 next_page = Some(fetched);
                 stored?
             }
@@ -199,6 +210,7 @@ pub(crate) async fn pull(
             rows: received,
             total_rows: summary.rows,
             pages: summary.requests,
+            total: expected,
         });
     }
     shared.events.emit(SyncEvent::PullFinished(summary.clone()));

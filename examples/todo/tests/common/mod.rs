@@ -40,6 +40,7 @@ impl Device {
             .env_remove("TODO_DB")
             .env_remove("TODO_REMOTE")
             .env_remove("TODO_TOKEN")
+            .env_remove("TODO_TIMEOUT")
             .envs(env.iter().copied())
             .output()
             .await
