@@ -40,6 +40,7 @@ mod raw;
 mod report;
 mod scaling;
 mod server;
+mod server_memory;
 mod timing;
 mod watch;
 
@@ -125,6 +126,13 @@ enum Hidden {
         #[arg(long)]
         rows: u64,
     },
+    /// Section 7's child process: sync-server on SQLite with `rows` rows, until stdin closes.
+    #[command(hide = true)]
+    ServerMemoryChild {
+        /// Rows to seed.
+        #[arg(long)]
+        rows: u64,
+    },
     /// Section 6's child process: commits to a file another process watches.
     #[command(hide = true)]
     WatchChild {
@@ -167,6 +175,7 @@ fn main() {
     let result = match cli.command {
         Some(Hidden::MemoryChild { rows }) => runtime.block_on(memory::child_main(rows)),
         Some(Hidden::WatchChild { db, commits }) => runtime.block_on(watch::child_main(&db, commits)),
+        Some(Hidden::ServerMemoryChild { rows }) => runtime.block_on(server_memory::child_main(rows)),
         None => runtime.block_on(run(&cli)),
     };
     if let Err(e) = result {
@@ -248,6 +257,8 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
             server::Config { posts: 2_000, rows: 100_000, rounds: rounds(3) }
         };
         server::run(cfg, &mut summary).await?;
+        let sizes = if quick { [25_000, 100_000] } else { [250_000, 1_000_000] };
+        server_memory::run(sizes, &mut summary).await?;
     }
 
     println!("\n## Summary ({} in all)\n", dur(started.elapsed()));

@@ -107,11 +107,17 @@ pub async fn child_main(rows: u64) -> Result<(), BenchError> {
 
 /// A `kB` field of `/proc/self/status`.
 fn status_kb(field: &str) -> Result<u64, BenchError> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    process_status_kb("self", field)
+}
+
+/// A `kB` field (`VmHWM`, `VmRSS`) of `/proc/{process}/status` (`process`: a pid or `self`).
+pub fn process_status_kb(process: &str, field: &str) -> Result<u64, BenchError> {
+    let path = format!("/proc/{process}/status");
+    let status = std::fs::read_to_string(&path)?;
     status
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok())
-        .ok_or_else(|| BenchError::new(format!("no {field} in /proc/self/status")))
+        .ok_or_else(|| BenchError::new(format!("no {field} in {path}")))
 }
 
 /// A read-only server holding `rows` rows of `Item`, made on the fly: row `i` has id

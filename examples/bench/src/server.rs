@@ -43,8 +43,8 @@ pub struct Config {
 }
 
 /// A sync-server on its own thread and runtime, stopped on drop.
-struct OurServer {
-    url: String,
+pub(crate) struct OurServer {
+    pub(crate) url: String,
     server: Server,
     runtime: tokio::runtime::Handle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -53,7 +53,7 @@ struct OurServer {
 }
 
 impl OurServer {
-    fn start(database_url: String, dir: Option<tempfile::TempDir>) -> Result<OurServer, BenchError> {
+    pub(crate) fn start(database_url: String, dir: Option<tempfile::TempDir>) -> Result<OurServer, BenchError> {
         let config = ServerConfig::from_toml(TABLES).map_err(|e| BenchError::new(e.to_string()))?;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -86,7 +86,7 @@ impl OurServer {
     }
 
     /// Seeds `rows` Item rows like `seed.js` does for the Node server.
-    async fn seed(&self, rows: u64) -> Result<(), BenchError> {
+    pub(crate) async fn seed(&self, rows: u64) -> Result<(), BenchError> {
         let mut done = 0;
         let mut batch = 0;
         while done < rows {
