@@ -117,6 +117,8 @@ struct Cli {
     command: Option<Hidden>,
 }
 
+// The variants are the subcommands' names (`memory-child`, …), which say what they are.
+#[allow(clippy::enum_variant_names)]
 #[derive(Subcommand, Debug)]
 enum Hidden {
     /// Section 4's child process: pulls generated rows and prints its peak RSS.
