@@ -13,6 +13,7 @@ use diesel::{Connection, QueryResult, RunQueryDsl, SqliteConnection};
 use sync_core::backend::StoreError;
 use tokio::sync::Semaphore;
 
+use crate::encryption;
 use crate::error;
 use crate::options::OpenOptions;
 use crate::statement::{fixed_sql, Key, SqlRow, Stmt};
@@ -91,17 +92,25 @@ impl Db {
     }
 
     fn open_inner(location: &Location, role: Role, options: &OpenOptions) -> Result<Db, StoreError> {
-        let conn = SqliteConnection::establish(location.url())
+        let mut conn = SqliteConnection::establish(location.url())
             .map_err(|e| error::connect(&format!("opening {:?}", location.url()), e))?;
+        // First thing on every connection, writer and readers alike: the key, if any.
+        encryption::unlock(&mut conn, options.key())?;
         let mut db = Db { conn, cached: HashSet::new(), in_transaction: false };
-        let mut setup = format!("PRAGMA busy_timeout = {};", options.busy_timeout_ms());
-        match role {
+        let busy_timeout = format!("PRAGMA busy_timeout = {};", options.busy_timeout_ms());
+        db.conn.batch_execute(&busy_timeout).map_err(|e| error::db("setting the busy timeout", e))?;
+        // Before any pragma that reads the file: a key that does not fit fails here, diagnosed.
+        let file = match location {
+            Location::File(path) => Some(Path::new(path)),
+            Location::Memory => None,
+        };
+        encryption::check_readable(&mut db.conn, options.key().is_some(), file)?;
+        let setup = match role {
             Role::Writer => {
-                setup.push_str(&format!("PRAGMA synchronous = {};", options.synchronous_mode().pragma()));
-                setup.push_str("PRAGMA foreign_keys = OFF;");
+                format!("PRAGMA synchronous = {}; PRAGMA foreign_keys = OFF;", options.synchronous_mode().pragma())
             }
-            Role::Reader => setup.push_str("PRAGMA query_only = ON;"),
-        }
+            Role::Reader => "PRAGMA query_only = ON;".to_owned(),
+        };
         db.conn.batch_execute(&setup).map_err(|e| error::db("setting connection pragmas", e))?;
         if role == Role::Writer {
             if let Location::File(_) = location {

@@ -35,6 +35,9 @@
 //!
 //! SQLite is compiled into the crate (`libsqlite3-sys`'s `bundled` feature): nothing needs to be
 //! installed. A Tokio runtime must be running: every SQLite call runs on Tokio's blocking threads.
+//!
+//! Feature `bundled-sqlcipher`: SQLCipher instead of SQLite, for files encrypted at rest with
+//! [`OpenOptions::encryption_key`] (it links OpenSSL's libcrypto).
 
 // How it works, by module:
 // - `store`: `DieselStore` — opening, the `Store` impl, closing;
@@ -53,11 +56,13 @@
 // - `transaction` and `system_tables`: the `Transaction` the engine's work runs against;
 // - `push_lock`: the push lock, an OS file lock beside the database;
 // - `error`: SQLite failures classified into `StoreError`s;
+// - `encryption`: the SQLCipher key on every connection, and what a key that does not fit means;
 // - `watch`: other connections' commits announced to live queries (`PRAGMA data_version`).
 
 mod catalogue;
 mod connection;
 mod ddl;
+mod encryption;
 mod error;
 mod evolve;
 mod migrations;
