@@ -33,6 +33,24 @@ esac
 packages=()
 for crate in "${CRATES[@]}"; do packages+=(-p "$crate"); done
 
+# The verification builds go to their own target directory. Cargo takes a registry package of a
+# given version as unchanging, but these "registry" siblings change with every run: it would
+# reuse their extracted sources ($CARGO_HOME/registry/src/<hash>/, never crates.io's) and their
+# compiled artifacts from an earlier run. Both are removed first, so each run verifies against
+# the siblings' sources as they are now.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/publish-check}"
+version=$(cargo metadata --format-version 1 --no-deps --offline |
+  sed -n 's/.*"name":"sync-core","version":"\([^"]*\)".*/\1/p')
+for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  case "$(basename "$src")" in index.crates.io-*) continue ;; esac
+  for crate in "${CRATES[@]}"; do rm -rf "${src}${crate}-${version:-0.1.0}"; done
+done
+for crate in "${CRATES[@]}"; do
+  lib=${crate//-/_}
+  rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/"$crate"-* "$CARGO_TARGET_DIR"/debug/deps/lib"$lib"-* \
+    "$CARGO_TARGET_DIR"/debug/deps/"$lib"-* "$CARGO_TARGET_DIR"/debug/build/"$crate"-*
+done
+
 # `--allow-dirty`: a dry run packages the working tree as it is; a real publish should not.
 export CARGO_INCREMENTAL=0
 if [ "$mode" = publish ]; then
@@ -62,7 +80,7 @@ for crate in "${CRATES[@]}"; do
       status=1
     fi
   done <<<"$files"
-  archive=$(ls -t target/package/"$crate"-*.crate target/package/tmp-crate/"$crate"-*.crate 2>/dev/null | head -n 1 || true)
+  archive=$(ls -t "$CARGO_TARGET_DIR"/package/"$crate"-*.crate "$CARGO_TARGET_DIR"/package/tmp-crate/"$crate"-*.crate 2>/dev/null | head -n 1 || true)
   if [ -n "$archive" ]; then
     size=$(stat -c %s "$archive")
     if [ "$size" -gt "$MAX_CRATE" ]; then
