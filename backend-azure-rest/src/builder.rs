@@ -88,7 +88,9 @@ impl AzureRestRemoteBuilder {
     /// Uses this HTTP client (shared connection pool, proxies, TLS roots, …). Its own timeouts and
     /// redirect policy apply; the per-request [`timeout`](Self::timeout) is added on top.
     /// Beware: a client that follows redirects may send the auth header to the redirect target.
-    /// Without this, a client with rustls, a connect timeout and no redirects is built.
+    /// Without this, a client with a connect timeout, no redirects and the TLS of the crate's
+    /// features is built: rustls (`rustls-tls`, the default) or the platform's TLS (`native-tls`,
+    /// which wins when both are on, as in reqwest).
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -225,12 +227,8 @@ impl AzureRestRemoteBuilder {
             .all(|h| RESERVED.contains(&h.as_str())));
         let client = match self.client {
             Some(c) => c,
-            None => reqwest::Client::builder()
-                .use_rustls_tls()
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(BuildError::Client)?,
+            None if endpoint.base().scheme() == "https" && TLS_BACKEND.is_none() => return Err(BuildError::NoTls),
+            None => default_client(self.connect_timeout)?,
         };
         Ok(AzureRestRemote::from_config(Config {
             client,
@@ -258,5 +256,47 @@ impl fmt::Debug for AzureRestRemoteBuilder {
             .field("timeout", &self.timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish_non_exhaustive()
+    }
+}
+
+/// The TLS the default client uses, by the crate's features (`None`: plain http only).
+const TLS_BACKEND: Option<&str> = if cfg!(feature = "native-tls") {
+    Some("native-tls")
+} else if cfg!(feature = "rustls-tls") {
+    Some("rustls")
+} else {
+    None
+};
+
+/// The client built when the app brings none: a connect timeout, no redirects, and the TLS of
+/// [`TLS_BACKEND`].
+fn default_client(connect_timeout: Duration) -> Result<reqwest::Client, BuildError> {
+    let builder =
+        reqwest::Client::builder().connect_timeout(connect_timeout).redirect(reqwest::redirect::Policy::none());
+    #[cfg(feature = "native-tls")]
+    let builder = builder.use_native_tls();
+    #[cfg(all(feature = "rustls-tls", not(feature = "native-tls")))]
+    let builder = builder.use_rustls_tls();
+    builder.build().map_err(BuildError::Client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_client_follows_the_tls_features() {
+        let https = AzureRestRemote::builder("https://example.invalid").build();
+        let http = AzureRestRemote::builder("http://127.0.0.1:1").build();
+        assert!(http.is_ok(), "plain http needs no TLS: {:?}", http.err());
+        if cfg!(any(feature = "rustls-tls", feature = "native-tls")) {
+            assert!(https.is_ok(), "{:?}", https.err());
+        } else {
+            let e = https.expect_err("https without TLS");
+            assert!(matches!(e, BuildError::NoTls), "{e:?}");
+            assert!(e.to_string().contains("`rustls-tls`"), "{e}");
+            let injected = AzureRestRemote::builder("https://example.invalid").client(reqwest::Client::new()).build();
+            assert!(injected.is_ok(), "an injected client brings its own TLS");
+        }
     }
 }

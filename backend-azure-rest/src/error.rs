@@ -33,6 +33,14 @@ pub enum BuildError {
     /// The default HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// The base URL is `https`, but the crate was built without TLS (neither its `rustls-tls`
+    /// feature, the default, nor `native-tls`) and no [`client`](crate::AzureRestRemoteBuilder::client)
+    /// was given.
+    #[error(
+        "the base URL is https, but backend-azure-rest was built without TLS: enable its `rustls-tls` \
+         (default) or `native-tls` feature, or pass a reqwest client with TLS"
+    )]
+    NoTls,
 }
 
 /// What kind of transport failure a [`TransportError`] is.

@@ -1,7 +1,12 @@
 //! # backend-azure-rest
 //!
 //! The [`Remote`](sync_core::Remote) of sync-core for Azure Mobile Apps backends, spoken over
-//! their REST table API (ZUMO-API-VERSION 2.0.0) with reqwest and rustls.
+//! their REST table API (ZUMO-API-VERSION 2.0.0) with reqwest.
+//!
+//! Features: `rustls-tls` (default: HTTPS with rustls and the webpki roots) and `native-tls` (the
+//! platform's TLS; OpenSSL on Linux), named as in reqwest; with both on, native-tls is used, and
+//! with neither an `https` base URL is [`BuildError::NoTls`]. `test-server` starts the official
+//! Node server for tests (module `test_server`).
 //!
 //! ```no_run
 //! use backend_azure_rest::AzureRestRemote;

@@ -3,6 +3,7 @@
 //! transactions, and the pool of read-only connections.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use diesel::{Connection, QueryResult, RunQueryDsl, SqliteConnection};
 use sync_core::backend::StoreError;
 use tokio::sync::Semaphore;
 
+use crate::encryption;
 use crate::error;
 use crate::options::OpenOptions;
 use crate::statement::{fixed_sql, Key, SqlRow, Stmt};
@@ -90,17 +92,25 @@ impl Db {
     }
 
     fn open_inner(location: &Location, role: Role, options: &OpenOptions) -> Result<Db, StoreError> {
-        let conn = SqliteConnection::establish(location.url())
+        let mut conn = SqliteConnection::establish(location.url())
             .map_err(|e| error::connect(&format!("opening {:?}", location.url()), e))?;
+        // First thing on every connection, writer and readers alike: the key, if any.
+        encryption::unlock(&mut conn, options.key())?;
         let mut db = Db { conn, cached: HashSet::new(), in_transaction: false };
-        let mut setup = format!("PRAGMA busy_timeout = {};", options.busy_timeout_ms());
-        match role {
+        let busy_timeout = format!("PRAGMA busy_timeout = {};", options.busy_timeout_ms());
+        db.conn.batch_execute(&busy_timeout).map_err(|e| error::db("setting the busy timeout", e))?;
+        // Before any pragma that reads the file: a key that does not fit fails here, diagnosed.
+        let file = match location {
+            Location::File(path) => Some(Path::new(path)),
+            Location::Memory => None,
+        };
+        encryption::check_readable(&mut db.conn, options.key().is_some(), file)?;
+        let setup = match role {
             Role::Writer => {
-                setup.push_str(&format!("PRAGMA synchronous = {};", options.synchronous_mode().pragma()));
-                setup.push_str("PRAGMA foreign_keys = OFF;");
+                format!("PRAGMA synchronous = {}; PRAGMA foreign_keys = OFF;", options.synchronous_mode().pragma())
             }
-            Role::Reader => setup.push_str("PRAGMA query_only = ON;"),
-        }
+            Role::Reader => "PRAGMA query_only = ON;".to_owned(),
+        };
         db.conn.batch_execute(&setup).map_err(|e| error::db("setting connection pragmas", e))?;
         if role == Role::Writer {
             if let Location::File(_) = location {
@@ -147,7 +157,7 @@ impl Db {
     /// Keeps the statement cache bounded: when a new statement would exceed the bound, the cache
     /// is emptied (Diesel has no LRU) and fills again with what is used from then on.
     fn note(&mut self, sql: &str) {
-        let key = quick_hash(sql);
+        let key = statement_key(sql);
         if self.cached.contains(&key) {
             return;
         }
@@ -228,21 +238,19 @@ fixed_sql! {
     Rollback = "ROLLBACK";
 }
 
-/// A fast, non-cryptographic hash of SQL text (only used to count distinct cached statements; a
-/// collision merely delays emptying the cache).
-fn quick_hash(sql: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = sql.len() as u64;
-    let mut chunks = sql.as_bytes().chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-    }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-    }
-    h
+/// The key of SQL text in `Db::cached`: std's `DefaultHasher` over the text. Only
+/// used to count distinct cached statements; a collision merely delays emptying the cache.
+fn statement_key(sql: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    sql.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Runs blocking work on Tokio's blocking threads. Outside a Tokio runtime, where
+/// `spawn_blocking` would panic, it is [`StoreError::NoRuntime`] and `work` does not run.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| StoreError::NoRuntime)?;
+    runtime.spawn_blocking(work).await.map_err(error::join)
 }
 
 /// Runs blocking work on a connection, turning a panic into an error and leaving no transaction
@@ -268,6 +276,18 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Read-only connections handed out one per task; a semaphore makes tasks wait (asynchronously)
 /// when all are busy.
+///
+/// Why not r2d2 (Diesel's `r2d2` feature) or deadpool-diesel: the pool holds our [`Db`] (the
+/// connection with its statement-cache bookkeeping and role pragmas), not a bare
+/// `SqliteConnection`, and needs only what these forty lines do. r2d2's `get()` blocks the calling
+/// thread while every connection is busy, which inside async code means a runtime worker (or, moved
+/// into `spawn_blocking`, a blocking thread per waiting task); here a waiting task holds no thread.
+/// deadpool-diesel waits asynchronously too but hands out `SqliteConnection`s through its own
+/// `interact`, so the bookkeeping, the `query_only` pragma and the rollback-on-panic guard would
+/// move into manager hooks around it. Both add health checks, idle reaping and lazy creation that
+/// a fixed set of local file connections does not need: all readers are opened with the store,
+/// so a file that cannot be read fails [`DieselStore::open`](crate::DieselStore::open), not a
+/// later query.
 #[derive(Debug)]
 pub(crate) struct ReaderPool {
     idle: Mutex<Vec<Db>>,
@@ -289,7 +309,7 @@ impl ReaderPool {
         })
     }
 
-    /// Runs `work` on a free reader inside `spawn_blocking`.
+    /// Runs `work` on a free reader on a blocking thread (see [`blocking`]).
     pub(crate) async fn run<T, F>(self: &Arc<Self>, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -300,7 +320,7 @@ impl ReaderPool {
             .await
             .map_err(|e| StoreError::backend("sqlite: the reader pool is closed", e))?;
         let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let _permit = permit;
             let taken = pool.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             // A connection is only missing if a task died holding it: open a replacement.
@@ -312,8 +332,7 @@ impl ReaderPool {
             pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(db);
             out
         })
-        .await
-        .map_err(error::join)?
+        .await?
     }
 }
 

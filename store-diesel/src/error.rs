@@ -11,6 +11,7 @@
 //! | `SQLITE_READONLY` | [`StoreError::ReadOnly`] |
 //! | `SQLITE_CANTOPEN` on a file the process cannot write (read-only mount, permissions) | [`StoreError::ReadOnly`] |
 //! | `SQLITE_CORRUPT`, `SQLITE_NOTADB` | [`StoreError::CorruptFile`] |
+//! | `SQLITE_NOTADB` on opening with an encryption key, or without one for a file that is not plain SQLite in a build with SQLCipher | [`StoreError::Encryption`] (see `encryption.rs`) |
 //! | anything else (`SQLITE_IOERR`, …) | [`StoreError::Backend`] |
 //!
 //! Diesel hands over `sqlite3_errmsg()`, not the result code, so the class is read from the
@@ -71,7 +72,7 @@ impl Reason {
 }
 
 /// SQLite's own message in a Diesel error (the error's text for Diesel's own failures).
-fn sqlite_message(e: &diesel::result::Error) -> String {
+pub(crate) fn sqlite_message(e: &diesel::result::Error) -> String {
     match e {
         diesel::result::Error::DatabaseError(_, info) => info.message().to_owned(),
         other => other.to_string(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sync_core::backend::{PushLock, StoreError};
 
-use crate::connection::Location;
+use crate::connection::{blocking, Location};
 
 /// How often a waiting push tries the file lock again. Polling (rather than a blocking `lock()`
 /// on a thread) keeps the wait cancellable: dropping the future gives up at once.
@@ -56,10 +56,7 @@ impl PushLockSite {
 
 async fn open(path: &std::path::Path) -> Result<File, StoreError> {
     let owned = path.to_owned();
-    let opened = tokio::task::spawn_blocking(move || {
-        OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&owned)
-    })
-    .await
-    .map_err(|e| StoreError::backend("opening the push lock file", e))?;
+    let opened =
+        blocking(move || OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&owned)).await?;
     opened.map_err(|e| StoreError::backend(format!("opening the push lock file {}", path.display()), e))
 }

@@ -10,7 +10,7 @@ use sync_core::QueryResult;
 use sync_core::{Query, Record, Store, TableSchema};
 
 use crate::catalogue::{self, Catalogue, TableInfo};
-use crate::connection::{guarded, Db, Location, ReaderPool, Role};
+use crate::connection::{blocking, guarded, Db, Location, ReaderPool, Role};
 use crate::error;
 use crate::options::OpenOptions;
 use crate::push_lock::PushLockSite;
@@ -34,8 +34,11 @@ use crate::{ddl, migrations, query_sql, rows};
 ///   running transaction there.
 ///
 /// Every Diesel call runs inside [`tokio::task::spawn_blocking`], never on a runtime worker, so a
-/// Tokio runtime must be running. A started transaction runs to its end even if the future
-/// awaiting it is dropped.
+/// Tokio runtime must be running: outside one (under `futures::executor::block_on`, say), every
+/// call that would reach SQLite or the push-lock file fails with [`StoreError::NoRuntime`] and
+/// does nothing, while [`close`](DieselStore::close) and dropping close the connections on the
+/// current thread. A started transaction runs to its end even if the future awaiting it is
+/// dropped.
 ///
 /// # Durability
 /// `synchronous = FULL` by default: a transaction that returned `Ok` survives a process kill, an
@@ -151,15 +154,13 @@ impl DieselStore {
     /// Opens (creating it if missing) the database file at `path`.
     pub async fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self, StoreError> {
         let location = Location::file(path.as_ref())?;
-        tokio::task::spawn_blocking(move || Self::open_blocking(location, &options)).await.map_err(error::join)?
+        blocking(move || Self::open_blocking(location, &options)).await?
     }
 
     /// A fresh private database in memory (gone when the store is dropped). See the type docs for
     /// how its single connection differs from a file's writer and readers.
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        tokio::task::spawn_blocking(|| Self::open_blocking(Location::Memory, &OpenOptions::default()))
-            .await
-            .map_err(error::join)?
+        blocking(|| Self::open_blocking(Location::Memory, &OpenOptions::default())).await?
     }
 
     fn open_blocking(location: Location, options: &OpenOptions) -> Result<Self, StoreError> {
@@ -186,9 +187,17 @@ impl DieselStore {
     /// checkpoints the write-ahead log into the database file. Dropping the store closes them too,
     /// in the background. A transaction still running (because its future was dropped) finishes
     /// first.
+    ///
+    /// Outside a Tokio runtime the connections are closed on the current thread.
     pub async fn close(mut self) -> Result<(), StoreError> {
         let connections = self.connections.take();
-        tokio::task::spawn_blocking(move || drop(connections)).await.map_err(error::join)
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime.spawn_blocking(move || drop(connections)).await.map_err(error::join),
+            Err(_) => {
+                drop(connections);
+                Ok(())
+            }
+        }
     }
 
     fn connections(&self) -> Result<&Connections, StoreError> {
@@ -212,7 +221,7 @@ impl DieselStore {
         F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
         let mut guard = Arc::clone(&self.connections()?.writer).lock_owned().await;
-        tokio::task::spawn_blocking(move || guarded(&mut guard, work)).await.map_err(error::join)?
+        blocking(move || guarded(&mut guard, work)).await?
     }
 
     /// Runs blocking read-only work on a reader (the writer for the in-memory store).

@@ -166,8 +166,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// # Column handles
 ///
 /// For every stored field, system fields and the id included, an associated constant named as the
-/// field in `SCREAMING_SNAKE_CASE` holds a [`Col<T>`](https://docs.rs/sync-core) for queries, where
-/// `T` is the field's type without `Option`. A field named `table` gets a handle `TABLE`, which
+/// field in `SCREAMING_SNAKE_CASE` holds a [`Col<T>`] for queries, where `T` is the field's type
+/// without `Option`. A field named `table` gets a handle `TABLE`, which
 /// then hides the trait's `TABLE` constant in `TodoItem::TABLE` paths; write
 /// `<TodoItem as SyncEntity>::TABLE` for the table name.
 ///
@@ -182,8 +182,9 @@ use syn::{parse_macro_input, DeriveInput};
 /// map are ignored. `f32`/`f64` NaN and infinities are written as `null`, which a store rejects for
 /// a non-`Option` column.
 ///
-/// [`RecordError::NullValue`]: https://docs.rs/sync-core
-/// [`RecordError::Field`]: https://docs.rs/sync-core
+/// [`Col<T>`]: https://docs.rs/sync-core/latest/sync_core/struct.Col.html
+/// [`RecordError::NullValue`]: https://docs.rs/sync-core/latest/sync_core/error/enum.RecordError.html#variant.NullValue
+/// [`RecordError::Field`]: https://docs.rs/sync-core/latest/sync_core/error/enum.RecordError.html#variant.Field
 ///
 /// # Errors
 ///
@@ -275,7 +276,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// &[("priority", check)])`, where `check` reads a value with `<Priority as p::SyncValue>::from_json`.
 /// A `#[sync(json)]` field uses `p::serde_to_json` and `p::serde_from_json` in the same places.
 ///
-/// [`TableSchema::new`]: https://docs.rs/sync-core
+/// [`TableSchema::new`]: https://docs.rs/sync-core/latest/sync_core/struct.TableSchema.html#method.new
 #[proc_macro_derive(SyncEntity, attributes(sync))]
 pub fn derive_sync_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -20,7 +20,7 @@ use super::{RemoteError, RemoteErrorKind, StoreError, SyncError};
 /// | `ReadOnly` | the local database cannot be written (read-only file, directory or mount) | move it somewhere writable, or fix its permissions |
 /// | `Corrupt` | the local database file is damaged, or holds data it cannot read back | restore it, or delete it and sync again |
 /// | `Storage` | the local database failed otherwise (I/O, an incompatible stored schema) | |
-/// | `Usage` | the context cannot do this as configured (no remote, a table not opened) | fix the setup |
+/// | `Usage` | the context cannot do this as configured (no remote, a table not opened, no Tokio runtime, an encryption key that does not fit the database) | fix the setup |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -88,7 +88,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::Record { .. } | StoreError::Query(_) | StoreError::Schema(_) => ErrorKind::InvalidInput,
-            StoreError::UnknownTable(_) => ErrorKind::Usage,
+            StoreError::UnknownTable(_) | StoreError::NoRuntime | StoreError::Encryption { .. } => ErrorKind::Usage,
             StoreError::DuplicateId { .. } | StoreError::Collapse(_) => ErrorKind::LocalState,
             StoreError::NotFound { .. } => ErrorKind::NotFound,
             StoreError::Busy { .. } => ErrorKind::Busy,
@@ -187,6 +187,7 @@ mod tests {
             (StoreError::ReadOnly { message: reason(), source: None }, ErrorKind::ReadOnly, false),
             (StoreError::CorruptFile { message: reason(), source: None }, ErrorKind::Corrupt, false),
             (StoreError::Backend { message: reason(), source: None }, ErrorKind::Storage, false),
+            (StoreError::Encryption { message: reason(), source: None }, ErrorKind::Usage, false),
         ];
         for (error, kind, retryable) in cases {
             assert_eq!(error.kind(), kind, "{error}");
@@ -194,6 +195,7 @@ mod tests {
             assert_eq!((app.kind(), app.is_retryable()), (kind, retryable), "{app}");
             assert!(app.to_string().ends_with(": sqlite: committing: reason"), "the reason is shown: {app}");
         }
+        assert_eq!(SyncError::from(StoreError::NoRuntime).kind(), ErrorKind::Usage);
         let row = StoreError::Corrupt { table: "T".into(), message: "not a boolean".into() };
         assert_eq!(row.kind(), ErrorKind::Corrupt, "unreadable stored data is corruption too");
     }

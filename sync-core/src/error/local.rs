@@ -278,6 +278,23 @@ pub enum StoreError {
         #[source]
         source: Option<BoxError>,
     },
+    /// The store was used outside a Tokio runtime, and it needs one (store-diesel runs SQLite on
+    /// Tokio's blocking threads). Nothing was done. Call it from within a runtime (inside
+    /// `#[tokio::main]`, or `Runtime::block_on`).
+    #[error("the store needs a running Tokio runtime: call it from within one (e.g. inside #[tokio::main])")]
+    NoRuntime,
+    /// The database's encryption does not fit how it was opened: the key is wrong, the file is
+    /// encrypted and no key was given, a key was given for a file that is not encrypted, or a key
+    /// was given to a build that cannot encrypt. Nothing was read or written; open it again with
+    /// the right key (store-diesel: `OpenOptions::encryption_key`).
+    #[error("the database cannot be opened with this encryption setting: {message}")]
+    Encryption {
+        /// What does not fit, and what to do.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The backend itself failed for another reason (I/O, a poisoned lock, a cancelled task, …).
     #[error("store backend failed: {message}")]
     Backend {
