@@ -75,6 +75,7 @@
 //! after `Bearer `, percent-encoded, JSON- or HTML-escaped, or cut short.
 
 mod auth;
+mod batch;
 mod builder;
 pub mod error;
 mod redact;
@@ -86,6 +87,7 @@ mod urls;
 pub mod test_server;
 
 pub use auth::{AuthScheme, AuthToken, StaticToken, TokenProvider};
+pub use batch::{Batching, MAX_BATCH};
 pub use builder::{
     AzureRestRemoteBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT,
 };
