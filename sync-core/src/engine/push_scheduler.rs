@@ -1,6 +1,8 @@
-//! The push scheduler: claims the queue in batches, keeps up to `push_parallelism` operations in
-//! flight but never two of the same item, and stores each answer while the next request is on its
-//! way. One operation's round trip is in `push_operation.rs`.
+//! The push scheduler: claims the queue in batches, keeps up to `push_parallelism` requests in
+//! flight (one operation each, or a group of one table's operations when the remote takes
+//! batches) but never two operations of the same item, and stores each answer while the next
+//! request is on its way. One operation's round trip is in `push_operation.rs`, a group's in
+//! `push_batch.rs`.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
