@@ -8,6 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION,
 use url::Url;
 
 use crate::auth::{AuthScheme, StaticToken, TokenProvider, X_ZUMO_AUTH};
+use crate::batch::{Batching, Negotiated, MAX_BATCH};
 use crate::error::BuildError;
 use crate::remote::{AzureRestRemote, Config};
 use crate::urls::Endpoint;
@@ -58,6 +59,8 @@ pub struct AzureRestRemoteBuilder {
     default_page_size: u64,
     exact_timestamps: bool,
     fetch_on_insert_conflict: bool,
+    batching: Batching,
+    batch_size: usize,
 }
 
 impl AzureRestRemoteBuilder {
@@ -75,6 +78,8 @@ impl AzureRestRemoteBuilder {
             default_page_size: DEFAULT_PAGE_SIZE,
             exact_timestamps: false,
             fetch_on_insert_conflict: true,
+            batching: Batching::default(),
+            batch_size: MAX_BATCH,
         }
     }
 
@@ -203,6 +208,28 @@ impl AzureRestRemoteBuilder {
         self
     }
 
+    /// Whether to send many writes of one table in one `$batch` request, an extension of
+    /// sync-server (default [`Batching::Negotiate`]: once the server says it takes them).
+    /// [`Batching::Off`] sends one request per write whatever the server says.
+    ///
+    /// ```
+    /// use backend_azure_rest::{AzureRestRemote, Batching};
+    /// use sync_core::Remote;
+    /// let remote = AzureRestRemote::builder("https://myapp.azurewebsites.net").batching(Batching::Off).build().unwrap();
+    /// assert_eq!(remote.max_batch(), 0);
+    /// ```
+    pub fn batching(mut self, batching: Batching) -> Self {
+        self.batching = batching;
+        self
+    }
+
+    /// The most writes one `$batch` request carries (default and most [`MAX_BATCH`], the
+    /// limit of sync-server); 0 or 1 turns batching off.
+    pub fn batch_size(mut self, writes: usize) -> Self {
+        self.batch_size = writes.min(MAX_BATCH);
+        self
+    }
+
     /// Builds the remote.
     pub fn build(self) -> Result<AzureRestRemote, BuildError> {
         let endpoint = Endpoint::new(self.base_url?).map_err(BuildError::InvalidBaseUrl)?;
@@ -242,6 +269,9 @@ impl AzureRestRemoteBuilder {
             default_page_size: self.default_page_size,
             exact_timestamps: self.exact_timestamps,
             fetch_on_insert_conflict: self.fetch_on_insert_conflict,
+            batching: if self.batch_size < 2 { Batching::Off } else { self.batching },
+            batch_size: self.batch_size,
+            negotiated: Negotiated::default(),
         }))
     }
 }

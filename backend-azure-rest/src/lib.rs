@@ -34,6 +34,8 @@
 //!   before every request, sent as `X-ZUMO-AUTH` or `Authorization: Bearer`, never printed;
 //! - request URLs (`urls`), response reading (`response`), error mapping ([`error`]), secrets
 //!   scrubbed from errors (`redact`);
+//! - sync-server's `$batch` extension (`batch`, [`Batching`]): negotiated from the
+//!   `x-sync-extensions` header of the server's answers, never sent to a server without it;
 //! - `test_server` (feature `test-server`): starts the official Node server for tests.
 //!
 //! ```no_run
@@ -63,6 +65,7 @@
 //! | connect failure, timeout, reset, body cut short | `Offline` | source: [`TransportError`]; see [`is_timeout`], [`is_connect`] |
 //! | 1xx/3xx, not JSON, wrong types, invalid id, body over the limit, too many rows | `Protocol` | |
 //! | an insert, update or read answered with another item than the one asked for | `Protocol` | the answer is not used |
+//! | a `$batch` answer that is not `{"results": [...]}` with one `{"status": …}` per operation sent | `Protocol` | for the batch as a whole; each result is classified as the single request's answer |
 //! | a row whose `createdAt`/`updatedAt` is not an ISO-8601 date-time, or a cursor whose `updatedAt` is not one (nothing sent) | `Protocol` | the cursor's `updatedAt` is the server's and goes into the next filter |
 //! | invalid table name, id, version, token, filter column name or filter literal (nothing sent) | `BadRequest { status: 400 }` | message starts with `request not sent:` |
 //!
@@ -80,6 +83,7 @@
 //! after `Bearer `, percent-encoded, JSON- or HTML-escaped, or cut short.
 
 mod auth;
+mod batch;
 mod builder;
 pub mod error;
 mod redact;
@@ -91,6 +95,7 @@ mod urls;
 pub mod test_server;
 
 pub use auth::{AuthScheme, AuthToken, StaticToken, TokenProvider};
+pub use batch::{Batching, MAX_BATCH};
 pub use builder::{
     AzureRestRemoteBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, DEFAULT_TIMEOUT,
 };

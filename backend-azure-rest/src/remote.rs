@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
 use reqwest::Method;
 use sync_core::backend::strip_server_columns;
-use sync_core::backend::{Cursor, Page, RemoteError};
+use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, RemoteError};
 use sync_core::{Expr, Record, Remote};
 use url::Url;
 
 use crate::auth::{AuthScheme, AuthToken, TokenProvider};
+use crate::batch::{self as batching, Batching, ItemAnswer, Negotiated};
 use crate::builder::AzureRestRemoteBuilder;
 use crate::error::{from_reqwest, from_status};
 use crate::redact::Redactor;
@@ -39,6 +40,11 @@ pub(crate) struct Config {
     /// Whether the server is known to store `updatedAt` exactly as it sends it.
     pub exact_timestamps: bool,
     pub fetch_on_insert_conflict: bool,
+    /// Whether to batch writes, and at most how many per request.
+    pub batching: Batching,
+    pub batch_size: usize,
+    /// What the server's answers said of the batch extension.
+    pub negotiated: Negotiated,
 }
 
 /// A [`Remote`] that talks to an Azure Mobile Apps backend (Node or .NET server) over its REST
@@ -77,6 +83,7 @@ enum Op {
     Read,
     Undelete,
     Query,
+    Batch,
 }
 
 impl AzureRestRemote {
@@ -114,10 +121,9 @@ impl AzureRestRemote {
         op: Op,
         method: Method,
         url: Url,
-        body: Option<&Record>,
+        body: Option<Vec<u8>>,
         version: Option<&str>,
     ) -> Result<RawResponse, RemoteError> {
-        let body = body.map(serde_json::to_vec).transpose().map_err(|e| invalid_request(e.to_string()))?;
         let if_match = match version {
             Some(v) => Some(if_match(v).ok_or_else(|| invalid_request("the version cannot be sent as If-Match"))?),
             None => None,
@@ -206,6 +212,9 @@ impl AzureRestRemote {
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(raw) => {
+                if cfg.batching == Batching::Negotiate {
+                    cfg.negotiated.learn(raw.status, &raw.headers);
+                }
                 let (status, bytes) = (raw.status.as_u16(), raw.body.len());
                 tracing::debug!(?op, %method, status, bytes, elapsed_ms, "azure rest request");
             }
@@ -242,6 +251,11 @@ impl AzureRestRemote {
     }
 }
 
+/// A request body as JSON.
+fn json_body(value: serde_json::Value) -> Result<Vec<u8>, RemoteError> {
+    serde_json::to_vec(&value).map_err(|e| invalid_request(e.to_string()))
+}
+
 /// Whether the status is a success (2xx).
 fn ok(raw: &RawResponse) -> bool {
     raw.status.is_success()
@@ -260,6 +274,7 @@ fn same_item(op: Op, asked: &str, item: Record) -> Result<Record, RemoteError> {
         Op::Read => "read",
         Op::Undelete => "undelete",
         Op::Query => "query",
+        Op::Batch => "batch",
     };
     Err(RemoteError::protocol(format!(
         "the server answered the {what} of item {:?} with item {:?}",
@@ -281,7 +296,16 @@ fn short(id: &str) -> String {
 impl AzureRestRemote {
     async fn insert_with(&self, secrets: &mut Redactor, table: &str, item: &Record) -> Result<Record, RemoteError> {
         let url = self.inner.endpoint.table_url(table)?;
-        let raw = self.send(secrets, Op::Insert, Method::POST, url, Some(&strip_server_columns(item)), None).await?;
+        let raw = self
+            .send(
+                secrets,
+                Op::Insert,
+                Method::POST,
+                url,
+                Some(json_body(strip_server_columns(item).into_map().into())?),
+                None,
+            )
+            .await?;
         if ok(&raw) {
             return same_item(Op::Insert, item.id(), parse_item(&raw)?);
         }
@@ -299,8 +323,8 @@ impl AzureRestRemote {
         version: Option<&str>,
     ) -> Result<Record, RemoteError> {
         let url = self.inner.endpoint.item_url(table, item.id())?;
-        let body = strip_server_columns(item);
-        let raw = self.send(secrets, Op::Update, Method::PATCH, url, Some(&body), version).await?;
+        let body = json_body(strip_server_columns(item).into_map().into())?;
+        let raw = self.send(secrets, Op::Update, Method::PATCH, url, Some(body), version).await?;
         if ok(&raw) {
             return same_item(Op::Update, item.id(), parse_item(&raw)?);
         }
@@ -345,6 +369,65 @@ impl AzureRestRemote {
             return Err(Self::failure(&raw));
         }
         same_item(Op::Undelete, id, parse_item(&raw)?)
+    }
+
+    /// `POST /tables/{t}/$batch` with the operations whose single calls would be sent (the
+    /// others get the error their single call fails with before sending); each result read as
+    /// its single call's answer.
+    async fn batch_with(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        ops: &[BatchOp],
+    ) -> Result<Vec<BatchResult>, RemoteError> {
+        let limit = self.inner.batch_size;
+        if ops.len() > limit {
+            return Err(invalid_request(format!("{} operations in one batch; at most {limit}", ops.len())));
+        }
+        let url = self.inner.endpoint.batch_url(table)?;
+        let mut out: Vec<Option<BatchResult>> = Vec::with_capacity(ops.len());
+        let mut sent = Vec::with_capacity(ops.len());
+        for op in ops {
+            match batching::operation(op) {
+                Ok(json) => {
+                    sent.push(json);
+                    out.push(None);
+                }
+                Err(e) => out.push(Some(Err(e))),
+            }
+        }
+        if !sent.is_empty() {
+            let n = sent.len();
+            let body = json_body(serde_json::json!({ "operations": sent }))?;
+            let raw = self.send(secrets, Op::Batch, Method::POST, url, Some(body), None).await?;
+            if !ok(&raw) {
+                if matches!(raw.status.as_u16(), 404 | 405 | 501) {
+                    // No batches at this URL (any more): the next pushes send writes alone.
+                    self.inner.negotiated.refuse();
+                }
+                return Err(Self::failure(&raw));
+            }
+            let mut results = batching::results(&raw.body, n)?.into_iter();
+            for (slot, op) in out.iter_mut().zip(ops) {
+                if slot.is_some() {
+                    continue;
+                }
+                let Some(result) = results.next() else { break };
+                *slot = Some(match batching::item_answer(op, result) {
+                    ItemAnswer::Done(item) => Ok(item),
+                    ItemAnswer::Failed { insert_conflict: true, .. } => {
+                        Err(self.insert_conflict(secrets, table, op.id()).await)
+                    }
+                    ItemAnswer::Failed { error, .. } => Err(error),
+                });
+            }
+        }
+        // Every slot is filled: one result per operation sent was checked above.
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(RemoteError::protocol("no result for the operation"))))
+            .map(|r| r.map_err(|e| secrets.error(e)))
+            .collect())
     }
 
     async fn query_page_with(
@@ -443,6 +526,29 @@ impl Remote for AzureRestRemote {
         self.inner.exact_timestamps
     }
 
+    /// [`batch_size`](crate::AzureRestRemoteBuilder::batch_size) once the server has said it
+    /// takes batches (with [`Batching::Negotiate`]), else 0.
+    fn max_batch(&self) -> usize {
+        match self.inner.batching {
+            Batching::Negotiate if self.inner.negotiated.has_batch() => self.inner.batch_size,
+            _ => 0,
+        }
+    }
+
+    /// One `$batch` request when the server has said it takes batches; else each write alone,
+    /// so that a server without the extension never sees one.
+    async fn batch(&self, table: &str, ops: &[BatchOp]) -> Result<Vec<BatchResult>, RemoteError> {
+        if self.max_batch() < 2 {
+            let mut results = Vec::with_capacity(ops.len());
+            for op in ops {
+                results.push(op.send_alone(self, table).await);
+            }
+            return Ok(results);
+        }
+        let mut secrets = self.redactor();
+        self.batch_with(&mut secrets, table, ops).await.map_err(|e| secrets.error(e))
+    }
+
     async fn query_by_id(
         &self,
         table: &str,
@@ -467,6 +573,8 @@ impl fmt::Debug for AzureRestRemote {
             .field("max_body_bytes", &cfg.max_body_bytes)
             .field("default_page_size", &cfg.default_page_size)
             .field("exact_timestamps", &cfg.exact_timestamps)
+            .field("batching", &cfg.batching)
+            .field("batch_size", &cfg.batch_size)
             .finish_non_exhaustive()
     }
 }

@@ -43,7 +43,7 @@ pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) 
 }
 
 /// The JSON of a body; anything else is a protocol error.
-fn json(body: &[u8]) -> Result<Value, RemoteError> {
+pub(crate) fn json(body: &[u8]) -> Result<Value, RemoteError> {
     serde_json::from_slice(body).map_err(|e| RemoteError::Protocol {
         message: format!("the response is not JSON: {e}"),
         source: Some(Box::new(e)),
@@ -90,7 +90,7 @@ pub(crate) fn parse_rows(raw: &RawResponse) -> Result<(Vec<Record>, Option<u64>)
 /// types; `createdAt` and `updatedAt` must have the shape of an ISO-8601 date-time (a pull
 /// cursor is made of `updatedAt` and written into the next request's filter). `deleted` given as
 /// 0/1 (some SQL providers) becomes a boolean.
-fn to_record(value: Value) -> Result<Record, RemoteError> {
+pub(crate) fn to_record(value: Value) -> Result<Record, RemoteError> {
     let mut record = Record::from_json(value).map_err(|e| RemoteError::protocol(format!("not a valid item: {e}")))?;
     for col in [system::CREATED_AT, system::UPDATED_AT, system::VERSION] {
         if let Some(v) = record.get(col) {

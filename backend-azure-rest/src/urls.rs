@@ -70,6 +70,12 @@ impl Endpoint {
         Ok(self.with_path(&format!("tables/{table}")))
     }
 
+    /// `…/tables/{table}/$batch` (sync-server's extension, see `batch`).
+    pub(crate) fn batch_url(&self, table: &str) -> Result<Url, RemoteError> {
+        validate_table(table)?;
+        Ok(self.with_path(&format!("tables/{table}/$batch")))
+    }
+
     /// `…/tables/{table}/{id}` with the id percent-encoded as one segment.
     pub(crate) fn item_url(&self, table: &str, id: &str) -> Result<Url, RemoteError> {
         validate_table(table)?;

@@ -477,3 +477,44 @@ async fn undelete_brings_a_deleted_item_back() {
     assert_eq!(r.read("Item", "undel").await.unwrap().get("name"), Some(&json!("back")));
     assert_eq!(kind(r.undelete("Item", "never-was", None).await).kind(), K::NotFound);
 }
+
+/// The Node server does not advertise the `$batch` extension, so it never gets one: asked for a
+/// batch, the remote sends each write alone (a `POST /tables/Item/$batch` would be an undelete
+/// of an item `$batch` there, a 404), and the engine's push of many operations in parallel goes
+/// as single requests.
+#[tokio::test]
+async fn the_node_server_never_gets_a_batch() {
+    use sync_core::backend::BatchOp;
+    let s = server().await;
+    let r = s.remote();
+    assert_eq!(kind(r.read("Item", "nope").await).kind(), K::NotFound);
+    assert_eq!(r.max_batch(), 0, "no x-sync-extensions from the Node server");
+    let ops: Vec<BatchOp> = (0..3)
+        .map(|i| BatchOp::Insert { item: rec(json!({"id": format!("b{i}"), "name": "batched", "n": i})) })
+        .collect();
+    let results = r.batch("Item", &ops).await.unwrap();
+    assert_eq!(results.len(), 3);
+    for (i, result) in results.iter().enumerate() {
+        let item = result.as_ref().unwrap().as_ref().unwrap();
+        assert_eq!((item.id(), item.version()), (format!("b{i}").as_str(), Some("MQ==")));
+    }
+    let delete =
+        [BatchOp::Delete { id: "b0".into(), version: None }, BatchOp::Delete { id: "b9".into(), version: None }];
+    let results = r.batch("Item", &delete).await.unwrap();
+    assert!(results[0].is_ok());
+    assert_eq!(results[1].as_ref().unwrap_err().kind(), K::NotFound);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_diesel::DieselStore::open(dir.path().join("device.db")).await.unwrap();
+    let options = sync_core::SyncOptions::default().push_parallelism(4);
+    let ctx = sync_core::SyncContext::builder(store).remote(r.clone()).options(options).build().await.unwrap();
+    let items = ctx.json_table(sync_core::conformance::scenarios::item_schema()).await.unwrap();
+    for i in 0..40 {
+        items.insert(rec(json!({"id": format!("p{i:02}"), "name": "pushed", "n": i, "flag": false}))).await.unwrap();
+    }
+    let summary = ctx.push().await.unwrap();
+    assert_eq!((summary.succeeded, summary.failed), (40, 0));
+    assert_eq!(r.max_batch(), 0);
+    let pushed = pull_all(&r, "Item", Some(&column("name").eq("pushed")), 100).await;
+    assert_eq!(pushed.len(), 40);
+}

@@ -5,6 +5,7 @@
 //! Map of the module: `server` (the tables and the server's rules), `filter` (SQL's
 //! three-valued filter logic), `clock`, `log` ([`Request`]), `faults` ([`Fault`]), `ids`.
 
+mod batch;
 mod clock;
 mod faults;
 mod filter;
@@ -20,7 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sync_core::backend::strip_server_columns;
-use sync_core::backend::{Cursor, Page, RemoteError};
+use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, RemoteError};
 use sync_core::{Expr, Record, Remote};
 
 use clock::Clock;
@@ -98,6 +99,23 @@ struct State {
     latency: Duration,
     /// When set, every write's `updatedAt` is after the last one (see `set_unique_timestamps`).
     last_stamp: Option<Option<DateTime<Utc>>>,
+    /// What [`Remote::max_batch`] answers (see `set_max_batch`).
+    max_batch: usize,
+}
+
+impl State {
+    /// The server time for a call of `kind`: unique per write when asked for, stored as the
+    /// [`TimestampStorage`] stores it.
+    fn stamp(&mut self, kind: RequestKind) -> String {
+        let mut now = self.clock.now();
+        if let Some(last) = self.last_stamp.as_mut().filter(|_| kind.is_write()) {
+            if let Some(previous) = *last {
+                now = now.max(previous + chrono::TimeDelta::milliseconds(1));
+            }
+            *last = Some(now);
+        }
+        self.server.stamps.stamp(now)
+    }
 }
 
 impl MemoryRemote {
@@ -422,8 +440,8 @@ impl MemoryRemote {
         self.lock().faults.fail_next(Some(kind), n, fault.into());
     }
 
-    /// The next `n` writes (insert, update, delete) are applied, then answered with a transient
-    /// error without status: the server did it but the client never heard. Reads and queries do
+    /// The next `n` writes (insert, update, delete, or a whole batch) are applied, then answered
+    /// with an offline error: the server did it but the client never heard. Reads and queries do
     /// not use these up. Checked after [`fail_next`](Self::fail_next) orders: a call failed by
     /// those is not applied and does not use one up.
     ///
@@ -528,14 +546,7 @@ impl MemoryRemote {
         if let Some(error) = state.faults.take(kind) {
             return Err(error);
         }
-        let mut now = state.clock.now();
-        if let Some(last) = state.last_stamp.as_mut().filter(|_| kind.is_write()) {
-            if let Some(previous) = *last {
-                now = now.max(previous + chrono::TimeDelta::milliseconds(1));
-            }
-            *last = Some(now);
-        }
-        let now = state.server.stamps.stamp(now);
+        let now = state.stamp(kind);
         let result = op(&mut state.server, &now);
         if state.faults.take_lost_response(kind) {
             return Err(faults::lost_response());
@@ -607,6 +618,14 @@ impl Remote for MemoryRemote {
 
     fn exact_timestamps(&self) -> bool {
         self.lock().server.stamps.exact()
+    }
+
+    fn max_batch(&self) -> usize {
+        self.lock().max_batch
+    }
+
+    async fn batch(&self, table: &str, ops: &[BatchOp]) -> Result<Vec<BatchResult>, RemoteError> {
+        self.run_batch(table, ops).await
     }
 
     async fn query_by_id(

@@ -1,7 +1,8 @@
 //! The engine's end-to-end scenarios on the in-memory pair: a fresh `MemoryRemote` per case and a
 //! fresh `MemoryStore` per simulated device. They run three times: on a server that keeps
 //! `updatedAt` as it sends it, and on the two kinds that keep more digits (`TimestampStorage`),
-//! where the engine pages within each timestamp.
+//! where the engine pages within each timestamp; and a fourth time with batches on
+//! (`MemoryRemote::set_max_batch`), where the engine pushes many operations per request.
 
 use std::sync::Arc;
 
@@ -35,6 +36,17 @@ impl ScenarioFactory for InMemory {
     async fn seed(&self, table: &str, rows: Vec<Record>, updated_at: &str) {
         self.server.seed(table, rows, updated_at);
     }
+}
+
+/// With the batch extension: the engine groups its pushes (the scenarios that wrap the remote
+/// in `RecordingRemote` or `FlakyRemote` still send every write alone).
+mod batched {
+    use super::*;
+    sync_core::scenario_suite!({
+        let f = InMemory::new(TimestampStorage::Exact);
+        f.server.set_max_batch(4);
+        f
+    });
 }
 
 mod exact {

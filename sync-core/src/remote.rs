@@ -1,4 +1,5 @@
-//! The [`Remote`] trait (the server) and the [`Page`] of a keyset query.
+//! The [`Remote`] trait (the server), the [`Page`] of a keyset query, and the [`BatchOp`]s of a
+//! batch of writes.
 
 use async_trait::async_trait;
 
@@ -20,6 +21,60 @@ pub struct Page {
     /// asked ([`Remote::query_page_with_total`], `$inlinecount=allpages`) and said; else `None`.
     pub total: Option<u64>,
 }
+
+/// One write of a [`Remote::batch`]: the single call it stands for, with the same arguments.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BatchOp {
+    /// [`Remote::insert`] of this item.
+    Insert {
+        /// The item, as `insert` takes it.
+        item: Record,
+    },
+    /// [`Remote::update`] of this item, with `If-Match` when `version` is given.
+    Update {
+        /// The item, as `update` takes it.
+        item: Record,
+        /// The version the update is made over.
+        version: Option<String>,
+    },
+    /// [`Remote::delete`] of this id, with `If-Match` when `version` is given.
+    Delete {
+        /// The item's id.
+        id: String,
+        /// The version the delete is made over.
+        version: Option<String>,
+    },
+}
+
+impl BatchOp {
+    /// The id of the operation's item.
+    ///
+    /// ```
+    /// use sync_core::backend::BatchOp;
+    /// let op = BatchOp::Delete { id: "a".into(), version: None };
+    /// assert_eq!(op.id(), "a");
+    /// ```
+    pub fn id(&self) -> &str {
+        match self {
+            BatchOp::Insert { item } | BatchOp::Update { item, .. } => item.id(),
+            BatchOp::Delete { id, .. } => id,
+        }
+    }
+
+    /// Runs the operation as its single call on `remote`: the answer [`Remote::batch`] gives it.
+    pub async fn send_alone(&self, remote: &(impl Remote + ?Sized), table: &str) -> BatchResult {
+        match self {
+            BatchOp::Insert { item } => remote.insert(table, item).await.map(Some),
+            BatchOp::Update { item, version } => remote.update(table, item, version.as_deref()).await.map(Some),
+            BatchOp::Delete { id, version } => remote.delete(table, id, version.as_deref()).await.map(|()| None),
+        }
+    }
+}
+
+/// The answer to one [`BatchOp`]: the server's item (`None` for a delete), or the error its
+/// single call would have failed with.
+pub type BatchResult = Result<Option<Record>, RemoteError>;
 
 /// The server side of sync: the Mobile Apps table operations.
 ///
@@ -116,6 +171,34 @@ pub trait Remote: std::fmt::Debug + Send + Sync {
         let _ = (table, filter, after_id, page_size);
         Err(RemoteError::BadRequest { status: 501, message: "this remote cannot page by id".into() })
     }
+
+    /// The most operations one [`batch`](Remote::batch) call should carry; 0 or 1 when the
+    /// remote has no cheaper way to send many writes than one request each (the default). The
+    /// engine batches its push only when this is 2 or more, and reads it at every batch, so a
+    /// remote may learn it from the server as it goes (`docs/architecture.md`, "Push").
+    fn max_batch(&self) -> usize {
+        0
+    }
+
+    /// Sends many writes of one table at once, in order, and answers each with exactly what
+    /// its single call would answer ([`BatchOp::send_alone`]): the server's item, or a
+    /// [`RemoteError`] classified as for the single call (a 409/412 conflict with the server's
+    /// item, `NotFound`, `BadRequest`, …). The writes are not atomic: each one that fails changes
+    /// nothing, and the others go on.
+    ///
+    /// The outer `Err` is for the request as a whole (no answer, a 5xx, a 401, an answer that is
+    /// not a batch answer); the server may then have applied any of the writes, as after a lost
+    /// single answer. `Ok` holds one result per operation, in order.
+    ///
+    /// The default sends each operation alone, one after the other; remotes that can do better
+    /// override it and [`max_batch`](Remote::max_batch).
+    async fn batch(&self, table: &str, ops: &[BatchOp]) -> Result<Vec<BatchResult>, RemoteError> {
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            results.push(op.send_alone(self, table).await);
+        }
+        Ok(results)
+    }
 }
 
 forward_through_pointers!(Remote {
@@ -145,7 +228,9 @@ forward_through_pointers!(Remote {
         after_id: Option<&str>,
         page_size: u64,
     ) -> Result<Page, RemoteError>;
+    async fn batch(&self, table: &str, ops: &[BatchOp]) -> Result<Vec<BatchResult>, RemoteError>;
     fn exact_timestamps(&self) -> bool;
+    fn max_batch(&self) -> usize;
 });
 
 /// The record to send for an insert or update: the server-owned columns removed.

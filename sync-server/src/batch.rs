@@ -20,9 +20,12 @@
 //!
 //! Each operation is the single request it names (`POST /tables/{t}`, `PATCH`, `DELETE`,
 //! `POST /tables/{t}/{id}`) with its `If-Match`, and gets the status and body that request would
-//! get; operations run in order, each in its own transaction (a batch is not atomic: a failed
-//! operation changes nothing and the others go on). A body that is not such a document, or with
-//! more than [`MAX_OPERATIONS`] operations, is a 400 and runs none.
+//! get; operations run in order, each in a savepoint of one transaction (a batch is not atomic:
+//! a failed operation changes nothing and the others go on), and the batch commits once at the
+//! end, so a batch costs one commit, not one per operation (on a dynamic table, whose writes add
+//! columns, each operation commits alone). A failure of the transaction itself is a 500 and
+//! commits none. A body that is not such a document, or with more than [`MAX_OPERATIONS`]
+//! operations, is a 400 and runs none.
 
 use axum::http::HeaderValue;
 use serde_json::{json, Map, Value};
@@ -108,18 +111,20 @@ pub(crate) fn parse(body: &Map<String, Value>) -> Result<Vec<Op>, Error> {
     Ok(out)
 }
 
-/// Runs the operations in order; one result per operation.
-pub(crate) async fn run(inner: &Inner, table: &TableDef, user: Option<&str>, ops: Vec<Op>) -> Value {
-    let mut results = Vec::with_capacity(ops.len());
-    for op in ops {
-        results.push(match ops::run(inner, table, user, op).await {
+/// Runs the operations in order, committed together; one result per operation. The error is
+/// for the batch as a whole (nothing was committed).
+pub(crate) async fn run(inner: &Inner, table: &TableDef, user: Option<&str>, ops: Vec<Op>) -> Result<Value, Error> {
+    let answers = ops::run_many(inner, table, user, ops).await?;
+    let results: Vec<Value> = answers
+        .into_iter()
+        .map(|answer| match answer {
             Ok((status, item)) => json!({ "status": status.as_u16(), "item": item }),
             Err(e) => match e.item() {
                 Some(item) => json!({ "status": e.status(), "item": item }),
                 None if e.status() == 500 => json!({ "status": 500, "error": "internal server error" }),
                 None => json!({ "status": e.status(), "error": e.message() }),
             },
-        });
-    }
-    json!({ "results": results })
+        })
+        .collect();
+    Ok(json!({ "results": results }))
 }

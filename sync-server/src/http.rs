@@ -292,7 +292,7 @@ async fn batch(
     let user = owner(table, &caller)?;
     let body = body(inner.max_body_bytes, bytes)?;
     let ops = crate::batch::parse(&body)?;
-    Ok(Json(crate::batch::run(&inner, table, user, ops).await).into_response())
+    Ok(Json(crate::batch::run(&inner, table, user, ops).await?).into_response())
 }
 
 fn answer(result: Result<(StatusCode, Item), Error>) -> Result<Response, Error> {

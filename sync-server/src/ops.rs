@@ -59,15 +59,10 @@ pub(crate) fn scrub(table: &TableDef, mut item: Item) -> Item {
     item
 }
 
-/// Runs one write for `user` (the owner of a `per_user` table's rows): the status and item to
-/// answer with, or the error (a 409/412 carries the server's item, scrubbed).
-pub(crate) async fn run(
-    inner: &Inner,
-    table: &TableDef,
-    user: Option<&str>,
-    op: Op,
-) -> Result<(StatusCode, Item), Error> {
-    let (write, status) = match op {
+/// Checks one write for `user` (the owner of a `per_user` table's rows) and turns it into the
+/// backend's [`Write`], with the status a success answers.
+async fn prepare(inner: &Inner, table: &TableDef, user: Option<&str>, op: Op) -> Result<(Write, StatusCode), Error> {
+    Ok(match op {
         Op::Insert { body } => {
             check_no_owner(table, &body)?;
             let id = protocol::insert_id(&body)?;
@@ -104,9 +99,62 @@ pub(crate) async fn run(
             let pre = protocol::precondition(if_match.as_deref(), None)?;
             (Write::Undelete { id, pre }, StatusCode::CREATED)
         }
-    };
+    })
+}
+
+/// Runs one write for `user` (the owner of a `per_user` table's rows): the status and item to
+/// answer with, or the error (a 409/412 carries the server's item, scrubbed).
+pub(crate) async fn run(
+    inner: &Inner,
+    table: &TableDef,
+    user: Option<&str>,
+    op: Op,
+) -> Result<(StatusCode, Item), Error> {
+    let (write, status) = prepare(inner, table, user, op).await?;
     match inner.backend.write(table, write, user).await {
         Ok(item) => Ok((status, scrub(table, item))),
         Err(e) => Err(e.map_item(|i| scrub(table, i))),
     }
+}
+
+/// Runs writes in order, each answered as [`run`] answers it alone, committed together
+/// ([`Backend::write_many`](crate::storage::Backend::write_many)). A dynamic table's writes run
+/// one by one instead: each may add the columns the next one is checked against. The outer
+/// error is for the whole (nothing was committed).
+pub(crate) async fn run_many(
+    inner: &Inner,
+    table: &TableDef,
+    user: Option<&str>,
+    ops: Vec<Op>,
+) -> Result<Vec<Result<(StatusCode, Item), Error>>, Error> {
+    if table.dynamic {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(run(inner, table, user, op).await);
+        }
+        return Ok(out);
+    }
+    let mut writes = Vec::with_capacity(ops.len());
+    let mut statuses = Vec::with_capacity(ops.len());
+    for op in ops {
+        match prepare(inner, table, user, op).await {
+            Ok((write, status)) => {
+                writes.push(Ok(write));
+                statuses.push(status);
+            }
+            Err(e) => {
+                writes.push(Err(e));
+                statuses.push(StatusCode::OK);
+            }
+        }
+    }
+    let results = inner.backend.write_many(table, writes, user).await?;
+    Ok(results
+        .into_iter()
+        .zip(statuses)
+        .map(|(result, status)| match result {
+            Ok(item) => Ok((status, scrub(table, item))),
+            Err(e) => Err(e.map_item(|i| scrub(table, i))),
+        })
+        .collect())
 }

@@ -22,7 +22,8 @@
 //! 6. **watch** — live queries: commit → result latency in-process and from another process,
 //!    and the cost of a local write with 100 watchers on another table / the same table.
 //! 7. **server** — sync-server on SQLite and on PostgreSQL against the Node server: raw POSTs
-//!    per second (1 and 8 in flight) and rows per second of a first pull into store-diesel.
+//!    per second (1 and 8 in flight), rows per second of a first pull into store-diesel, and
+//!    the engine's push with the `$batch` extension against sequential single requests.
 //!
 //! Baselines and ours alternate within each section (A B, B A, …) and the best of each counts.
 
@@ -254,9 +255,9 @@ async fn run(cli: &Cli) -> Result<(), BenchError> {
     }
     if wants(Section::Server) {
         let cfg = if quick {
-            server::Config { posts: 200, rows: 5_000, rounds: rounds(2) }
+            server::Config { posts: 200, rows: 5_000, push_ops: 500, rounds: rounds(2) }
         } else {
-            server::Config { posts: 2_000, rows: 100_000, rounds: rounds(3) }
+            server::Config { posts: 2_000, rows: 100_000, push_ops: 4_000, rounds: rounds(3) }
         };
         server::run(cfg, &mut summary).await?;
         let sizes = if quick { [25_000, 100_000] } else { [250_000, 1_000_000] };

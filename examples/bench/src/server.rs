@@ -1,6 +1,8 @@
 //! Section 6, server: sync-server (on SQLite and on PostgreSQL) against the official Node server,
 //! side by side in one run on the same data: raw POSTs per second, sequentially and 8 in flight,
-//! and rows per second of a first incremental pull through our client into store-diesel.
+//! and rows per second of a first incremental pull through our client into store-diesel; and the
+//! engine's push through `AzureRestRemote` with the `$batch` extension against the same engine
+//! with batching off (one request per operation, sequentially), on both sync-servers.
 //!
 //! sync-server runs in this process on a runtime of its own (2 workers), so client and server
 //! share the machine's 2 cores, as the Node server does with the client. PostgreSQL is the
@@ -9,8 +11,9 @@
 use std::time::{Duration, Instant};
 
 use backend_azure_rest::test_server::NodeServer;
-use backend_azure_rest::AzureRestRemote;
-use sync_core::Record;
+use backend_azure_rest::{AzureRestRemote, Batching};
+use store_diesel::DieselStore;
+use sync_core::{Record, SyncContext, SyncOptions, SyncTable};
 use sync_server::test_postgres::PgServer;
 use sync_server::{Config as ServerConfig, Server};
 
@@ -38,6 +41,8 @@ pub struct Config {
     pub posts: u64,
     /// Rows pulled.
     pub rows: u64,
+    /// Operations pushed per run, batched and single.
+    pub push_ops: u64,
     /// Rounds (the servers take turns; the best of each counts).
     pub rounds: usize,
 }
@@ -126,9 +131,11 @@ impl Drop for OurServer {
 /// Runs section 6 (starts its own Node server, two sync-servers and PostgreSQL).
 pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
     println!(
-        "\n## 6. Server: {} POSTs (1 and 8 in flight), first pull of {} rows; Node vs sync-server (SQLite, PostgreSQL)",
+        "\n## 7. Server: {} POSTs (1 and 8 in flight), first pull of {} rows; Node vs sync-server (SQLite, PostgreSQL); \
+         push of {} operations with $batch vs single requests",
         thousands(cfg.posts),
-        thousands(cfg.rows)
+        thousands(cfg.rows),
+        thousands(cfg.push_ops)
     );
     let node = NodeServer::start().await?;
     let dir = tempfile::tempdir()?;
@@ -174,6 +181,8 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
         }
     }
 
+    push_batched(&servers[1..], cfg, summary).await?;
+
     let start = Instant::now();
     crate::pull::seed(&node, cfg.rows).await?;
     sqlite.seed(cfg.rows).await?;
@@ -204,4 +213,84 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
         }
     }
     Ok(())
+}
+
+/// The engine's push of `push_ops` inserts through `AzureRestRemote` into each sync-server, with
+/// the `$batch` extension (negotiated) and with batching off (one request per operation, one at
+/// a time: `push_parallelism` 1 for both), the two alternating round by round; best of rounds.
+async fn push_batched(servers: &[(&str, String)], cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
+    for (name, url) in servers {
+        let mut batched = EnginePush::new(url, Batching::Negotiate).await?;
+        let mut single = EnginePush::new(url, Batching::Off).await?;
+        // Warm-up (not timed): connections, tables, and the batched remote learns the extension.
+        batched.push(10).await?;
+        single.push(10).await?;
+        let (mut batched_t, mut single_t) = (Vec::new(), Vec::new());
+        for round in 0..cfg.rounds {
+            for is_batched in if round % 2 == 0 { [true, false] } else { [false, true] } {
+                if is_batched {
+                    batched_t.push(batched.push(cfg.push_ops).await?);
+                } else {
+                    single_t.push(single.push(cfg.push_ops).await?);
+                }
+            }
+        }
+        let (b, s) = (best(&batched_t), best(&single_t));
+        let ratio = s.as_secs_f64() / b.as_secs_f64();
+        println!(
+            "  push through the engine into {name:<22} with $batch {:>9} ({} ops/s), single requests {:>9} ({} ops/s): {ratio:.1}×",
+            dur(b),
+            rate(cfg.push_ops, b),
+            dur(s),
+            rate(cfg.push_ops, s)
+        );
+        summary.info(
+            SECTION,
+            format!("push ops/s with $batch (single requests), {name}"),
+            format!("{} ({})", rate(cfg.push_ops, b), rate(cfg.push_ops, s)),
+        );
+        summary.goal(
+            SECTION,
+            format!("push with $batch / sequential single requests, {name}"),
+            format!("{ratio:.1}×"),
+            "≥ 20×",
+            ratio >= 20.0,
+        );
+    }
+    Ok(())
+}
+
+/// One engine pushing to one server: a file DieselStore (in a temp dir), a context with the remote.
+struct EnginePush {
+    _dir: tempfile::TempDir,
+    ctx: SyncContext,
+    todos: SyncTable<Todo>,
+    next: u64,
+    prefix: &'static str,
+}
+
+impl EnginePush {
+    async fn new(url: &str, batching: Batching) -> Result<Self, BenchError> {
+        let dir = tempfile::tempdir()?;
+        let store = DieselStore::open(dir.path().join("push.db")).await?;
+        let remote = AzureRestRemote::builder(url).batching(batching).build()?;
+        let ctx = SyncContext::builder(store).remote(remote).options(SyncOptions::default()).build().await?;
+        let todos = ctx.table::<Todo>().await?;
+        let prefix = if batching == Batching::Off { "s-" } else { "b-" };
+        Ok(EnginePush { _dir: dir, ctx, todos, next: 0, prefix })
+    }
+
+    /// Inserts `ops` new items (not timed), then times `ctx.push()`.
+    async fn push(&mut self, ops: u64) -> Result<Duration, BenchError> {
+        let items = (self.next..self.next + ops).map(|i| Todo::new(self.prefix, i)).collect::<Vec<_>>();
+        self.next += ops;
+        self.todos.insert_batch(items).await?;
+        let start = Instant::now();
+        let s = self.ctx.push().await?;
+        let t = start.elapsed();
+        if s.succeeded != ops || s.failed != 0 {
+            return Err(BenchError::new(format!("push: {} of {ops} succeeded, {} failed", s.succeeded, s.failed)));
+        }
+        Ok(t)
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sync_core::backend::{Cursor, Page, RemoteError};
+use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, RemoteError};
 use sync_core::{Expr, Record, Remote};
 
 /// Time inside the remote, calls, and the first failures.
@@ -147,6 +147,17 @@ impl<R: Remote> Remote for Timed<R> {
 
     fn exact_timestamps(&self) -> bool {
         self.inner.exact_timestamps()
+    }
+
+    fn max_batch(&self) -> usize {
+        self.inner.max_batch()
+    }
+
+    async fn batch(&self, table: &str, ops: &[BatchOp]) -> Result<Vec<BatchResult>, RemoteError> {
+        let start = self.time.start();
+        let r = self.inner.batch(table, ops).await;
+        self.time.add("batch", start, &r);
+        r
     }
 
     async fn query_by_id(

@@ -152,6 +152,19 @@ impl Faults {
         Some(error)
     }
 
+    /// The fault for one operation of a batch, of `kind`: only rules made for that kind apply
+    /// (a rule for any call is used by the batch request as a whole).
+    pub(super) fn take_for_item(&mut self, kind: RequestKind) -> Option<RemoteError> {
+        let pos = self.rules.iter().position(|r| r.only == Some(kind))?;
+        let rule = &mut self.rules[pos];
+        let error = rule.fault.to_error();
+        rule.remaining -= 1;
+        if rule.remaining == 0 {
+            self.rules.remove(pos);
+        }
+        Some(error)
+    }
+
     /// Whether the response to this write is lost (consumes one use).
     pub(super) fn take_lost_response(&mut self, kind: RequestKind) -> bool {
         if kind.is_write() && self.lost_responses > 0 {

@@ -26,16 +26,26 @@ pub enum RequestKind {
     Undelete,
     /// `GET /tables/{table}?…` ([`Remote::query_page`](sync_core::Remote::query_page)).
     Query,
+    /// `POST /tables/{table}/$batch` ([`Remote::batch`](sync_core::Remote::batch)): one
+    /// request for many writes.
+    Batch,
 }
 
 impl RequestKind {
-    /// Whether the call changes data (insert, update, delete, undelete).
+    /// Whether the call changes data (insert, update, delete, undelete, batch).
     ///
     /// ```
     /// assert!(store_memory::RequestKind::Insert.is_write());
     /// ```
     pub fn is_write(self) -> bool {
-        matches!(self, RequestKind::Insert | RequestKind::Update | RequestKind::Delete | RequestKind::Undelete)
+        matches!(
+            self,
+            RequestKind::Insert
+                | RequestKind::Update
+                | RequestKind::Delete
+                | RequestKind::Undelete
+                | RequestKind::Batch
+        )
     }
 }
 

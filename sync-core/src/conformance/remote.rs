@@ -53,7 +53,9 @@
 //! - [`paging`]: `query_page` ordering, page sizes, the keyset cursor over rows sharing one
 //!   `updatedAt`, and later writes showing up after a cursor;
 //! - [`filters`]: strings with characters that need escaping, booleans, numbers, dates, `null`,
-//!   `in`, `not`, `and`/`or`.
+//!   `in`, `not`, `and`/`or`;
+//! - [`batch`]: many writes in one [`Remote::batch`] call, each answered
+//!   as its single call.
 //!
 //! [`Remote`]: crate::Remote
 
@@ -64,12 +66,14 @@ use async_trait::async_trait;
 use crate::record::Record;
 use crate::remote::Remote;
 
+pub mod batch;
 pub mod crud;
 pub mod filters;
 pub mod paging;
 
 mod support;
 
+pub use batch::*;
 pub use crud::*;
 pub use filters::*;
 pub use paging::*;
@@ -186,6 +190,8 @@ macro_rules! remote_conformance_suite {
             filter_on_null,
             filter_in_lists,
             filter_not_and_or,
+            // batch
+            batch_answers_each_operation_as_its_single_call,
         }
     };
 }

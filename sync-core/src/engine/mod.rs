@@ -10,6 +10,7 @@
 //! | `shared.rs` | the state every part shares: store, remote, handler, options, events, locks |
 //! | `push_scheduler.rs` | push: claiming batches, parallelism, per-item order |
 //! | `push_operation.rs` | one operation's round trip: send, lost answers, conflicts |
+//! | `push_batch.rs` | a group of operations of one table sent in one batch request |
 //! | `push_records.rs` | what a push writes besides the answer: failures, attempted marks, sent bodies |
 //! | `migration.rs` | explicit migration steps, run once per store when the context is built |
 //! | `pull.rs` | keyset incremental pull |
@@ -31,6 +32,7 @@ mod migration;
 mod options;
 mod pull;
 mod purge;
+mod push_batch;
 mod push_operation;
 mod push_records;
 mod push_scheduler;

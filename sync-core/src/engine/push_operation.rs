@@ -16,7 +16,7 @@ use crate::error::{RemoteError, RemoteErrorKind, StoreError};
 use crate::operation::{FailureKind, Operation, OperationFilter, OperationKind, OperationState};
 use crate::queue::complete_operation;
 use crate::record::Record;
-use crate::remote::Remote;
+use crate::remote::{BatchOp, BatchResult, Remote};
 use crate::schema::TableSchema;
 use crate::store::{Store, StoreExt};
 
@@ -46,25 +46,60 @@ impl Step {
     }
 }
 
+/// A claimed operation read and ready to send: its table's schema and what to send.
+pub(super) struct Prepared {
+    schema: Arc<TableSchema>,
+    op: Operation,
+    item: Option<Record>,
+    /// Whether an earlier push may have sent it already (its state was `Attempted`).
+    attempted: bool,
+}
+
+impl Prepared {
+    /// The table and id of the operation's item.
+    pub(super) fn key(&self) -> (String, String) {
+        item_key(&self.op)
+    }
+
+    /// The request of its first send, when that needs nothing but the operation and its item:
+    /// every operation but a delete whose snapshot has no version (see
+    /// [`send_unversioned_delete`]).
+    pub(super) fn request(&self) -> Option<BatchOp> {
+        if self.op.kind == OperationKind::Delete && self.item.as_ref().and_then(Record::version).is_none() {
+            return None;
+        }
+        request(&self.schema, &self.op, self.item.as_ref())
+    }
+}
+
 /// Pushes one claimed operation: a success to finish, a resolved conflict, a recorded failure, or
 /// an abort.
 ///
 /// `before` is the state the operation had before this push claimed it: an `Attempted` one may
 /// have reached the server already, and what was sent then is remembered (see [`sent_key`]).
-// A span per operation: its id, kind, table and item id; never the item's fields or a token.
-#[tracing::instrument(name = "operation", skip_all, fields(id = op.id, kind = %op.kind, table = %op.table, item = %op.item_id))]
 pub(super) async fn push_one(
     inner: &Shared,
-    remote: &Arc<dyn Remote>,
+    remote: &dyn Remote,
     op: Operation,
     before: OperationState,
 ) -> ((String, String), Result<Step, Stop>) {
     let key = item_key(&op);
-    let result = push_one_inner(inner, remote.as_ref(), op, before == OperationState::Attempted).await;
+    let result = match prepare(inner, op, before).await {
+        Ok(Ok(prepared)) => settle_sends(inner, remote, prepared, None).await,
+        Ok(Err(step)) => Ok(step),
+        Err(stop) => Err(stop),
+    };
     (key, result)
 }
 
-async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, attempted: bool) -> Result<Step, Stop> {
+/// Reads what to send for a claimed operation: the item from the data table (insert, update),
+/// or the snapshot (delete). An operation with nothing left to send is settled here (`Err`).
+pub(super) async fn prepare(
+    inner: &Shared,
+    op: Operation,
+    before: OperationState,
+) -> Result<Result<Prepared, Step>, Stop> {
+    let attempted = before == OperationState::Attempted;
     let schema = inner.schema(&op.table).ok_or_else(|| {
         Stop::Store(StoreError::UnknownTable(format!(
             "{} (open it with SyncContext::table before pushing its operations)",
@@ -72,9 +107,7 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
         )))
     })?;
     let store = inner.store.as_ref();
-    let mut op = op;
-    // What to send is read now: the item from the data table (insert/update), or the snapshot.
-    let mut item = match op.kind {
+    let item = match op.kind {
         OperationKind::Delete => op.item.clone(),
         _ => store.get(&op.table, &op.item_id).await.map_err(Stop::Store)?,
     };
@@ -83,17 +116,46 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
         // The item was deleted after this operation was claimed: the delete is queued behind it
         // and carries what the server needs, so this operation has nothing left to do.
         if superseded_by_a_later_delete(store, &op).await? {
-            return Ok(Step::succeeded(&op, None, attempted));
+            return Ok(Err(Step::succeeded(&op, None, attempted)));
         }
         let message = format!("the local item {} of {} is missing, so there is nothing to send", op.item_id, op.table);
         let failure = Failure { kind: FailureKind::MissingLocalItem, status: None, message, server_item: None };
         record_failure(store, &op, None, failure).await?;
-        return Ok(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed })));
+        return Ok(Err(Step::Done(Some(Report { kind, outcome: PushOutcome::Failed }))));
     }
+    Ok(Ok(Prepared { schema, op, item, attempted }))
+}
+
+/// An operation whose request went out in a batch that failed as a whole in a way that says
+/// nothing of its own fate: the server may have applied it, as after a lost single answer. What
+/// was sent is remembered, the operation is left `Attempted`, and the push stops with `error`.
+pub(super) async fn lost_in_batch(inner: &Shared, prepared: Prepared, error: RemoteError) -> Result<Step, Stop> {
+    let store = inner.store.as_ref();
+    remember_sent(store, &prepared.op, prepared.item.as_ref()).await?;
+    mark_attempted(store, &prepared.op).await?;
+    Err(Stop::Remote(error))
+}
+
+/// Sends a prepared operation until it settles (resending it after a resolved conflict) and
+/// settles the answer. `first` is the answer to its first send when that already went out (in a
+/// batch); then only later sends are made here.
+// A span per operation: its id, kind, table and item id; never the item's fields or a token.
+#[tracing::instrument(name = "operation", skip_all, fields(id = prepared.op.id, kind = %prepared.op.kind, table = %prepared.op.table, item = %prepared.op.item_id))]
+pub(super) async fn settle_sends(
+    inner: &Shared,
+    remote: &dyn Remote,
+    prepared: Prepared,
+    mut first: Option<BatchResult>,
+) -> Result<Step, Stop> {
+    let Prepared { schema, mut op, mut item, attempted } = prepared;
+    let store = inner.store.as_ref();
+    let kind = op.kind;
     let mut rounds = 0u32;
     let mut resolved = false;
     loop {
-        let sent = if op.kind == OperationKind::Delete && item.as_ref().and_then(Record::version).is_none() {
+        let sent = if let Some(answer) = first.take() {
+            answer
+        } else if op.kind == OperationKind::Delete && item.as_ref().and_then(Record::version).is_none() {
             send_unversioned_delete(inner, remote, &schema, &op, &mut item).await
         } else {
             send(inner, remote, &schema, &op, item.as_ref()).await
@@ -225,6 +287,27 @@ async fn push_one_inner(inner: &Shared, remote: &dyn Remote, op: Operation, atte
     }
 }
 
+/// The request that sends `op` with `item` (the data table's row, or a delete's snapshot);
+/// `None` when an insert or update has no item (there is nothing to send).
+fn request(schema: &TableSchema, op: &Operation, item: Option<&Record>) -> Option<BatchOp> {
+    match (op.kind, item) {
+        (OperationKind::Delete, item) => {
+            Some(BatchOp::Delete { id: op.item_id.clone(), version: item.and_then(Record::version).map(str::to_owned) })
+        }
+        (_, None) => None,
+        (OperationKind::Insert, Some(item)) => Some(BatchOp::Insert { item: schema.wire_form(item) }),
+        (OperationKind::Update, Some(item)) => {
+            let body = schema.wire_form(item);
+            // An update queued before columns were added sends only the columns it knew.
+            let body = match &op.item {
+                Some(known) => crate::evolution::only_known_columns(schema, body, known),
+                None => body,
+            };
+            Some(BatchOp::Update { item: body, version: item.version().map(str::to_owned) })
+        }
+    }
+}
+
 /// Sends one operation, retrying transient failures. `Ok(None)` for a delete.
 async fn send(
     inner: &Shared,
@@ -233,28 +316,9 @@ async fn send(
     op: &Operation,
     item: Option<&Record>,
 ) -> Result<Option<Record>, RemoteError> {
-    let retry = &inner.options.retry;
-    match (op.kind, item) {
-        (OperationKind::Delete, item) => {
-            let version = item.and_then(Record::version);
-            with_retry(retry, || remote.delete(&op.table, &op.item_id, version)).await.map(|()| None)
-        }
-        // `push_one_inner` records a missing item before sending; nothing to send here.
-        (_, None) => Ok(None),
-        (OperationKind::Insert, Some(item)) => {
-            let body = schema.wire_form(item);
-            with_retry(retry, || remote.insert(&op.table, &body)).await.map(Some)
-        }
-        (OperationKind::Update, Some(item)) => {
-            let body = schema.wire_form(item);
-            // An update queued before columns were added sends only the columns it knew.
-            let body = match &op.item {
-                Some(known) => crate::evolution::only_known_columns(schema, body, known),
-                None => body,
-            };
-            with_retry(retry, || remote.update(&op.table, &body, item.version())).await.map(Some)
-        }
-    }
+    // `prepare` records a missing item before sending; nothing to send here.
+    let Some(request) = request(schema, op, item) else { return Ok(None) };
+    with_retry(&inner.options.retry, || request.send_alone(remote, &op.table)).await
 }
 
 /// The server's answer to an insert or update should hold what was sent. A field it holds
@@ -379,20 +443,25 @@ async fn server_item_of(
     raw.and_then(|r| schema.conform_remote(r).ok())
 }
 
-/// Stores the server's answer (see [`complete_operation`]); `forget_sent` drops what was
-/// remembered of an earlier send.
-pub(super) async fn finish(
-    store: &dyn Store,
-    op_id: u64,
-    op_version: u64,
-    server_item: Option<Record>,
-    forget_sent: bool,
-) -> Result<(), Stop> {
+/// A server answer to store: the operation (id and version as pushed), the server's item, and
+/// whether to forget what was remembered of an earlier send.
+pub(super) struct Answer {
+    pub(super) op_id: u64,
+    pub(super) op_version: u64,
+    pub(super) server_item: Option<Record>,
+    pub(super) forget_sent: bool,
+}
+
+/// Stores the server's answers (see [`complete_operation`]) in one transaction, forgetting what
+/// was remembered of earlier sends where asked.
+pub(super) async fn finish(store: &dyn Store, answers: Vec<Answer>) -> Result<(), Stop> {
     store
         .transact(move |tx| {
-            complete_operation(tx, op_id, op_version, server_item.as_ref())?;
-            if forget_sent {
-                tx.remove_config(&sent_key(op_id))?;
+            for a in &answers {
+                complete_operation(tx, a.op_id, a.op_version, a.server_item.as_ref())?;
+                if a.forget_sent {
+                    tx.remove_config(&sent_key(a.op_id))?;
+                }
             }
             Ok(())
         })

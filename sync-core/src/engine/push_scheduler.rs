@@ -1,6 +1,8 @@
-//! The push scheduler: claims the queue in batches, keeps up to `push_parallelism` operations in
-//! flight but never two of the same item, and stores each answer while the next request is on its
-//! way. One operation's round trip is in `push_operation.rs`.
+//! The push scheduler: claims the queue in batches, keeps up to `push_parallelism` requests in
+//! flight (one operation each, or a group of one table's operations when the remote takes
+//! batches) but never two operations of the same item, and stores each answer while the next
+//! request is on its way. One operation's round trip is in `push_operation.rs`, a group's in
+//! `push_batch.rs`.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -10,7 +12,8 @@ use std::sync::Arc;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::events::{PushOutcome, PushSummary, SyncEvent};
-use super::push_operation::{finish, item_key, push_one, Step};
+use super::push_batch::push_group;
+use super::push_operation::{finish, item_key, Answer, Report, Step};
 use super::push_records::Stop;
 use super::shared::Shared;
 use crate::error::{StoreError, SyncError};
@@ -18,8 +21,14 @@ use crate::operation::{FailureKind, Operation, OperationFilter, OperationState};
 use crate::remote::Remote;
 use crate::store::{Store, StoreExt};
 
-/// Operations read from the queue at a time.
+/// Operations read from the queue at a time (more when the remote batches more).
 const FETCH_BATCH: usize = 64;
+
+/// The most operations sent in one batch, whatever the remote allows.
+const MAX_GROUP: usize = 1000;
+
+/// The table and id of an item.
+type Key = (String, String);
 
 /// The config key set while a push has operations claimed: found set by a push that holds the
 /// store's push lock, it means the push that claimed them is gone (crashed, killed, dropped).
@@ -111,24 +120,21 @@ pub(crate) async fn push_locked(
     let mut done = 0u64;
 
     loop {
+        // Operations that may travel together in one request (see `next_group`).
+        let max_batch = remote.max_batch().clamp(1, MAX_GROUP);
         while abort.is_none() && sending.len() < inner.options.push_parallelism {
-            // The oldest waiting operation whose item has nothing in flight; earlier operations of
-            // the same item are always ahead of it in `waiting`, so per-item order holds.
-            if let Some(pos) = waiting.iter().position(|(op, _)| !busy.contains(&item_key(op))) {
-                if let Some((op, before)) = waiting.remove(pos) {
-                    busy.insert(item_key(&op));
-                    sending.push(push_one(inner, remote, op, before));
-                }
+            if let Some(group) = next_group(&mut waiting, &mut busy, max_batch) {
+                sending.push(push_group(inner, remote.as_ref(), group));
                 continue;
             }
             if !exhausted && claiming.is_none() {
-                let limit = (total - claimed_count).min(FETCH_BATCH as u64) as usize;
+                let limit = (total - claimed_count).min(FETCH_BATCH.max(max_batch) as u64) as usize;
                 let skip = Arc::clone(&waiting_for_decision);
                 claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit, skip)));
             }
             break;
         }
-        let (key, result) = tokio::select! {
+        let settled: Vec<(Key, Result<Option<Report>, Stop>)> = tokio::select! {
             claimed = async {
                 match claiming.as_mut() {
                     Some(claim) => claim.await,
@@ -151,43 +157,65 @@ pub(crate) async fn push_locked(
                 }
                 continue;
             }
-            Some((key, step)) = sending.next(), if !sending.is_empty() => match step {
-                // Storing the server's answer runs beside the next request: only the item waits
-                // for it, through `busy`.
-                Ok(Step::Finish { op_id, op_version, server_item, report, forget_sent }) => {
-                    finishing.push(async move {
-                        let stored = finish(inner.store.as_ref(), op_id, op_version, server_item, forget_sent).await;
-                        (key, stored.map(|()| Some(report)))
-                    });
-                    continue;
+            Some(steps) = sending.next(), if !sending.is_empty() => {
+                let mut settled = Vec::with_capacity(steps.len());
+                let mut answers = Vec::new();
+                let mut answered = Vec::new();
+                for (key, step) in steps {
+                    match step {
+                        Ok(Step::Finish { op_id, op_version, server_item, report, forget_sent }) => {
+                            answers.push(Answer { op_id, op_version, server_item, forget_sent });
+                            answered.push((key, report));
+                        }
+                        Ok(Step::Done(report)) => settled.push((key, Ok(report))),
+                        Err(reason) => settled.push((key, Err(reason))),
+                    }
                 }
-                Ok(Step::Done(report)) => (key, Ok(report)),
-                Err(reason) => (key, Err(reason)),
-            },
-            Some((key, result)) = finishing.next(), if !finishing.is_empty() => (key, result),
+                // Storing the server's answers (one transaction for the group) runs beside the
+                // next request: only their items wait for it, through `busy`.
+                if !answers.is_empty() {
+                    finishing.push(async move {
+                        match finish(inner.store.as_ref(), answers).await {
+                            Ok(()) => answered.into_iter().map(|(key, report)| (key, Ok(Some(report)))).collect(),
+                            Err(stop) => {
+                                let mut out: Vec<(Key, Result<Option<Report>, Stop>)> =
+                                    answered.into_iter().map(|(key, _)| (key, Ok(None))).collect();
+                                if let Some(first) = out.first_mut() {
+                                    first.1 = Err(stop);
+                                }
+                                out
+                            }
+                        }
+                    });
+                }
+                settled
+            }
+            Some(settled) = finishing.next(), if !finishing.is_empty() => settled,
             else => break,
         };
-        busy.remove(&key);
-        match result {
-            Ok(Some(report)) => {
-                done += 1;
-                match report.outcome {
-                    PushOutcome::Succeeded => summary.succeeded += 1,
-                    PushOutcome::Resolved => summary.resolved += 1,
-                    PushOutcome::Failed => summary.failed += 1,
+        for (key, result) in settled {
+            busy.remove(&key);
+            match result {
+                Ok(Some(report)) => {
+                    done += 1;
+                    match report.outcome {
+                        PushOutcome::Succeeded => summary.succeeded += 1,
+                        PushOutcome::Resolved => summary.resolved += 1,
+                        PushOutcome::Failed => summary.failed += 1,
+                    }
+                    inner.events.emit(SyncEvent::ItemPushed {
+                        table: key.0,
+                        item_id: key.1,
+                        kind: report.kind,
+                        outcome: report.outcome,
+                        done,
+                        total,
+                    });
                 }
-                inner.events.emit(SyncEvent::ItemPushed {
-                    table: key.0,
-                    item_id: key.1,
-                    kind: report.kind,
-                    outcome: report.outcome,
-                    done,
-                    total,
-                });
-            }
-            Ok(None) => {}
-            Err(reason) => {
-                abort.get_or_insert(reason);
+                Ok(None) => {}
+                Err(reason) => {
+                    abort.get_or_insert(reason);
+                }
             }
         }
     }
@@ -212,6 +240,42 @@ pub(crate) async fn push_locked(
         Some(reason) => Err(reason.into()),
         None => Ok(summary),
     }
+}
+
+/// Takes the next operations to send together out of `waiting`: the oldest whose item has
+/// nothing in flight, then (when `max` allows more than one) the next ones of the same table,
+/// each of an item with nothing in flight or in the group, up to `max`, stopping at the first
+/// operation of another table so that the queue's order across tables holds as far as it does
+/// for single requests. An operation of an item in flight or in the group stays, and so do the
+/// later ones of that item: earlier operations of an item are always ahead of it in `waiting`,
+/// so per-item order holds. The group's items are marked busy.
+fn next_group(
+    waiting: &mut VecDeque<(Operation, OperationState)>,
+    busy: &mut HashSet<Key>,
+    max: usize,
+) -> Option<Vec<(Operation, OperationState)>> {
+    let pos = waiting.iter().position(|(op, _)| !busy.contains(&item_key(op)))?;
+    let first = waiting.remove(pos)?;
+    busy.insert(item_key(&first.0));
+    let table = first.0.table.clone();
+    let mut group = vec![first];
+    let mut i = pos;
+    while group.len() < max && i < waiting.len() {
+        let op = &waiting[i].0;
+        if op.table != table {
+            break;
+        }
+        let key = item_key(op);
+        if busy.contains(&key) {
+            i += 1;
+            continue;
+        }
+        busy.insert(key);
+        if let Some(next) = waiting.remove(i) {
+            group.push(next);
+        }
+    }
+    Some(group)
 }
 
 /// A claimed batch: the operations (each with the state it had) and the last queue id looked at

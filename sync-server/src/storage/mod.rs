@@ -156,6 +156,17 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// for an insert of its id.
     async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error>;
 
+    /// Runs writes in order in one transaction, each in a savepoint of its own: each answers
+    /// as [`write`](Backend::write) would, one that fails (or is an `Err` already) changes
+    /// nothing and the others go on, and all commit at once at the end. The outer error is for
+    /// the transaction itself; then nothing is committed.
+    async fn write_many(
+        &self,
+        table: &TableDef,
+        writes: Vec<Result<Write, Error>>,
+        owner: Option<&str>,
+    ) -> Result<Vec<Result<Item, Error>>, Error>;
+
     /// Writes rows with a given `updatedAt` (= `createdAt`), behind the protocol's back (tests).
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error>;
 

@@ -1,6 +1,8 @@
 //! Remote decorators for tests: [`RecordingRemote`] logs calls in arrival order (with optional
 //! latency), [`FlakyRemote`] injects faults. They wrap any [`Remote`], so the same scenarios run
-//! against the in-memory remote and the real server.
+//! against the in-memory remote and the real server. Neither forwards
+//! [`Remote::batch`]: behind them every write goes alone, as the scenarios that count calls
+//! and inject faults per write expect.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -20,7 +20,8 @@
 //! - every write takes the clock lock before any row lock, so writers never deadlock.
 //!
 //! Writes to one table are therefore serial (as on SQLite, where one connection writes), while
-//! reads run in parallel on the pool. A dynamic table's new columns are added before the write
+//! reads run in parallel on the pool. A `$batch` runs its writes in one such transaction, each in
+//! a savepoint and each taking the clock in turn (`write_many`), and commits once. A dynamic table's new columns are added before the write
 //! (see [`schema::ensure_columns`]).
 
 #[cfg(test)]
@@ -161,6 +162,65 @@ fn storable(table: &TableDef, user: &[Column], values: Vec<ColumnValue>) -> Vec<
     }
 }
 
+/// One write inside the caller's transaction, the clock taken first (see the module docs);
+/// nothing is committed here, and on an error the caller rolls back what it did.
+async fn write_in(tx: &mut PgConnection, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
+    // The clock first, always: see the module docs.
+    let at = tick(&mut *tx, &table.name).await?;
+    let user = user_columns(&mut *tx, table).await?;
+    let columns = all_columns(&user);
+    let id = write.id().to_owned();
+    let current = owned(&write, fetch_for_update(&mut *tx, &table.name, &columns, &id).await?, owner)?;
+    let answer = match write {
+        Write::Insert { values, .. } => {
+            if let Some(existing) = current {
+                return Err(Error::conflict(409, existing));
+            }
+            let values = storable(table, &user, values);
+            if !insert_row(&mut *tx, table, &id, &values, &at, false).await? {
+                // Inserted meanwhile by a writer that does not take the clock (a seed).
+                let existing = fetch_for_update(&mut *tx, &table.name, &columns, &id).await?;
+                return Err(existing
+                    .map_or_else(|| Error::internal("the conflicting row is gone"), |e| Error::conflict(409, e)));
+            }
+            None
+        }
+        Write::Update { values, pre, .. } => {
+            let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+            pre.check(&current)?;
+            update_row(&mut *tx, table, &id, &storable(table, &user, values), &at).await?;
+            None
+        }
+        Write::Delete { pre, .. } => {
+            let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+            pre.check(&current)?;
+            if table.options.soft_delete {
+                update_row(&mut *tx, table, &id, &[deleted_flag(true)], &at).await?;
+                None
+            } else {
+                q(format!("DELETE FROM {} WHERE \"id\" = $1", ident(&table.name)))
+                    .bind(id.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                Some(current)
+            }
+        }
+        Write::Undelete { pre, .. } => {
+            let current = current.ok_or_else(Error::no_item)?;
+            pre.check(&current)?;
+            update_row(&mut *tx, table, &id, &[deleted_flag(false)], &at).await?;
+            None
+        }
+    };
+    let item = match answer {
+        Some(item) => item,
+        None => fetch_for_update(&mut *tx, &table.name, &columns, &id)
+            .await?
+            .ok_or_else(|| Error::internal("the written row is gone"))?,
+    };
+    Ok(item)
+}
+
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
@@ -226,61 +286,43 @@ impl Backend for PostgresBackend {
         }
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        // The clock first, always: see the module docs.
-        let at = tick(&mut tx, &table.name).await?;
-        let user = user_columns(&mut tx, table).await?;
-        let columns = all_columns(&user);
-        let id = write.id().to_owned();
-        let current = owned(&write, fetch_for_update(&mut tx, &table.name, &columns, &id).await?, owner)?;
-        let answer = match write {
-            Write::Insert { values, .. } => {
-                if let Some(existing) = current {
-                    return Err(Error::conflict(409, existing));
-                }
-                let values = storable(table, &user, values);
-                if !insert_row(&mut tx, table, &id, &values, &at, false).await? {
-                    // Inserted meanwhile by a writer that does not take the clock (a seed).
-                    let existing = fetch_for_update(&mut tx, &table.name, &columns, &id).await?;
-                    return Err(existing
-                        .map_or_else(|| Error::internal("the conflicting row is gone"), |e| Error::conflict(409, e)));
-                }
-                None
-            }
-            Write::Update { values, pre, .. } => {
-                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
-                pre.check(&current)?;
-                update_row(&mut tx, table, &id, &storable(table, &user, values), &at).await?;
-                None
-            }
-            Write::Delete { pre, .. } => {
-                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
-                pre.check(&current)?;
-                if table.options.soft_delete {
-                    update_row(&mut tx, table, &id, &[deleted_flag(true)], &at).await?;
-                    None
-                } else {
-                    q(format!("DELETE FROM {} WHERE \"id\" = $1", ident(&table.name)))
-                        .bind(id.clone())
-                        .execute(&mut *tx)
-                        .await?;
-                    Some(current)
-                }
-            }
-            Write::Undelete { pre, .. } => {
-                let current = current.ok_or_else(Error::no_item)?;
-                pre.check(&current)?;
-                update_row(&mut tx, table, &id, &[deleted_flag(false)], &at).await?;
-                None
-            }
-        };
-        let item = match answer {
-            Some(item) => item,
-            None => fetch_for_update(&mut tx, &table.name, &columns, &id)
-                .await?
-                .ok_or_else(|| Error::internal("the written row is gone"))?,
-        };
+        let item = write_in(&mut tx, table, write, owner).await?;
         tx.commit().await?;
         Ok(item)
+    }
+
+    async fn write_many(
+        &self,
+        table: &TableDef,
+        writes: Vec<Result<Write, Error>>,
+        owner: Option<&str>,
+    ) -> Result<Vec<Result<Item, Error>>, Error> {
+        for write in writes.iter().flatten() {
+            if let Write::Insert { values, .. } | Write::Update { values, .. } = write {
+                ensure_columns(&self.pool, table, values).await?;
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut tx = conn.begin().await?;
+        let mut out = Vec::with_capacity(writes.len());
+        for write in writes {
+            let write = match write {
+                Ok(w) => w,
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+            let result = write_in(&mut tx, table, write, owner).await;
+            if result.is_err() {
+                q("ROLLBACK TO SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+            }
+            q("RELEASE SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+            out.push(result);
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error> {

@@ -288,6 +288,68 @@ async fn update_row(
     Ok(())
 }
 
+/// One write inside the caller's transaction (nothing is committed here; on an error the
+/// caller rolls back what it did).
+async fn write_in(
+    tx: &mut SqliteConnection,
+    table: &TableDef,
+    write: Write,
+    owner: Option<&str>,
+) -> Result<Item, Error> {
+    let user = user_columns(&mut *tx, table).await?;
+    let columns = all_columns(&user);
+    let id = write.id().to_owned();
+    let current = owned(&write, fetch_item(&mut *tx, &table.name, &columns, &id).await?, owner)?;
+    let answer = match write {
+        Write::Insert { values, .. } => {
+            if let Some(existing) = current {
+                return Err(Error::conflict(409, existing));
+            }
+            let values = storable(&mut *tx, table, values).await?;
+            let at = tick(&mut *tx, &table.name).await?;
+            insert_row(&mut *tx, table, &id, &values, &at, false).await?;
+            None
+        }
+        Write::Update { values, pre, .. } => {
+            let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+            pre.check(&current)?;
+            let values = storable(&mut *tx, table, values).await?;
+            update_row(&mut *tx, table, &id, values.into_iter().map(|v| (v.name, v.value)).collect()).await?;
+            None
+        }
+        Write::Delete { pre, .. } => {
+            let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
+            pre.check(&current)?;
+            if table.options.soft_delete {
+                update_row(&mut *tx, table, &id, vec![("deleted".to_owned(), SqlValue::Bool(true))]).await?;
+                None
+            } else {
+                q(format!("DELETE FROM {} WHERE \"id\" = ?", ident(&table.name)))
+                    .bind(id.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                Some(current)
+            }
+        }
+        Write::Undelete { pre, .. } => {
+            let current = current.ok_or_else(Error::no_item)?;
+            pre.check(&current)?;
+            update_row(&mut *tx, table, &id, vec![("deleted".to_owned(), SqlValue::Bool(false))]).await?;
+            None
+        }
+    };
+    let item = match answer {
+        Some(item) => item,
+        None => {
+            let user = user_columns(&mut *tx, table).await?;
+            fetch_item(&mut *tx, &table.name, &all_columns(&user), &id)
+                .await?
+                .ok_or_else(|| Error::internal("the written row is gone"))?
+        }
+    };
+    Ok(item)
+}
+
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
@@ -389,59 +451,38 @@ impl Backend for SqliteBackend {
     async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
         let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let user = user_columns(&mut tx, table).await?;
-        let columns = all_columns(&user);
-        let id = write.id().to_owned();
-        let current = owned(&write, fetch_item(&mut tx, &table.name, &columns, &id).await?, owner)?;
-        let answer = match write {
-            Write::Insert { values, .. } => {
-                if let Some(existing) = current {
-                    return Err(Error::conflict(409, existing));
-                }
-                let values = storable(&mut tx, table, values).await?;
-                let at = tick(&mut tx, &table.name).await?;
-                insert_row(&mut tx, table, &id, &values, &at, false).await?;
-                None
-            }
-            Write::Update { values, pre, .. } => {
-                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
-                pre.check(&current)?;
-                let values = storable(&mut tx, table, values).await?;
-                update_row(&mut tx, table, &id, values.into_iter().map(|v| (v.name, v.value)).collect()).await?;
-                None
-            }
-            Write::Delete { pre, .. } => {
-                let current = current.filter(|c| !is_deleted(c)).ok_or_else(Error::no_item)?;
-                pre.check(&current)?;
-                if table.options.soft_delete {
-                    update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Bool(true))]).await?;
-                    None
-                } else {
-                    q(format!("DELETE FROM {} WHERE \"id\" = ?", ident(&table.name)))
-                        .bind(id.clone())
-                        .execute(&mut *tx)
-                        .await?;
-                    Some(current)
-                }
-            }
-            Write::Undelete { pre, .. } => {
-                let current = current.ok_or_else(Error::no_item)?;
-                pre.check(&current)?;
-                update_row(&mut tx, table, &id, vec![("deleted".to_owned(), SqlValue::Bool(false))]).await?;
-                None
-            }
-        };
-        let item = match answer {
-            Some(item) => item,
-            None => {
-                let user = user_columns(&mut tx, table).await?;
-                fetch_item(&mut tx, &table.name, &all_columns(&user), &id)
-                    .await?
-                    .ok_or_else(|| Error::internal("the written row is gone"))?
-            }
-        };
+        let item = write_in(&mut tx, table, write, owner).await?;
         tx.commit().await?;
         Ok(item)
+    }
+
+    async fn write_many(
+        &self,
+        table: &TableDef,
+        writes: Vec<Result<Write, Error>>,
+        owner: Option<&str>,
+    ) -> Result<Vec<Result<Item, Error>>, Error> {
+        let mut conn = self.writer.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut out = Vec::with_capacity(writes.len());
+        for write in writes {
+            let write = match write {
+                Ok(w) => w,
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+            let result = write_in(&mut tx, table, write, owner).await;
+            if result.is_err() {
+                q("ROLLBACK TO batch_op".to_owned()).execute(&mut *tx).await?;
+            }
+            q("RELEASE batch_op".to_owned()).execute(&mut *tx).await?;
+            out.push(result);
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn seed(&self, table: &TableDef, rows: Vec<SeedRow>, updated_at: &str) -> Result<(), Error> {
