@@ -181,6 +181,32 @@ mod tests {
         ));
     }
 
+    /// A full record's values land at their columns' positions (the one-pass walk), and a record
+    /// with as many fields as columns but one unknown in place of a column is still refused.
+    #[test]
+    fn values_go_to_their_columns_positions() {
+        let s = schema();
+        let full = s
+            .conform_local(
+                Record::from_json(json!({"id": "a", "s": "x", "b": true, "i": 3, "r": 5.5, "j": null})).unwrap(),
+            )
+            .unwrap();
+        let params = record_params(&s, &full).unwrap();
+        for (col, param) in s.columns().iter().zip(&params) {
+            let expected = value_param(col, full.get(&col.name).unwrap()).unwrap();
+            assert_eq!(*param, expected, "column {}", col.name);
+        }
+        let mut swapped = full.as_map().clone();
+        swapped.remove("i");
+        swapped.insert("zz".into(), json!(1));
+        let swapped = Record::new(swapped).unwrap();
+        assert_eq!(swapped.as_map().len(), s.columns().len());
+        assert!(matches!(
+            record_params(&s, &swapped),
+            Err(StoreError::Record { source: RecordError::UnknownColumn { column, .. }, .. }) if column == "zz"
+        ));
+    }
+
     #[test]
     fn conformed_records_are_recognised() {
         let s = schema();
