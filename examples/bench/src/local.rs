@@ -92,7 +92,8 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
     let items = |prefix: &str, n: u64| (0..n).map(|i| Item::new(prefix, i)).collect::<Vec<_>>();
 
     let dir = tempfile::tempdir()?;
-    let single_t = single(dir.path(), items("s", cfg.single_rows)).await?;
+    let singles = single_vs_bare(dir.path(), items("s", cfg.single_rows)).await?;
+    let (single_t, bare_t, single_ratio) = (singles.ours, singles.bare, singles.median_ratio);
     println!(
         "  one SyncTable::insert per transaction: {} for {} ({} inserts/s, {} per insert)",
         dur(single_t),
@@ -100,15 +101,12 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
         rate(cfg.single_rows, single_t),
         dur(single_t / cfg.single_rows.max(1) as u32),
     );
-
-    let dir = tempfile::tempdir()?;
-    let bare_t = bare_single(dir.path(), items("s", cfg.single_rows)).await?;
-    let single_ratio = single_t.as_secs_f64() / bare_t.as_secs_f64().max(1e-9);
     println!(
         "  bare Diesel, one BEGIN IMMEDIATE; INSERT item; INSERT queue row; COMMIT per row: {} ({} inserts/s); \
-         SyncTable::insert / bare = {single_ratio:.2}×",
+         SyncTable::insert / bare, median of {} alternating slices of {SLICE} = {single_ratio:.2}×",
         dur(bare_t),
         rate(cfg.single_rows, bare_t),
+        singles.slices,
     );
 
     let (mut batch_times, mut plain_times) = (Vec::new(), Vec::new());
@@ -142,7 +140,7 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
     );
     summary.info(
         SECTION,
-        "one insert per transaction: SyncTable::insert / bare Diesel BEGIN; INSERT; INSERT; COMMIT",
+        "one insert per transaction: SyncTable::insert / bare Diesel BEGIN; INSERT; INSERT; COMMIT (median slice)",
         format!("{single_ratio:.2}×"),
     );
     summary.info(SECTION, format!("{n} inserts, insert_batch of {BATCH}"), format!("{} inserts/s", rate(cfg.rows, b)));
@@ -158,17 +156,6 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
 async fn open(dir: &Path, name: &str) -> Result<(DieselStore, std::path::PathBuf), BenchError> {
     let path = dir.join(name);
     Ok((DieselStore::open(&path).await?, path))
-}
-
-async fn single(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
-    let (store, _) = open(dir, "single.db").await?;
-    let ctx = SyncContext::builder(store).build().await?;
-    let table = ctx.table::<Item>().await?;
-    let start = Instant::now();
-    for item in items {
-        table.insert(item).await?;
-    }
-    Ok(start.elapsed())
 }
 
 async fn batch(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
@@ -187,25 +174,68 @@ async fn batch(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
     Ok(start.elapsed())
 }
 
-/// One change per transaction as bare as Diesel makes it: per row, `BEGIN IMMEDIATE`, the item's
-/// INSERT, its queue row's INSERT, `COMMIT`, into a database the store created, with its pragmas.
-async fn bare_single(dir: &Path, items: Vec<Item>) -> Result<Duration, BenchError> {
+/// Rows per slice when single inserts and their bare baseline alternate.
+const SLICE: usize = 1_000;
+
+/// One change per transaction, ours and bare, measured in alternating slices.
+struct Singles {
+    /// All of ours.
+    ours: Duration,
+    /// All of the baseline.
+    bare: Duration,
+    /// The median over slices of (ours / bare), so a burst of load spoils a slice, not the figure.
+    median_ratio: f64,
+    /// Slices of each.
+    slices: usize,
+}
+
+/// `SyncTable::insert` of each item (one transaction each) against one change per transaction as
+/// bare as Diesel makes it — per row, `BEGIN IMMEDIATE`, the item's INSERT, its queue row's
+/// INSERT, `COMMIT` — into a database the store created, with its pragmas; in slices of
+/// [`SLICE`] rows, alternating which goes first.
+async fn single_vs_bare(dir: &Path, items: Vec<Item>) -> Result<Singles, BenchError> {
+    let (store, _) = open(dir, "single.db").await?;
+    let ctx = SyncContext::builder(store).build().await?;
+    let table = ctx.table::<Item>().await?;
     let path = store_made_db(dir, "bare.db").await?;
-    tokio::task::spawn_blocking(move || -> Result<Duration, BenchError> {
-        let mut conn = connect(&path)?;
-        let start = Instant::now();
-        for i in &items {
-            let (row, op) = (item_row(i), op_row(i));
-            conn.immediate_transaction(|conn| {
-                diesel::insert_into(item::table).values(&row).execute(conn)?;
-                diesel::insert_into(operations::table).values(&op).execute(conn)?;
-                Ok::<_, diesel::result::Error>(())
-            })?;
+    let mut conn = Some(connect(&path)?);
+    let (mut ours, mut bare, mut ratios) = (Duration::ZERO, Duration::ZERO, Vec::new());
+    for (k, slice) in items.chunks(SLICE).enumerate() {
+        let (mut ours_t, mut bare_t) = (Duration::ZERO, Duration::ZERO);
+        for ours_first in [k % 2 == 0, k % 2 != 0] {
+            if ours_first {
+                let start = Instant::now();
+                for item in slice {
+                    table.insert(item.clone()).await?;
+                }
+                ours_t = start.elapsed();
+            } else {
+                let (mut c, slice) = (conn.take().ok_or_else(|| BenchError::new("no connection"))?, slice.to_vec());
+                let (c, t) = tokio::task::spawn_blocking(move || -> Result<_, BenchError> {
+                    let start = Instant::now();
+                    for i in &slice {
+                        let (row, op) = (item_row(i), op_row(i));
+                        c.immediate_transaction(|c| {
+                            diesel::insert_into(item::table).values(&row).execute(c)?;
+                            diesel::insert_into(operations::table).values(&op).execute(c)?;
+                            Ok::<_, diesel::result::Error>(())
+                        })?;
+                    }
+                    Ok((c, start.elapsed()))
+                })
+                .await
+                .map_err(|e| BenchError::new(e.to_string()))??;
+                conn = Some(c);
+                bare_t = t;
+            }
         }
-        Ok(start.elapsed())
-    })
-    .await
-    .map_err(|e| BenchError::new(e.to_string()))?
+        ours += ours_t;
+        bare += bare_t;
+        ratios.push(ours_t.as_secs_f64() / bare_t.as_secs_f64().max(1e-9));
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median_ratio = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+    Ok(Singles { ours, bare, median_ratio, slices: ratios.len() })
 }
 
 /// A file database with the store's tables and indexes for `Item`, made by the store itself.
