@@ -116,7 +116,6 @@ impl TableInfo {
             column_sql.insert(col.name.clone(), sql);
         }
         let list = names.join(", ");
-        let placeholders = vec!["?"; names.len()].join(", ");
         let updates: Vec<String> =
             names.iter().filter(|n| **n != id_sql).map(|n| format!("{n} = excluded.{n}")).collect();
         let on_conflict = if updates.is_empty() {
@@ -125,8 +124,8 @@ impl TableInfo {
             format!(" ON CONFLICT ({id_sql}) DO UPDATE SET {}", updates.join(", "))
         };
         let upsert_head = format!("INSERT INTO {table_sql} ({list}) VALUES ");
-        let row_placeholders = format!("({placeholders})");
-        let upsert_sql = format!("{upsert_head}{row_placeholders}{on_conflict}");
+        // The one-row upsert is the many-row shape with one row.
+        let upsert_sql = RowsShape { head: &upsert_head, columns: names.len(), tail: &on_conflict }.sql(1);
         Ok(TableInfo {
             upsert_head,
             on_conflict,

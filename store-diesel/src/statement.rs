@@ -164,9 +164,10 @@ impl<'a> Stmt<'a> {
         Stmt { sql: sql.into(), rows: None, params, _key: PhantomData }
     }
 
-    /// A many-row statement of `shape` with `params.len() / shape.columns` rows; `sql` is its
-    /// text (from [`RowsShape::sql`], kept for the cache's bookkeeping and messages).
-    pub(crate) fn rows(sql: String, shape: RowsShape<'a>, params: Vec<Param<'a>>) -> Self {
+    /// A many-row statement of `shape` with `params.len() / shape.columns` rows (its text, from
+    /// [`RowsShape::sql`], is kept for the cache's bookkeeping and messages).
+    pub(crate) fn rows(shape: RowsShape<'a>, params: Vec<Param<'a>>) -> Self {
+        let sql = shape.sql(params.len() / shape.columns.max(1));
         Stmt { sql: Cow::Owned(sql), rows: Some(shape), params, _key: PhantomData }
     }
 }
@@ -356,7 +357,7 @@ mod tests {
         let shape = RowsShape { head: "INSERT INTO t (a, b) VALUES ", columns: 2, tail: " RETURNING a, b" };
         assert_eq!(shape.sql(2), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) RETURNING a, b");
         let params = vec![Param::Integer(1), Param::text("x?"), Param::NullInteger, Param::NullText];
-        let stmt = Stmt::rows(shape.sql(2), shape, params);
+        let stmt = Stmt::rows(shape, params);
         let walked = diesel::debug_query::<Sqlite, _>(&stmt).to_string();
         assert!(walked.starts_with(&shape.sql(2)), "{walked}");
         let rows: Vec<SqlRow> = stmt.load(&mut conn).unwrap();
@@ -365,7 +366,7 @@ mod tests {
             vec![SqlRow(vec![Cell::Integer(1), Cell::Text("x?".into())]), SqlRow(vec![Cell::Null, Cell::Null])]
         );
         // Parameters that do not fill whole rows are refused, not bound off by one.
-        let odd = Stmt::rows(shape.sql(1), shape, vec![Param::Integer(1)]);
+        let odd = Stmt::rows(shape, vec![Param::Integer(1)]);
         assert!(odd.load::<SqlRow>(&mut conn).is_err());
     }
 

@@ -84,9 +84,7 @@ impl Transaction for DieselTransaction<'_> {
             for row in chunk {
                 rows::push_record_params(&info.schema, row, &mut params)?;
             }
-            self.db
-                .execute(Stmt::rows(shape.sql(chunk.len()), shape, params))
-                .map_err(|e| db(&format!("writing to {table:?}"), e))?;
+            self.db.execute(Stmt::rows(shape, params)).map_err(|e| db(&format!("writing to {table:?}"), e))?;
         }
         Ok(())
     }

@@ -33,20 +33,18 @@ pub(crate) fn fields_iterate_sorted() -> bool {
 pub(crate) struct NameOrder(OnceLock<Box<[usize]>>);
 
 impl NameOrder {
-    /// `columns` in name order.
-    pub(crate) fn of<'c>(&'c self, columns: &'c [Column]) -> impl Iterator<Item = &'c Column> + Clone {
-        let order = self.0.get_or_init(|| {
+    /// The positions (in declaration order) of `columns` in name order.
+    pub(crate) fn positions<'s>(&'s self, columns: &[Column]) -> &'s [usize] {
+        self.0.get_or_init(|| {
             let mut order: Vec<usize> = (0..columns.len()).collect();
             order.sort_by(|&a, &b| columns[a].name.cmp(&columns[b].name));
             order.into_boxed_slice()
-        });
-        order.iter().map(move |&i| &columns[i])
+        })
     }
 
-    /// The positions (in declaration order) of `columns` in name order.
-    pub(crate) fn positions<'s>(&'s self, columns: &[Column]) -> &'s [usize] {
-        let _ = self.of(columns);
-        self.0.get().map(AsRef::as_ref).unwrap_or_default()
+    /// `columns` in name order.
+    pub(crate) fn of<'c>(&'c self, columns: &'c [Column]) -> impl Iterator<Item = &'c Column> + Clone {
+        self.positions(columns).iter().map(move |&i| &columns[i])
     }
 }
 
