@@ -92,18 +92,16 @@ pub(crate) async fn pull(
             };
             let filter = filter.as_ref();
             with_retry(&shared.options.retry, || async {
-                match &position {
+                let cursor = match &position {
                     Position::Window { after_id, .. } => {
-                        remote.query_by_id(table, filter, after_id.as_deref(), page_size).await
+                        return remote.query_by_id(table, filter, after_id.as_deref(), page_size).await
                     }
-                    Position::Keyset(cursor) if with_total => {
-                        remote.query_page_with_total(table, filter, Some(cursor), page_size).await
-                    }
-                    Position::Keyset(cursor) => remote.query_page(table, filter, Some(cursor), page_size).await,
-                    Position::Start | Position::Past { .. } if with_total => {
-                        remote.query_page_with_total(table, filter, None, page_size).await
-                    }
-                    Position::Start | Position::Past { .. } => remote.query_page(table, filter, None, page_size).await,
+                    Position::Keyset(cursor) => Some(cursor),
+                    Position::Start | Position::Past { .. } => None,
+                };
+                match with_total {
+                    true => remote.query_page_with_total(table, filter, cursor, page_size).await,
+                    false => remote.query_page(table, filter, cursor, page_size).await,
                 }
             })
             .await
