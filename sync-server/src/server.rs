@@ -12,6 +12,7 @@ use sync_core::{Record, SyncEntity, TableSchema};
 use crate::auth::Auth;
 use crate::config::{Config, DEFAULT_MAX_BODY_BYTES};
 use crate::error::{Error, ServerError};
+use crate::storage::group::GroupCommit;
 use crate::storage::postgres::PostgresBackend;
 use crate::storage::sqlite::SqliteBackend;
 use crate::storage::{Backend, SeedRow};
@@ -224,6 +225,8 @@ impl ServerBuilder {
             Database::Memory => Arc::new(SqliteBackend::open(None).await?),
             Database::Postgres(url) => Arc::new(PostgresBackend::open(url).await?),
         };
+        // Concurrent single writes to a table share a transaction (see `storage::group`).
+        let backend: Arc<dyn Backend> = Arc::new(GroupCommit::new(backend));
         let mut names: Vec<&String> = tables.keys().collect();
         names.sort();
         for name in names {

@@ -20,7 +20,9 @@ use crate::table::TableDef;
 pub(crate) mod filter;
 #[cfg(test)]
 mod fuzz;
+pub(crate) mod group;
 pub(crate) mod page_sql;
+pub(crate) mod plan;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 

@@ -44,7 +44,7 @@ use self::schema::{ensure_columns, user_columns};
 use super::filter::{ident, Dialect};
 use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 use super::{
-    is_deleted, known_values, new_version, owned, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
+    is_deleted, known_values, new_version, owned, plan, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
 };
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
@@ -88,6 +88,11 @@ async fn fetch_for_update(
 
 /// Locks the table's clock and returns its next `updatedAt`: max(now, last + 1 ms).
 async fn tick(conn: &mut PgConnection, table: &str) -> Result<String, Error> {
+    stamp(tick_ms(conn, table).await?)
+}
+
+/// [`tick`] in milliseconds since the epoch.
+async fn tick_ms(conn: &mut PgConnection, table: &str) -> Result<i64, Error> {
     let now = Utc::now().timestamp_millis();
     let next: i64 = sqlx::query_scalar(
         "INSERT INTO __sync_clock (name, last_ms) VALUES ($1, $2) \
@@ -98,7 +103,12 @@ async fn tick(conn: &mut PgConnection, table: &str) -> Result<String, Error> {
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    let at = DateTime::from_timestamp_millis(next).ok_or_else(|| Error::internal("the clock is out of range"))?;
+    Ok(next)
+}
+
+/// An `updatedAt` from milliseconds since the epoch.
+fn stamp(ms: i64) -> Result<String, Error> {
+    let at = DateTime::from_timestamp_millis(ms).ok_or_else(|| Error::internal("the clock is out of range"))?;
     Ok(format_datetime(at))
 }
 
@@ -221,6 +231,179 @@ async fn write_in(tx: &mut PgConnection, table: &TableDef, write: Write, owner: 
     Ok(item)
 }
 
+/// Writes one by one, each in a savepoint of the caller's transaction (see
+/// [`Backend::write_many`]).
+async fn write_each(
+    tx: &mut PgConnection,
+    table: &TableDef,
+    writes: Vec<Result<Write, Error>>,
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    let mut out = Vec::with_capacity(writes.len());
+    for write in writes {
+        let write = match write {
+            Ok(w) => w,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+        let result = write_in(&mut *tx, table, write, owner).await;
+        if result.is_err() {
+            q("ROLLBACK TO SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+        }
+        q("RELEASE SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+        out.push(result);
+    }
+    Ok(out)
+}
+
+/// The most parameters one statement binds (PostgreSQL's limit is 65,535).
+const MAX_PARAMS: usize = 60_000;
+
+/// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): the clock first (as
+/// every write takes it, see the module docs), one `SELECT … FOR UPDATE` of their rows, one
+/// clock step for all, one multi-row `INSERT … RETURNING` per run of inserts and one
+/// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
+/// back what this did.
+async fn write_planned(
+    tx: &mut PgConnection,
+    table: &TableDef,
+    writes: &[Result<Write, Error>],
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    let first = tick_ms(&mut *tx, &table.name).await?;
+    let columns = all_columns(&table.columns);
+    let mut current = fetch_many_for_update(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?;
+    let plan::Plan { outcomes, actions } = plan::plan(table, writes, &mut current, owner);
+    let mut items: Vec<Option<Result<Item, Error>>> = Vec::with_capacity(actions.len());
+    items.resize_with(actions.len(), || None);
+    if actions.len() > 1 {
+        // The tick took one; the others follow it.
+        let extra = i64::try_from(actions.len() - 1).map_err(|_| Error::internal("too many writes"))?;
+        sqlx::query("UPDATE __sync_clock SET last_ms = last_ms + $2 WHERE name = $1")
+            .bind(&table.name)
+            .bind(extra)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let stamps = (0..actions.len() as i64).map(|k| stamp(first + k)).collect::<Result<Vec<_>, _>>()?;
+    let returning = select_list(&columns);
+    let width = 5 + actions
+        .iter()
+        .map(|a| if let plan::Action::Insert { values, .. } = a { values.len() } else { 0 })
+        .max()
+        .unwrap_or(0);
+    for run in plan::insert_runs(&actions, MAX_PARAMS / width) {
+        let plan::Action::Insert { values: first_values, .. } = &actions[run.start] else { continue };
+        let mut names = vec!["id", "createdAt", "updatedAt", "version", "deleted"];
+        names.extend(first_values.iter().map(|v| v.name.as_str()));
+        let rows = (0..run.len())
+            .map(|r| {
+                let at = r * names.len();
+                format!("({})", (1..=names.len()).map(|i| format!("${}", at + i)).collect::<Vec<_>>().join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {rows} ON CONFLICT (\"id\") DO NOTHING RETURNING {returning}",
+            ident(&table.name),
+            names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", "),
+        );
+        let mut query = q(sql);
+        for k in run.clone() {
+            let plan::Action::Insert { id, values } = &actions[k] else { continue };
+            query = query
+                .bind((*id).to_owned())
+                .bind(stamps[k].clone())
+                .bind(stamps[k].clone())
+                .bind(new_version())
+                .bind(false);
+            query = values.iter().fold(query, |query, v| bind(query, &v.value, v.ty));
+        }
+        let mut by_id = std::collections::HashMap::with_capacity(run.len());
+        for row in query.fetch_all(&mut *tx).await.map_err(|e| db_error(e, false))? {
+            let item = item_from_row(&row, &columns)?;
+            if let Some(serde_json::Value::String(id)) = item.get("id") {
+                by_id.insert(id.clone(), item);
+            }
+        }
+        for k in run {
+            let id = actions[k].id();
+            items[k] = Some(match by_id.remove(id) {
+                Some(item) => Ok(item),
+                // Inserted meanwhile by a writer that does not take the clock (a seed).
+                None => match fetch_for_update(&mut *tx, &table.name, &columns, id).await? {
+                    Some(existing) => Err(Error::conflict(409, existing)),
+                    None => Err(Error::internal("the conflicting row is gone")),
+                },
+            });
+        }
+    }
+    for (k, action) in actions.iter().enumerate() {
+        match action {
+            plan::Action::Insert { .. } => {}
+            plan::Action::Update { id, values, deleted } => {
+                let flag = deleted.map(deleted_flag);
+                let sets: Vec<&ColumnValue> = values.iter().chain(flag.as_ref()).collect();
+                let mut assignments: Vec<String> =
+                    sets.iter().enumerate().map(|(i, v)| format!("{} = ${}", ident(&v.name), i + 1)).collect();
+                let n = sets.len();
+                assignments.push(format!("\"updatedAt\" = ${}", n + 1));
+                assignments.push(format!("\"version\" = ${}", n + 2));
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE \"id\" = ${} RETURNING {returning}",
+                    ident(&table.name),
+                    assignments.join(", "),
+                    n + 3
+                );
+                let query = sets.iter().fold(q(sql), |query, v| bind(query, &v.value, v.ty));
+                let row = query
+                    .bind(stamps[k].clone())
+                    .bind(new_version())
+                    .bind((*id).to_owned())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(e, false))?;
+                items[k] = Some(match row {
+                    Some(row) => Ok(item_from_row(&row, &columns)?),
+                    None => Err(Error::internal("the written row is gone")),
+                });
+            }
+            plan::Action::Remove { id, item } => {
+                q(format!("DELETE FROM {} WHERE \"id\" = $1", ident(&table.name)))
+                    .bind((*id).to_owned())
+                    .execute(&mut *tx)
+                    .await?;
+                items[k] = Some(Ok(item.clone()));
+            }
+        }
+    }
+    Ok(plan::answers(outcomes, items))
+}
+
+/// The stored rows of `ids` (soft-deleted ones included), by id, locked for the rest of the
+/// transaction.
+async fn fetch_many_for_update(
+    conn: &mut PgConnection,
+    table: &str,
+    columns: &[Column],
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Item>, Error> {
+    let sql = format!("SELECT {} FROM {} WHERE \"id\" = ANY($1) FOR UPDATE", select_list(columns), ident(table));
+    let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    let rows = q(sql).bind(ids).fetch_all(&mut *conn).await.map_err(|e| db_error(e, false))?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        let item = item_from_row(&row, columns)?;
+        if let Some(serde_json::Value::String(id)) = item.get("id") {
+            out.insert(id.clone(), item);
+        }
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
@@ -228,6 +411,10 @@ impl Backend for PostgresBackend {
     }
 
     async fn columns(&self, table: &TableDef) -> Result<Vec<Column>, Error> {
+        if !table.dynamic {
+            // Declared: no connection needed (on PostgreSQL, taking one is a round trip).
+            return Ok(table.columns.clone());
+        }
         let mut conn = self.pool.acquire().await?;
         user_columns(&mut conn, table).await
     }
@@ -304,23 +491,30 @@ impl Backend for PostgresBackend {
         }
         let mut conn = self.pool.acquire().await?;
         let mut tx = conn.begin().await?;
-        let mut out = Vec::with_capacity(writes.len());
-        for write in writes {
-            let write = match write {
-                Ok(w) => w,
-                Err(e) => {
-                    out.push(Err(e));
-                    continue;
-                }
-            };
-            q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-            let result = write_in(&mut tx, table, write, owner).await;
-            if result.is_err() {
-                q("ROLLBACK TO SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+        let out = if !plan::can_plan(table, &writes) {
+            write_each(&mut tx, table, writes, owner).await?
+        } else if writes.len() == 1 {
+            // A write alone: a failing statement is its own answer, and nothing commits.
+            match write_planned(&mut tx, table, &writes, owner).await {
+                Ok(out) => out,
+                Err(e) => return Ok(vec![Err(e)]),
             }
-            q("RELEASE SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-            out.push(result);
-        }
+        } else {
+            // A statement that fails (a value PostgreSQL refuses) would fail the others of its
+            // multi-row statement too: then the batch runs write by write instead.
+            q("SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+            match write_planned(&mut tx, table, &writes, owner).await {
+                Ok(out) => {
+                    q("RELEASE SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+                    out
+                }
+                Err(_) => {
+                    q("ROLLBACK TO SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+                    q("RELEASE SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+                    write_each(&mut tx, table, writes, owner).await?
+                }
+            }
+        };
         tx.commit().await?;
         Ok(out)
     }

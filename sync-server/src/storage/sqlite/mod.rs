@@ -13,6 +13,7 @@
 #[cfg(test)]
 mod fuzz;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,7 +27,7 @@ use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
 use super::{
-    is_deleted, known_values, new_columns, new_version, owned, real_json, Backend, ColumnValue, Item, QueryPage,
+    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, Backend, ColumnValue, Item, QueryPage,
     SeedRow, SqlValue, Write,
 };
 use crate::error::{Error, ServerError};
@@ -350,6 +351,181 @@ async fn write_in(
     Ok(item)
 }
 
+/// Writes one by one, each in a savepoint of the caller's transaction (see
+/// [`Backend::write_many`]).
+async fn write_each(
+    tx: &mut SqliteConnection,
+    table: &TableDef,
+    writes: Vec<Result<Write, Error>>,
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    let mut out = Vec::with_capacity(writes.len());
+    for write in writes {
+        let write = match write {
+            Ok(w) => w,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
+        let result = write_in(&mut *tx, table, write, owner).await;
+        if result.is_err() {
+            q("ROLLBACK TO batch_op".to_owned()).execute(&mut *tx).await?;
+        }
+        q("RELEASE batch_op".to_owned()).execute(&mut *tx).await?;
+        out.push(result);
+    }
+    Ok(out)
+}
+
+/// The most parameters one statement binds (SQLite's limit is 32,766).
+const MAX_PARAMS: usize = 30_000;
+
+/// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): one read of their rows,
+/// one clock step for all, one multi-row `INSERT … RETURNING` per run of inserts and one
+/// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
+/// back what this did.
+async fn write_planned(
+    tx: &mut SqliteConnection,
+    table: &TableDef,
+    writes: &[Result<Write, Error>],
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    let columns = all_columns(&table.columns);
+    let mut current = fetch_items(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?;
+    let plan::Plan { outcomes, actions } = plan::plan(table, writes, &mut current, owner);
+    let mut items: Vec<Option<Result<Item, Error>>> = Vec::with_capacity(actions.len());
+    items.resize_with(actions.len(), || None);
+    if actions.is_empty() {
+        return Ok(plan::answers(outcomes, items));
+    }
+    let stamps = reserve(&mut *tx, &table.name, actions.len()).await?;
+    let returning = select_list(&columns);
+    let width = 5 + actions
+        .iter()
+        .map(|a| if let plan::Action::Insert { values, .. } = a { values.len() } else { 0 })
+        .max()
+        .unwrap_or(0);
+    for run in plan::insert_runs(&actions, MAX_PARAMS / width) {
+        let mut names = vec!["id", "createdAt", "updatedAt", "version", "deleted"];
+        let mut params = Vec::with_capacity(run.len() * width);
+        for (k, action) in actions.iter().enumerate().take(run.end).skip(run.start) {
+            let plan::Action::Insert { id, values } = action else { continue };
+            if k == run.start {
+                names.extend(values.iter().map(|v| v.name.as_str()));
+            }
+            let at = &stamps[k];
+            params.extend([
+                SqlValue::Text((*id).to_owned()),
+                SqlValue::Text(at.clone()),
+                SqlValue::Text(at.clone()),
+                SqlValue::Text(new_version()),
+                SqlValue::Bool(false),
+            ]);
+            params.extend(values.iter().map(|v| v.value.clone()));
+        }
+        let row = format!("({})", vec!["?"; names.len()].join(", "));
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {} RETURNING {returning}",
+            ident(&table.name),
+            names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", "),
+            vec![row; run.len()].join(", ")
+        );
+        let mut by_id = HashMap::with_capacity(run.len());
+        for row in bind_all(q(sql), &params).fetch_all(&mut *tx).await? {
+            let item = item_from_row(&row, &columns)?;
+            if let Some(Value::String(id)) = item.get("id") {
+                by_id.insert(id.clone(), item);
+            }
+        }
+        for k in run {
+            items[k] = Some(by_id.remove(actions[k].id()).ok_or_else(|| Error::internal("an inserted row is missing")));
+        }
+    }
+    for (k, action) in actions.iter().enumerate() {
+        match action {
+            plan::Action::Insert { .. } => {}
+            plan::Action::Update { id, values, deleted } => {
+                let mut sets: Vec<(&str, SqlValue)> =
+                    values.iter().map(|v| (v.name.as_str(), v.value.clone())).collect();
+                if let Some(deleted) = deleted {
+                    sets.push(("deleted", SqlValue::Bool(*deleted)));
+                }
+                sets.push(("updatedAt", SqlValue::Text(stamps[k].clone())));
+                sets.push(("version", SqlValue::Text(new_version())));
+                let assignments = sets.iter().map(|(n, _)| format!("{} = ?", ident(n))).collect::<Vec<_>>().join(", ");
+                let sql =
+                    format!("UPDATE {} SET {assignments} WHERE \"id\" = ? RETURNING {returning}", ident(&table.name));
+                let mut params: Vec<SqlValue> = sets.into_iter().map(|(_, v)| v).collect();
+                params.push(SqlValue::Text((*id).to_owned()));
+                let row = bind_all(q(sql), &params).fetch_optional(&mut *tx).await?;
+                items[k] = Some(match row {
+                    Some(row) => Ok(item_from_row(&row, &columns)?),
+                    None => Err(Error::internal("the written row is gone")),
+                });
+            }
+            plan::Action::Remove { id, item } => {
+                q(format!("DELETE FROM {} WHERE \"id\" = ?", ident(&table.name)))
+                    .bind((*id).to_owned())
+                    .execute(&mut *tx)
+                    .await?;
+                items[k] = Some(Ok(item.clone()));
+            }
+        }
+    }
+    Ok(plan::answers(outcomes, items))
+}
+
+/// The stored rows of `ids` (soft-deleted ones included), by id.
+async fn fetch_items(
+    conn: &mut SqliteConnection,
+    table: &str,
+    columns: &[Column],
+    ids: &[&str],
+) -> Result<HashMap<String, Item>, Error> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_PARAMS) {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE \"id\" IN ({})",
+            select_list(columns),
+            ident(table),
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let query = chunk.iter().fold(q(sql), |query, id| query.bind((*id).to_owned()));
+        for row in query.fetch_all(&mut *conn).await? {
+            let item = item_from_row(&row, columns)?;
+            if let Some(Value::String(id)) = item.get("id") {
+                out.insert(id.clone(), item);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reserves `n` (at least one) consecutive `updatedAt`s of a table, each after every one handed
+/// out before: the first is max(now, last + 1 ms), and the last is saved.
+async fn reserve(conn: &mut SqliteConnection, table: &str, n: usize) -> Result<Vec<String>, Error> {
+    let extra = i64::try_from(n.saturating_sub(1)).map_err(|_| Error::internal("too many writes"))?;
+    let now = Utc::now().timestamp_millis();
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO __sync_clock (name, last_ms) VALUES (?1, ?2 + ?3) \
+         ON CONFLICT(name) DO UPDATE SET last_ms = max(last_ms + 1, ?2) + ?3 RETURNING last_ms",
+    )
+    .bind(table)
+    .bind(now)
+    .bind(extra)
+    .fetch_one(&mut *conn)
+    .await?;
+    (last - extra..=last)
+        .map(|ms| {
+            DateTime::from_timestamp_millis(ms)
+                .map(format_datetime)
+                .ok_or_else(|| Error::internal("the clock is out of range"))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
@@ -408,6 +584,10 @@ impl Backend for SqliteBackend {
     }
 
     async fn columns(&self, table: &TableDef) -> Result<Vec<Column>, Error> {
+        if !table.dynamic {
+            // Declared: no connection needed (on PostgreSQL, taking one is a round trip).
+            return Ok(table.columns.clone());
+        }
         let mut conn = self.reader.acquire().await?;
         user_columns(&mut conn, table).await
     }
@@ -464,23 +644,30 @@ impl Backend for SqliteBackend {
     ) -> Result<Vec<Result<Item, Error>>, Error> {
         let mut conn = self.writer.acquire().await?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let mut out = Vec::with_capacity(writes.len());
-        for write in writes {
-            let write = match write {
-                Ok(w) => w,
-                Err(e) => {
-                    out.push(Err(e));
-                    continue;
-                }
-            };
-            q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-            let result = write_in(&mut tx, table, write, owner).await;
-            if result.is_err() {
-                q("ROLLBACK TO batch_op".to_owned()).execute(&mut *tx).await?;
+        let out = if !plan::can_plan(table, &writes) {
+            write_each(&mut tx, table, writes, owner).await?
+        } else if writes.len() == 1 {
+            // A write alone: a failing statement is its own answer, and nothing commits.
+            match write_planned(&mut tx, table, &writes, owner).await {
+                Ok(out) => out,
+                Err(e) => return Ok(vec![Err(e)]),
             }
-            q("RELEASE batch_op".to_owned()).execute(&mut *tx).await?;
-            out.push(result);
-        }
+        } else {
+            // A statement that fails (a value the database refuses) would fail the others of
+            // its multi-row statement too: then the batch runs write by write instead.
+            q("SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+            match write_planned(&mut tx, table, &writes, owner).await {
+                Ok(out) => {
+                    q("RELEASE batch_plan".to_owned()).execute(&mut *tx).await?;
+                    out
+                }
+                Err(_) => {
+                    q("ROLLBACK TO batch_plan".to_owned()).execute(&mut *tx).await?;
+                    q("RELEASE batch_plan".to_owned()).execute(&mut *tx).await?;
+                    write_each(&mut tx, table, writes, owner).await?
+                }
+            }
+        };
         tx.commit().await?;
         Ok(out)
     }
