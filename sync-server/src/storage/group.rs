@@ -143,7 +143,12 @@ impl Backend for GroupCommit {
             // Still queued: this turn commits the queue, this write with it.
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
-        let group = std::mem::take(&mut *lane.waiting.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut group = std::mem::take(&mut *lane.waiting.lock().unwrap_or_else(PoisonError::into_inner));
+        // A request that went away while it waited (its future dropped: the client disconnected
+        // or timed out) was never started, as a single write cancelled before its transaction
+        // would not be: it is not written later behind the client's back, when the client may
+        // have retried or moved on.
+        group.retain(|pending| !pending.answer.is_closed());
         let (backend, table) = (self.inner.clone(), table.clone());
         tokio::spawn(async move {
             commit(backend, table, group).await;
@@ -168,5 +173,100 @@ impl Backend for GroupCommit {
 
     async fn close(&self) {
         self.inner.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::Value;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::table::TableOptions;
+
+    /// A backend that records the ids of each `write_many` and holds the first one until the
+    /// test lets it go.
+    struct Gated {
+        groups: Mutex<Vec<Vec<String>>>,
+        gate: Semaphore,
+    }
+
+    #[async_trait]
+    impl Backend for Gated {
+        async fn prepare(&self, _: &TableDef) -> Result<(), ServerError> {
+            Ok(())
+        }
+        async fn columns(&self, _: &TableDef) -> Result<Vec<Column>, Error> {
+            Ok(Vec::new())
+        }
+        async fn query(&self, _: &TableDef, _: &QueryOptions, _: u64) -> Result<QueryPage, Error> {
+            Ok(QueryPage { items: Vec::new(), more: false, count: None })
+        }
+        async fn read(&self, _: &TableDef, _: &str) -> Result<Option<Item>, Error> {
+            Ok(None)
+        }
+        async fn write(&self, _: &TableDef, _: Write, _: Option<&str>) -> Result<Item, Error> {
+            Err(Error::internal("single writes go through write_many here"))
+        }
+        async fn write_many(
+            &self,
+            _: &TableDef,
+            writes: Vec<Result<Write, Error>>,
+            _: Option<&str>,
+        ) -> Result<Vec<Result<Item, Error>>, Error> {
+            let ids: Vec<String> = writes.iter().flatten().map(|w| w.id().to_owned()).collect();
+            let first = {
+                let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
+                groups.push(ids.clone());
+                groups.len() == 1
+            };
+            if first {
+                self.gate.acquire().await.map_err(|_| Error::internal("gate closed"))?.forget();
+            }
+            Ok(ids.into_iter().map(|id| Ok(Item::from_iter([("id".to_owned(), Value::String(id))]))).collect())
+        }
+        async fn seed(&self, _: &TableDef, _: Vec<SeedRow>, _: &str) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn close(&self) {}
+    }
+
+    fn insert(id: &str) -> Write {
+        Write::Insert { id: id.to_owned(), values: Vec::new() }
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_request_went_away_while_queued_is_not_written_later() {
+        let gated = Arc::new(Gated { groups: Mutex::new(Vec::new()), gate: Semaphore::new(0) });
+        let group = Arc::new(GroupCommit::new(gated.clone()));
+        let table =
+            TableDef { name: "Item".to_owned(), columns: Vec::new(), dynamic: false, options: TableOptions::default() };
+
+        // "a" takes the table's turn and its group is held in the backend.
+        let first = tokio::spawn({
+            let (group, table) = (group.clone(), table.clone());
+            async move { group.write(&table, insert("a"), None).await }
+        });
+        while gated.groups.lock().unwrap_or_else(PoisonError::into_inner).is_empty() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // "b" queues behind it, and its request goes away (a client that timed out).
+        let gone = tokio::time::timeout(Duration::from_millis(20), group.write(&table, insert("b"), None)).await;
+        assert!(gone.is_err(), "b waited for the turn");
+        // "c" queues too; then the first group commits.
+        let third = tokio::spawn({
+            let (group, table) = (group.clone(), table.clone());
+            async move { group.write(&table, insert("c"), None).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        gated.gate.add_permits(1);
+
+        let a = first.await.expect("task").expect("a written");
+        let c = third.await.expect("task").expect("c written");
+        assert_eq!((a["id"].as_str(), c["id"].as_str()), (Some("a"), Some("c")));
+        let groups = gated.groups.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(groups, vec![vec!["a".to_owned()], vec!["c".to_owned()]], "b was never written");
     }
 }
