@@ -20,9 +20,12 @@
 //! - every write takes the clock lock before any row lock, so writers never deadlock.
 //!
 //! Writes to one table are therefore serial (as on SQLite, where one connection writes), while
-//! reads run in parallel on the pool. A `$batch` runs its writes in one such transaction, each in
-//! a savepoint and each taking the clock in turn (`write_many`), and commits once. A dynamic table's new columns are added before the write
-//! (see [`schema::ensure_columns`]).
+//! reads run in parallel on the pool. `write_many` (a `$batch`, or a group of single writes, see
+//! [`super::group`]) runs its writes in one such transaction and commits once: writes of distinct
+//! ids take the clock once for all (reserving one `updatedAt` per write), lock their rows with one
+//! `SELECT … FOR UPDATE` and write with multi-row statements ([`super::plan`]); others run each
+//! in a savepoint, each taking the clock in turn. A dynamic table's new columns are added before
+//! the write (see [`schema::ensure_columns`]).
 
 #[cfg(test)]
 mod fuzz;
@@ -391,7 +394,15 @@ async fn fetch_many_for_update(
     columns: &[Column],
     ids: &[&str],
 ) -> Result<std::collections::HashMap<String, Item>, Error> {
-    let sql = format!("SELECT {} FROM {} WHERE \"id\" = ANY($1) FOR UPDATE", select_list(columns), ident(table));
+    // One index lookup per id, whatever the planner knows of the table: `id = ANY($1)` on a
+    // table it has no statistics for yet is planned as a scan that compares every row with
+    // every id.
+    let sql = format!(
+        "SELECT r.* FROM unnest($1::text[]) AS u(id) CROSS JOIN LATERAL \
+         (SELECT {} FROM {} AS t WHERE t.\"id\" = u.id FOR UPDATE) AS r",
+        select_list(columns),
+        ident(table)
+    );
     let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
     let rows = q(sql).bind(ids).fetch_all(&mut *conn).await.map_err(|e| db_error(e, false))?;
     let mut out = std::collections::HashMap::with_capacity(rows.len());

@@ -9,6 +9,10 @@
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions on one writer connection, so the clock, the
 //! precondition check and the write are one atomic step even when several servers share the file.
+//! `write_many` (a `$batch`, or a group of single writes, see [`super::group`]) runs its writes in
+//! one such transaction: writes of distinct ids read their rows with one statement, take one
+//! clock step for all and write with multi-row statements ([`super::plan`]); others run each in
+//! a savepoint.
 
 #[cfg(test)]
 mod fuzz;
