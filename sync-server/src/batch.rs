@@ -20,10 +20,12 @@
 //!
 //! Each operation is the single request it names (`POST /tables/{t}`, `PATCH`, `DELETE`,
 //! `POST /tables/{t}/{id}`) with its `If-Match`, and gets the status and body that request would
-//! get; operations run in order, each in a savepoint of one transaction (a batch is not atomic:
-//! a failed operation changes nothing and the others go on), and the batch commits once at the
-//! end, so a batch costs one commit, not one per operation (on a dynamic table, whose writes add
-//! columns, each operation commits alone). A failure of the transaction itself is a 500 and
+//! get; operations run in order in one transaction (a batch is not atomic: a failed operation
+//! changes nothing and the others go on), and the batch commits once at the end, so a batch costs
+//! one commit, not one per operation (on a dynamic table, whose writes add columns, each
+//! operation commits alone). When no id comes twice, the batch is decided at once, with a few
+//! multi-row statements for all its operations (`storage::plan`); else each operation runs in a
+//! savepoint of its own. A failure of the transaction itself is a 500 and
 //! commits none. A body that is not such a document, or with more than [`MAX_OPERATIONS`]
 //! operations, is a 400 and runs none.
 

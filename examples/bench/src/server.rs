@@ -21,6 +21,7 @@ use crate::model::Todo;
 use crate::pull::our_pull;
 use crate::raw::RawClient;
 use crate::report::{best, dur, rate, thousands, Summary};
+use crate::timing::{RemoteTime, Timed};
 use crate::BenchError;
 
 const SECTION: &str = "7 server";
@@ -226,16 +227,35 @@ async fn push_batched(servers: &[(&str, String)], cfg: Config, summary: &mut Sum
         batched.push(10).await?;
         single.push(10).await?;
         let (mut batched_t, mut single_t) = (Vec::new(), Vec::new());
+        // The batched runs' (total, inside the remote) times, to split client from server.
+        let mut batched_split = Vec::new();
         for round in 0..cfg.rounds {
             for is_batched in if round % 2 == 0 { [true, false] } else { [false, true] } {
                 if is_batched {
-                    batched_t.push(batched.push(cfg.push_ops).await?);
+                    let (t, remote) = batched.push(cfg.push_ops).await?;
+                    batched_t.push(t);
+                    batched_split.push((t, remote));
                 } else {
-                    single_t.push(single.push(cfg.push_ops).await?);
+                    single_t.push(single.push(cfg.push_ops).await?.0);
                 }
             }
         }
         let (b, s) = (best(&batched_t), best(&single_t));
+        if let Some((t, remote)) = batched_split.iter().min_by_key(|(t, _)| *t) {
+            let per_op = |d: Duration| d.as_secs_f64() * 1e6 / cfg.push_ops as f64;
+            println!(
+                "  push with $batch into {name:<22} per operation: {:.1} µs, of which {:.1} µs inside the remote \
+                 (request, server, answer) and {:.1} µs in the engine and store",
+                per_op(*t),
+                per_op(*remote),
+                per_op(t.saturating_sub(*remote))
+            );
+            summary.info(
+                SECTION,
+                format!("push with $batch, µs per operation inside the remote / in the engine and store, {name}"),
+                format!("{:.1} / {:.1}", per_op(*remote), per_op(t.saturating_sub(*remote))),
+            );
+        }
         let ratio = s.as_secs_f64() / b.as_secs_f64();
         println!(
             "  push through the engine into {name:<22} with $batch {:>9} ({} ops/s), single requests {:>9} ({} ops/s): {ratio:.1}×",
@@ -267,6 +287,7 @@ struct EnginePush {
     todos: SyncTable<Todo>,
     next: u64,
     prefix: &'static str,
+    remote_time: std::sync::Arc<RemoteTime>,
 }
 
 impl EnginePush {
@@ -274,23 +295,26 @@ impl EnginePush {
         let dir = tempfile::tempdir()?;
         let store = DieselStore::open(dir.path().join("push.db")).await?;
         let remote = AzureRestRemote::builder(url).batching(batching).build()?;
-        let ctx = SyncContext::builder(store).remote(remote).options(SyncOptions::default()).build().await?;
+        let (timed, remote_time) = Timed::new(remote);
+        let ctx = SyncContext::builder(store).remote(timed).options(SyncOptions::default()).build().await?;
         let todos = ctx.table::<Todo>().await?;
         let prefix = if batching == Batching::Off { "s-" } else { "b-" };
-        Ok(EnginePush { _dir: dir, ctx, todos, next: 0, prefix })
+        Ok(EnginePush { _dir: dir, ctx, todos, next: 0, prefix, remote_time })
     }
 
-    /// Inserts `ops` new items (not timed), then times `ctx.push()`.
-    async fn push(&mut self, ops: u64) -> Result<Duration, BenchError> {
+    /// Inserts `ops` new items (not timed), then times `ctx.push()`: the push's time and the
+    /// time spent inside the remote during it.
+    async fn push(&mut self, ops: u64) -> Result<(Duration, Duration), BenchError> {
         let items = (self.next..self.next + ops).map(|i| Todo::new(self.prefix, i)).collect::<Vec<_>>();
         self.next += ops;
         self.todos.insert_batch(items).await?;
+        let before = self.remote_time.total();
         let start = Instant::now();
         let s = self.ctx.push().await?;
         let t = start.elapsed();
         if s.succeeded != ops || s.failed != 0 {
             return Err(BenchError::new(format!("push: {} of {ops} succeeded, {} failed", s.succeeded, s.failed)));
         }
-        Ok(t)
+        Ok((t, self.remote_time.total() - before))
     }
 }

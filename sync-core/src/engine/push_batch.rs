@@ -3,13 +3,15 @@
 //! the batch, and its answer there is taken as the answer of that send. Resends after a
 //! resolved conflict, and deletes that must read the server's version first, go alone.
 
-use super::push_operation::{lost_in_batch, prepare, push_one, settle_sends, Prepared, Step};
+use super::push_operation::{lost_in_batch, prepare, prepare_read, push_one, settle_sends, Prepared, Step};
 use super::push_records::Stop;
 use super::retry::with_retry;
 use super::shared::Shared;
 use crate::error::{RemoteError, RemoteErrorKind};
-use crate::operation::{Operation, OperationState};
+use crate::operation::{Operation, OperationKind, OperationState};
+use crate::record::Record;
 use crate::remote::{BatchOp, BatchResult, Remote};
+use crate::store::StoreExt;
 
 /// What pushing one operation of a group came to, under its item's key.
 pub(super) type Settled = ((String, String), Result<Step, Stop>);
@@ -40,9 +42,14 @@ pub(super) async fn push_group(
     let mut out = Vec::with_capacity(ops.len());
     // Prepared operations, each with its request when it goes in the batch.
     let mut ready: Vec<(Prepared, Option<BatchOp>)> = Vec::with_capacity(ops.len());
+    let mut items = read_items(inner, &ops).await.map(Vec::into_iter);
     for (op, before) in ops {
         let key = super::push_operation::item_key(&op);
-        match prepare(inner, op, before).await {
+        let prepared = match items.as_mut() {
+            Some(items) => prepare_read(inner, op, before, items.next().flatten()).await,
+            None => prepare(inner, op, before).await,
+        };
+        match prepared {
             Ok(Ok(prepared)) => {
                 let request = prepared.request();
                 ready.push((prepared, request));
@@ -94,6 +101,27 @@ pub(super) async fn push_group(
         }
     }
     out
+}
+
+/// The items the operations send, read in one store transaction instead of one read each (a
+/// read of a file store is a trip to another thread): per operation, in order, its row of the
+/// data table (`None` for a delete, which sends its snapshot). `None` when the read fails: then
+/// each operation reads its own, and meets the failure there.
+async fn read_items(inner: &Shared, ops: &[(Operation, OperationState)]) -> Option<Vec<Option<Record>>> {
+    let wanted: Vec<Option<(String, String)>> = ops
+        .iter()
+        .map(|(op, _)| {
+            (op.kind != OperationKind::Delete && inner.schema(&op.table).is_some())
+                .then(|| (op.table.clone(), op.item_id.clone()))
+        })
+        .collect();
+    inner
+        .store
+        .transact(move |tx| {
+            wanted.iter().map(|w| w.as_ref().map_or(Ok(None), |(table, id)| tx.get(table, id))).collect()
+        })
+        .await
+        .ok()
 }
 
 /// The same failure for another operation of the batch (the transport's source is not shared;

@@ -99,6 +99,25 @@ pub(super) async fn prepare(
     op: Operation,
     before: OperationState,
 ) -> Result<Result<Prepared, Step>, Stop> {
+    if inner.schema(&op.table).is_none() {
+        // Settled as unknown by `prepare_read`, without reading a table that is not open.
+        return prepare_read(inner, op, before, None).await;
+    }
+    let item = match op.kind {
+        OperationKind::Delete => None,
+        _ => inner.store.get(&op.table, &op.item_id).await.map_err(Stop::Store)?,
+    };
+    prepare_read(inner, op, before, item).await
+}
+
+/// [`prepare`] with the item read already: `item` is the data table's row of an insert or an
+/// update (read after the claim), and ignored for a delete (which sends its snapshot).
+pub(super) async fn prepare_read(
+    inner: &Shared,
+    op: Operation,
+    before: OperationState,
+    item: Option<Record>,
+) -> Result<Result<Prepared, Step>, Stop> {
     let attempted = before == OperationState::Attempted;
     let schema = inner.schema(&op.table).ok_or_else(|| {
         Stop::Store(StoreError::UnknownTable(format!(
@@ -109,7 +128,7 @@ pub(super) async fn prepare(
     let store = inner.store.as_ref();
     let item = match op.kind {
         OperationKind::Delete => op.item.clone(),
-        _ => store.get(&op.table, &op.item_id).await.map_err(Stop::Store)?,
+        _ => item,
     };
     let kind = op.kind;
     if kind != OperationKind::Delete && item.is_none() {

@@ -158,10 +158,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// for an insert of its id.
     async fn write(&self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error>;
 
-    /// Runs writes in order in one transaction, each in a savepoint of its own: each answers
-    /// as [`write`](Backend::write) would, one that fails (or is an `Err` already) changes
-    /// nothing and the others go on, and all commit at once at the end. The outer error is for
-    /// the transaction itself; then nothing is committed.
+    /// Runs writes in order in one transaction: each answers as [`write`](Backend::write) would
+    /// after the ones before it, one that fails (or is an `Err` already) changes nothing and the
+    /// others go on, and all commit at once at the end. The outer error is for the transaction
+    /// itself; then nothing is committed. Writes of distinct ids on a fixed-schema table are
+    /// decided at once ([`plan`]); the others run each in a savepoint.
     async fn write_many(
         &self,
         table: &TableDef,

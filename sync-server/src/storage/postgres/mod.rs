@@ -20,9 +20,12 @@
 //! - every write takes the clock lock before any row lock, so writers never deadlock.
 //!
 //! Writes to one table are therefore serial (as on SQLite, where one connection writes), while
-//! reads run in parallel on the pool. A `$batch` runs its writes in one such transaction, each in
-//! a savepoint and each taking the clock in turn (`write_many`), and commits once. A dynamic table's new columns are added before the write
-//! (see [`schema::ensure_columns`]).
+//! reads run in parallel on the pool. `write_many` (a `$batch`, or a group of single writes, see
+//! [`super::group`]) runs its writes in one such transaction and commits once: writes of distinct
+//! ids take the clock once for all (reserving one `updatedAt` per write), lock their rows with one
+//! `SELECT … FOR UPDATE` and write with multi-row statements ([`super::plan`]); others run each
+//! in a savepoint, each taking the clock in turn. A dynamic table's new columns are added before
+//! the write (see [`schema::ensure_columns`]).
 
 #[cfg(test)]
 mod fuzz;
@@ -93,17 +96,25 @@ async fn tick(conn: &mut PgConnection, table: &str) -> Result<String, Error> {
 
 /// [`tick`] in milliseconds since the epoch.
 async fn tick_ms(conn: &mut PgConnection, table: &str) -> Result<i64, Error> {
+    reserve_ms(conn, table, 1).await
+}
+
+/// Locks the table's clock and reserves `n` (at least one) consecutive `updatedAt`s, the first
+/// max(now, last + 1 ms); returns the first, in milliseconds since the epoch.
+async fn reserve_ms(conn: &mut PgConnection, table: &str, n: usize) -> Result<i64, Error> {
+    let extra = i64::try_from(n.saturating_sub(1)).map_err(|_| Error::internal("too many writes"))?;
     let now = Utc::now().timestamp_millis();
-    let next: i64 = sqlx::query_scalar(
-        "INSERT INTO __sync_clock (name, last_ms) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET last_ms = GREATEST(__sync_clock.last_ms + 1, excluded.last_ms) \
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO __sync_clock (name, last_ms) VALUES ($1, $2 + $3) \
+         ON CONFLICT (name) DO UPDATE SET last_ms = GREATEST(__sync_clock.last_ms + 1, $2) + $3 \
          RETURNING last_ms",
     )
     .bind(table)
     .bind(now)
+    .bind(extra)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(next)
+    Ok(last - extra)
 }
 
 /// An `updatedAt` from milliseconds since the epoch.
@@ -263,8 +274,8 @@ async fn write_each(
 const MAX_PARAMS: usize = 60_000;
 
 /// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): the clock first (as
-/// every write takes it, see the module docs), one `SELECT … FOR UPDATE` of their rows, one
-/// clock step for all, one multi-row `INSERT … RETURNING` per run of inserts and one
+/// every write takes it, see the module docs), reserving one `updatedAt` per write, one
+/// `SELECT … FOR UPDATE` of their rows, one multi-row `INSERT … RETURNING` per run of inserts and one
 /// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
 /// back what this did.
 async fn write_planned(
@@ -273,21 +284,14 @@ async fn write_planned(
     writes: &[Result<Write, Error>],
     owner: Option<&str>,
 ) -> Result<Vec<Result<Item, Error>>, Error> {
-    let first = tick_ms(&mut *tx, &table.name).await?;
+    // One `updatedAt` for each write that reached the backend; those of writes that fail are
+    // skipped (still unique and increasing).
+    let first = reserve_ms(&mut *tx, &table.name, writes.iter().flatten().count()).await?;
     let columns = all_columns(&table.columns);
     let mut current = fetch_many_for_update(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?;
     let plan::Plan { outcomes, actions } = plan::plan(table, writes, &mut current, owner);
     let mut items: Vec<Option<Result<Item, Error>>> = Vec::with_capacity(actions.len());
     items.resize_with(actions.len(), || None);
-    if actions.len() > 1 {
-        // The tick took one; the others follow it.
-        let extra = i64::try_from(actions.len() - 1).map_err(|_| Error::internal("too many writes"))?;
-        sqlx::query("UPDATE __sync_clock SET last_ms = last_ms + $2 WHERE name = $1")
-            .bind(&table.name)
-            .bind(extra)
-            .execute(&mut *tx)
-            .await?;
-    }
     let stamps = (0..actions.len() as i64).map(|k| stamp(first + k)).collect::<Result<Vec<_>, _>>()?;
     let returning = select_list(&columns);
     let width = 5 + actions
@@ -391,7 +395,15 @@ async fn fetch_many_for_update(
     columns: &[Column],
     ids: &[&str],
 ) -> Result<std::collections::HashMap<String, Item>, Error> {
-    let sql = format!("SELECT {} FROM {} WHERE \"id\" = ANY($1) FOR UPDATE", select_list(columns), ident(table));
+    // One index lookup per id, whatever the planner knows of the table: `id = ANY($1)` on a
+    // table it has no statistics for yet is planned as a scan that compares every row with
+    // every id.
+    let sql = format!(
+        "SELECT r.* FROM unnest($1::text[]) AS u(id) CROSS JOIN LATERAL \
+         (SELECT {} FROM {} AS t WHERE t.\"id\" = u.id FOR UPDATE) AS r",
+        select_list(columns),
+        ident(table)
+    );
     let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
     let rows = q(sql).bind(ids).fetch_all(&mut *conn).await.map_err(|e| db_error(e, false))?;
     let mut out = std::collections::HashMap::with_capacity(rows.len());
@@ -490,31 +502,23 @@ impl Backend for PostgresBackend {
             }
         }
         let mut conn = self.pool.acquire().await?;
-        let mut tx = conn.begin().await?;
-        let out = if !plan::can_plan(table, &writes) {
-            write_each(&mut tx, table, writes, owner).await?
-        } else if writes.len() == 1 {
-            // A write alone: a failing statement is its own answer, and nothing commits.
-            match write_planned(&mut tx, table, &writes, owner).await {
-                Ok(out) => out,
-                Err(e) => return Ok(vec![Err(e)]),
-            }
-        } else {
-            // A statement that fails (a value PostgreSQL refuses) would fail the others of its
-            // multi-row statement too: then the batch runs write by write instead.
-            q("SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+        if plan::can_plan(table, &writes) {
+            let mut tx = conn.begin().await?;
             match write_planned(&mut tx, table, &writes, owner).await {
                 Ok(out) => {
-                    q("RELEASE SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
-                    out
+                    tx.commit().await?;
+                    return Ok(out);
                 }
-                Err(_) => {
-                    q("ROLLBACK TO SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
-                    q("RELEASE SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
-                    write_each(&mut tx, table, writes, owner).await?
-                }
+                // A write alone: a failing statement is its own answer, and nothing commits.
+                Err(e) if writes.len() == 1 => return Ok(vec![Err(e)]),
+                // A statement that fails (a value PostgreSQL refuses) would fail the others of
+                // its multi-row statement too: nothing was committed, so the writes run again,
+                // one by one, in a new transaction.
+                Err(_) => tx.rollback().await?,
             }
-        };
+        }
+        let mut tx = conn.begin().await?;
+        let out = write_each(&mut tx, table, writes, owner).await?;
         tx.commit().await?;
         Ok(out)
     }

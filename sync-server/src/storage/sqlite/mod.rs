@@ -9,6 +9,10 @@
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions on one writer connection, so the clock, the
 //! precondition check and the write are one atomic step even when several servers share the file.
+//! `write_many` (a `$batch`, or a group of single writes, see [`super::group`]) runs its writes in
+//! one such transaction: writes of distinct ids read their rows with one statement, take one
+//! clock step for all and write with multi-row statements ([`super::plan`]); others run each in
+//! a savepoint.
 
 #[cfg(test)]
 mod fuzz;
@@ -105,8 +109,18 @@ impl SqliteBackend {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(BUSY_TIMEOUT);
-                let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-                let reader = SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+                // No ping before handing out a connection: it is a trip to the connection's
+                // thread, and an in-process database has no link that could have broken.
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .test_before_acquire(false)
+                    .connect_with(options.clone())
+                    .await?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(READERS)
+                    .test_before_acquire(false)
+                    .connect_with(options)
+                    .await?;
                 Ok(SqliteBackend { writer, reader })
             }
             None => {
@@ -643,31 +657,23 @@ impl Backend for SqliteBackend {
         owner: Option<&str>,
     ) -> Result<Vec<Result<Item, Error>>, Error> {
         let mut conn = self.writer.acquire().await?;
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let out = if !plan::can_plan(table, &writes) {
-            write_each(&mut tx, table, writes, owner).await?
-        } else if writes.len() == 1 {
-            // A write alone: a failing statement is its own answer, and nothing commits.
-            match write_planned(&mut tx, table, &writes, owner).await {
-                Ok(out) => out,
-                Err(e) => return Ok(vec![Err(e)]),
-            }
-        } else {
-            // A statement that fails (a value the database refuses) would fail the others of
-            // its multi-row statement too: then the batch runs write by write instead.
-            q("SAVEPOINT batch_plan".to_owned()).execute(&mut *tx).await?;
+        if plan::can_plan(table, &writes) {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             match write_planned(&mut tx, table, &writes, owner).await {
                 Ok(out) => {
-                    q("RELEASE batch_plan".to_owned()).execute(&mut *tx).await?;
-                    out
+                    tx.commit().await?;
+                    return Ok(out);
                 }
-                Err(_) => {
-                    q("ROLLBACK TO batch_plan".to_owned()).execute(&mut *tx).await?;
-                    q("RELEASE batch_plan".to_owned()).execute(&mut *tx).await?;
-                    write_each(&mut tx, table, writes, owner).await?
-                }
+                // A write alone: a failing statement is its own answer, and nothing commits.
+                Err(e) if writes.len() == 1 => return Ok(vec![Err(e)]),
+                // A statement that fails (a value the database refuses) would fail the others
+                // of its multi-row statement too: nothing was committed, so the writes run
+                // again, one by one, in a new transaction.
+                Err(_) => tx.rollback().await?,
             }
-        };
+        }
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let out = write_each(&mut tx, table, writes, owner).await?;
         tx.commit().await?;
         Ok(out)
     }
