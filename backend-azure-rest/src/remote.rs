@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
 use reqwest::Method;
 use sync_core::backend::strip_server_columns;
-use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, RemoteError};
-use sync_core::{Expr, Record, Remote};
+use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, PageRequest, RemoteError, RowPage};
+use sync_core::{Expr, Record, Remote, TableSchema};
 use url::Url;
 
 use crate::auth::{AuthScheme, AuthToken, TokenProvider};
@@ -457,6 +457,42 @@ impl AzureRestRemote {
         self.fetch_page(secrets, url, top).await
     }
 
+    /// The URL of a pull's page request, and the most rows it may bring.
+    fn rows_url(&self, table: &str, request: PageRequest<'_>) -> Result<(Url, u64), RemoteError> {
+        let top = |page_size: u64| if page_size == 0 { self.inner.default_page_size } else { page_size };
+        match request {
+            PageRequest::Keyset { filter, cursor, page_size, with_total } => {
+                let top = top(page_size);
+                Ok((self.inner.endpoint.query_url(table, filter, cursor, top, with_total)?, top))
+            }
+            PageRequest::ById { filter, after_id, page_size } => {
+                let top = top(page_size);
+                Ok((self.inner.endpoint.id_query_url(table, filter, after_id, top)?, top))
+            }
+        }
+    }
+
+    /// One page of rows from a query URL, parsed straight into a [`RowPage`] of `schema`'s table.
+    async fn fetch_rows(
+        &self,
+        secrets: &mut Redactor,
+        schema: &Arc<TableSchema>,
+        request: PageRequest<'_>,
+    ) -> Result<RowPage, RemoteError> {
+        let (url, top) = self.rows_url(schema.name(), request)?;
+        let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
+        if !ok(&raw) {
+            return Err(Self::failure(&raw));
+        }
+        let has_next_link = has_next_link(&raw.headers);
+        let mut page = RowPage::parse_json(schema, raw.body)?;
+        if page.len() as u64 > top {
+            return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {}", page.len())));
+        }
+        page.has_next_link = has_next_link;
+        Ok(page)
+    }
+
     /// One page of rows from a query URL, at most `top` of them.
     async fn fetch_page(&self, secrets: &mut Redactor, url: Url, top: u64) -> Result<Page, RemoteError> {
         let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
@@ -520,6 +556,13 @@ impl Remote for AzureRestRemote {
     ) -> Result<Page, RemoteError> {
         let mut secrets = self.redactor();
         self.query_page_with(&mut secrets, table, filter, cursor, page_size, true).await.map_err(|e| secrets.error(e))
+    }
+
+    /// The page's JSON parsed straight into the table's columns ([`RowPage::parse_json`]): no
+    /// record is built per row.
+    async fn query_rows(&self, schema: &Arc<TableSchema>, request: PageRequest<'_>) -> Result<RowPage, RemoteError> {
+        let mut secrets = self.redactor();
+        self.fetch_rows(&mut secrets, schema, request).await.map_err(|e| secrets.error(e))
     }
 
     fn exact_timestamps(&self) -> bool {

@@ -235,3 +235,6 @@ mod tests {
         assert!(!link_has_next("garbage"));
     }
 }
+
+#[cfg(test)]
+mod differential;

@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Number, Value};
 use sync_core::backend::system;
-use sync_core::backend::{RecordError, StoreError};
+use sync_core::backend::{Field, RecordError, RowPage, StoreError};
 use sync_core::{Column, ColumnType, Record, TableSchema};
 
 use crate::error::corrupt;
@@ -70,6 +70,39 @@ pub(crate) fn push_record_params<'a>(
         }
     }
     Ok(())
+}
+
+/// The fields of `row` of a conformed pulled page, appended to `params` in schema order: its
+/// strings bound where they are in the page, nothing copied.
+pub(crate) fn push_page_params<'a>(
+    schema: &TableSchema,
+    page: &'a RowPage,
+    row: usize,
+    params: &mut Vec<Param<'a>>,
+) -> Result<(), StoreError> {
+    static NULL: Value = Value::Null;
+    for (i, col) in schema.columns().iter().enumerate() {
+        let param = match page.field(row, i) {
+            Field::Text(s) => text_param(col, s),
+            Field::Json(v) => value_param(col, v),
+            Field::Missing => value_param(col, &NULL),
+        };
+        params.push(param.map_err(|e| StoreError::record(schema.name(), e))?);
+    }
+    Ok(())
+}
+
+/// A string field's parameter: what [`value_param`] makes of it as a JSON string.
+fn text_param<'a>(col: &Column, s: &'a str) -> Result<Param<'a>, RecordError> {
+    match col.ty {
+        ColumnType::String | ColumnType::DateTime => Ok(Param::text(s)),
+        ColumnType::Json => Ok(Param::Text(Value::String(s.to_owned()).to_string().into())),
+        ColumnType::Bool | ColumnType::Integer | ColumnType::Real => Err(RecordError::WrongType {
+            column: col.name.clone(),
+            expected: col.ty.name(),
+            found: "string".to_owned(),
+        }),
+    }
 }
 
 pub(crate) fn value_param<'a>(col: &Column, value: &'a Value) -> Result<Param<'a>, RecordError> {

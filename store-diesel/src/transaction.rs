@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sync_core::backend::{resolve_query, NewOperation, OperationFilter, StoreError, Transaction};
+use sync_core::backend::{resolve_query, NewOperation, OperationFilter, RowPage, StoreError, Transaction};
 use sync_core::{Expr, Query};
 use sync_core::{Operation, OperationError, Record};
 
@@ -83,6 +83,29 @@ impl Transaction for DieselTransaction<'_> {
             let mut params = Vec::with_capacity(chunk.len() * columns);
             for row in chunk {
                 rows::push_record_params(&info.schema, row, &mut params)?;
+            }
+            self.db.execute(Stmt::rows(shape, params)).map_err(|e| db(&format!("writing to {table:?}"), e))?;
+        }
+        Ok(())
+    }
+
+    fn upsert_rows(&mut self, table: &str, page: &RowPage, rows: &[usize]) -> Result<(), StoreError> {
+        let info = self.table(table)?;
+        if page.schema().columns() != info.schema.columns() {
+            // Conformed to another schema than the store's: through records, checked again.
+            let records = rows
+                .iter()
+                .map(|&row| page.record(row).map_err(|e| StoreError::record(table, e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            return self.upsert_many(table, &records.iter().collect::<Vec<_>>());
+        }
+        let columns = info.schema.columns().len().max(1);
+        let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
+        let shape = info.upsert_rows();
+        for chunk in statement_chunks(rows, most) {
+            let mut params = Vec::with_capacity(chunk.len() * columns);
+            for &row in chunk {
+                rows::push_page_params(&info.schema, page, row, &mut params)?;
             }
             self.db.execute(Stmt::rows(shape, params)).map_err(|e| db(&format!("writing to {table:?}"), e))?;
         }

@@ -36,6 +36,7 @@ pub use crate::queue::{
     newest_operation, LocalChangeOutcome, PageOutcome,
 };
 pub use crate::record::{json_type_name, validate_id, MAX_ID_LEN};
-pub use crate::remote::{strip_server_columns, BatchOp, BatchResult, Page, Remote};
+pub use crate::remote::{strip_server_columns, BatchOp, BatchResult, Page, PageRequest, Remote};
+pub use crate::row_page::{Field, RowError, RowPage};
 pub use crate::schema::{canonical_datetime, format_datetime, is_canonical_datetime, system};
 pub use crate::store::{PushLock, Store, StoreExt, Transaction, TxWork};

@@ -13,6 +13,7 @@ use crate::error::{RemoteError, StoreError, SyncError};
 use crate::query::expr::{CompareOp, Expr};
 use crate::query::value::QueryValue;
 use crate::record::Record;
+use crate::row_page::RowKeys;
 use crate::schema::system;
 use crate::store::Transaction;
 
@@ -51,6 +52,11 @@ impl Cursor {
 
     /// The cursor after `row`, if it has an `updatedAt`.
     pub fn after(row: &Record) -> Option<Cursor> {
+        Cursor::after_keys(row)
+    }
+
+    /// [`after`](Cursor::after) for any pulled row.
+    pub(crate) fn after_keys(row: &impl RowKeys) -> Option<Cursor> {
         Some(Cursor { updated_at: row.updated_at()?.to_owned(), id: row.id().to_owned() })
     }
 
@@ -110,7 +116,7 @@ impl Cursor {
 /// ignores the filter, sorts another way, or stores `updatedAt` more precisely than it sends it
 /// would otherwise make a pull loop (or skip rows) for ever; this makes it a protocol error that
 /// says what the server did.
-pub(crate) fn check_page_order(previous: Option<&Cursor>, rows: &[Record]) -> Result<(), RemoteError> {
+pub(crate) fn check_page_order<R: RowKeys>(previous: Option<&Cursor>, rows: &[R]) -> Result<(), RemoteError> {
     let mut before: Option<(Key<'_>, &str)> = previous.map(|c| (Key::of(&c.updated_at), c.id.as_str()));
     for (i, row) in rows.iter().enumerate() {
         let Some(updated_at) = row.updated_at() else { continue };

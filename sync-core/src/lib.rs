@@ -62,6 +62,7 @@ mod query;
 mod queue;
 mod record;
 mod remote;
+mod row_page;
 mod schema;
 mod store;
 mod sync_value;

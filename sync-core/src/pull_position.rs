@@ -29,7 +29,7 @@ use crate::cursor::{config_key, Cursor};
 use crate::error::{RemoteError, StoreError};
 use crate::query::expr::{CompareOp, Expr};
 use crate::query::value::QueryValue;
-use crate::record::Record;
+use crate::row_page::RowKeys;
 use crate::schema::system;
 use crate::store::Transaction;
 
@@ -137,7 +137,12 @@ impl Position {
 
     /// The position after a page of `rows` asked for at this position, and whether the pull
     /// goes on. `full` is whether the page was full (or announced a next page).
-    pub(crate) fn after_page(&self, rows: &[Record], full: bool, exact: bool) -> Result<Option<Position>, RemoteError> {
+    pub(crate) fn after_page<R: RowKeys>(
+        &self,
+        rows: &[R],
+        full: bool,
+        exact: bool,
+    ) -> Result<Option<Position>, RemoteError> {
         let last = match rows.last() {
             Some(last) => last,
             // Nothing (more) in the window: go past it. Nothing past a keyset: done.
@@ -168,8 +173,8 @@ impl Position {
     /// pull (a `.NET` server sends them all for `updatedAt gt T`). The page held every row
     /// there was, so nothing is skipped; a row the server stamps later *within that same
     /// timestamp* is the blind spot a keyset cursor has too (`docs/architecture.md`).
-    pub(crate) fn final_after(&self, rows: &[Record], exact: bool) -> Position {
-        match rows.last().and_then(Cursor::after) {
+    pub(crate) fn final_after<R: RowKeys>(&self, rows: &[R], exact: bool) -> Position {
+        match rows.last().and_then(|row| Cursor::after_keys(row)) {
             Some(cursor) if exact => Position::Keyset(cursor),
             Some(cursor) => Position::Past { around: cursor.updated_at },
             None => self.clone(),
@@ -192,7 +197,7 @@ impl Position {
     /// Checks a page against what was asked: rows in order, and where they should be. A
     /// server that ignores the filter or the order would make the pull loop or skip rows; this
     /// turns that into a protocol error that says what the server did.
-    pub(crate) fn check_page(&self, rows: &[Record], exact: bool) -> Result<(), RemoteError> {
+    pub(crate) fn check_page<R: RowKeys>(&self, rows: &[R], exact: bool) -> Result<(), RemoteError> {
         match self {
             Position::Keyset(cursor) if exact => crate::cursor::check_page_order(Some(cursor), rows),
             Position::Start | Position::Past { .. } if exact => {
@@ -207,7 +212,7 @@ impl Position {
     }
 
     /// The first row of a page past a cursor or a window comes after it.
-    fn check_lower_bound(&self, rows: &[Record]) -> Result<(), RemoteError> {
+    fn check_lower_bound<R: RowKeys>(&self, rows: &[R]) -> Result<(), RemoteError> {
         let (Some(first), Some(bound)) = (rows.first(), self.lower_bound()?) else { return Ok(()) };
         let sent = first.updated_at().ok_or_else(|| missing_updated_at(first))?;
         match instant(sent).map(|t| t.cmp(&bound)) {
@@ -234,7 +239,7 @@ impl Position {
 
 /// Rows sorted by `(updatedAt, id)` on the server have non-decreasing sent timestamps, whatever
 /// the server stores.
-fn check_sent_order(rows: &[Record]) -> Result<(), RemoteError> {
+fn check_sent_order<R: RowKeys>(rows: &[R]) -> Result<(), RemoteError> {
     let mut before: Option<(DateTime<Utc>, &str)> = None;
     for row in rows {
         let Some(t) = row.updated_at().and_then(instant) else { continue };
@@ -256,15 +261,15 @@ fn check_sent_order(rows: &[Record]) -> Result<(), RemoteError> {
 /// after. The order is bytes (SQLite, PostgreSQL's `C` collation) or, for servers whose
 /// collation ignores case (SQL Server's default), ASCII case folded; a server that ignores
 /// `$orderby=id` would make the next page skip rows.
-fn check_window(around: &str, after_id: Option<&str>, rows: &[Record]) -> Result<(), RemoteError> {
+fn check_window<R: RowKeys>(around: &str, after_id: Option<&str>, rows: &[R]) -> Result<(), RemoteError> {
     let window = Around::of(around)?;
-    let ids = after_id.into_iter().chain(rows.iter().map(Record::id));
+    let ids = after_id.into_iter().chain(rows.iter().map(RowKeys::id));
     let by_bytes = ids.clone().zip(ids.clone().skip(1)).all(|(a, b)| a < b);
     let folded = || ids.clone().zip(ids.clone().skip(1)).all(|(a, b)| a.to_ascii_lowercase() < b.to_ascii_lowercase());
     if !by_bytes && !folded() {
         return Err(RemoteError::protocol(format!(
             "the server ignores the id filter or $orderby=id: the rows after {after_id:?} came as {:?}",
-            rows.iter().map(Record::id).take(8).collect::<Vec<_>>()
+            rows.iter().map(RowKeys::id).take(8).collect::<Vec<_>>()
         )));
     }
     for row in rows {
@@ -333,7 +338,7 @@ fn compare(op: CompareOp, value: QueryValue) -> Expr {
     Expr::Compare { column: system::UPDATED_AT.to_owned(), op, value }
 }
 
-fn missing_updated_at(row: &Record) -> RemoteError {
+fn missing_updated_at(row: &impl RowKeys) -> RemoteError {
     RemoteError::protocol(format!("the server sent row {:?} without updatedAt", row.id()))
 }
 

@@ -11,6 +11,7 @@ use crate::cursor::Cursor;
 use crate::error::{CollapseError, StoreError};
 use crate::operation::{NewOperation, Operation, OperationFilter, OperationKind};
 use crate::record::Record;
+use crate::row_page::RowPage;
 use crate::schema::{system, TableSchema};
 use crate::store::Transaction;
 
@@ -251,6 +252,43 @@ pub fn apply_pull_page(
     if let Some((query_id, cursor)) = cursor {
         cursor.save(tx, table, query_id)?;
     }
+    Ok(outcome)
+}
+
+/// [`apply_pull_page`] for the rows at indexes `rows` of a conformed [`RowPage`]: the same
+/// rules (a row with a queued local change is skipped, a soft-deleted one deletes the item, the
+/// rest are upserted together, a later copy of an id winning), with the page's fields bound as
+/// they are ([`Transaction::upsert_rows`]).
+pub(crate) fn apply_pull_rows(
+    tx: &mut dyn Transaction,
+    table: &str,
+    page: &RowPage,
+    rows: &[usize],
+) -> Result<PageOutcome, StoreError> {
+    let mut outcome = PageOutcome::default();
+    let table_ops = OperationFilter::table(table);
+    let queue_empty = tx.count_operations(&table_ops)? == 0;
+    let mut batch: Vec<usize> = Vec::with_capacity(rows.len());
+    let mut batched: HashSet<&str> = HashSet::with_capacity(rows.len());
+    for &row in rows {
+        let id = page.id(row);
+        if batched.contains(id) {
+            tx.upsert_rows(table, page, &batch)?;
+            batch.clear();
+            batched.clear();
+        }
+        if !queue_empty && tx.count_operations(&OperationFilter::item(table, id))? > 0 {
+            outcome.skipped += 1;
+        } else if page.is_deleted(row) {
+            tx.delete(table, id)?;
+            outcome.deleted += 1;
+        } else {
+            batch.push(row);
+            batched.insert(id);
+            outcome.upserted += 1;
+        }
+    }
+    tx.upsert_rows(table, page, &batch)?;
     Ok(outcome)
 }
 

@@ -1,6 +1,8 @@
 //! The [`Remote`] trait (the server), the [`Page`] of a keyset query, and the [`BatchOp`]s of a
 //! batch of writes.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::cursor::Cursor;
@@ -8,7 +10,8 @@ use crate::error::RemoteError;
 use crate::forward::forward_through_pointers;
 use crate::query::expr::Expr;
 use crate::record::Record;
-use crate::schema::system;
+use crate::row_page::RowPage;
+use crate::schema::{system, TableSchema};
 
 /// One page of a keyset query.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,6 +23,31 @@ pub struct Page {
     /// How many rows match the query on all its pages, this one included, when the server was
     /// asked ([`Remote::query_page_with_total`], `$inlinecount=allpages`) and said; else `None`.
     pub total: Option<u64>,
+}
+
+/// Which page a pull asks [`Remote::query_rows`] for: the arguments of the call it stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PageRequest<'a> {
+    /// [`Remote::query_page`], or [`Remote::query_page_with_total`] when `with_total`.
+    Keyset {
+        /// The pull's filter.
+        filter: Option<&'a Expr>,
+        /// The rows after this one.
+        cursor: Option<&'a Cursor>,
+        /// At most this many rows.
+        page_size: u64,
+        /// Whether to ask for the total as well.
+        with_total: bool,
+    },
+    /// [`Remote::query_by_id`].
+    ById {
+        /// The pull's filter.
+        filter: Option<&'a Expr>,
+        /// The rows whose id comes after this one.
+        after_id: Option<&'a str>,
+        /// At most this many rows.
+        page_size: u64,
+    },
 }
 
 /// One write of a [`Remote::batch`]: the single call it stands for, with the same arguments.
@@ -172,6 +200,27 @@ pub trait Remote: std::fmt::Debug + Send + Sync {
         Err(RemoteError::BadRequest { status: 501, message: "this remote cannot page by id".into() })
     }
 
+    /// The page a pull asks for, as a [`RowPage`] of `schema`'s table: what the call that
+    /// `request` stands for answers, each row's fields placed by column. The engine pulls
+    /// through this. The default makes that call and places each record's fields
+    /// ([`RowPage::from_page`]); a remote that reads JSON can parse the body straight into the
+    /// page ([`RowPage::parse_json`]), which builds no record per row.
+    async fn query_rows(&self, schema: &Arc<TableSchema>, request: PageRequest<'_>) -> Result<RowPage, RemoteError> {
+        let table = schema.name();
+        let page = match request {
+            PageRequest::Keyset { filter, cursor, page_size, with_total: false } => {
+                self.query_page(table, filter, cursor, page_size).await?
+            }
+            PageRequest::Keyset { filter, cursor, page_size, with_total: true } => {
+                self.query_page_with_total(table, filter, cursor, page_size).await?
+            }
+            PageRequest::ById { filter, after_id, page_size } => {
+                self.query_by_id(table, filter, after_id, page_size).await?
+            }
+        };
+        Ok(RowPage::from_page(schema, page))
+    }
+
     /// The most operations one [`batch`](Remote::batch) call should carry; 0 or 1 when the
     /// remote has no cheaper way to send many writes than one request each (the default). The
     /// engine batches its push only when this is 2 or more, and reads it at every batch, so a
@@ -229,6 +278,7 @@ forward_through_pointers!(Remote {
         page_size: u64,
     ) -> Result<Page, RemoteError>;
     async fn batch(&self, table: &str, ops: &[BatchOp]) -> Result<Vec<BatchResult>, RemoteError>;
+    async fn query_rows(&self, schema: &Arc<TableSchema>, request: PageRequest<'_>) -> Result<RowPage, RemoteError>;
     fn exact_timestamps(&self) -> bool;
     fn max_batch(&self) -> usize;
 });

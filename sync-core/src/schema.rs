@@ -339,7 +339,7 @@ fn is_canonical(col: &Column, value: &Value) -> bool {
 }
 
 /// Replaces one present value of `col` by its canonical form.
-fn conform_slot(col: &Column, slot: &mut Value, strict: bool) -> Result<(), RecordError> {
+pub(crate) fn conform_slot(col: &Column, slot: &mut Value, strict: bool) -> Result<(), RecordError> {
     *slot = match std::mem::take(slot) {
         Value::Null if col.name == system::DELETED => Value::Bool(false),
         // A server row written by a client that does not know the column yet.

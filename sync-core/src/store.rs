@@ -13,6 +13,7 @@ use crate::operation::{NewOperation, Operation, OperationError, OperationFilter}
 use crate::query::eval::QueryResult;
 use crate::query::expr::{Expr, Query};
 use crate::record::Record;
+use crate::row_page::RowPage;
 use crate::schema::TableSchema;
 
 /// Work to run inside one store transaction.
@@ -119,6 +120,17 @@ pub trait Transaction {
     /// many rows in one statement override it (pulled pages go through here).
     fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
         records.iter().try_for_each(|record| self.upsert(table, record))
+    }
+    /// Inserts or replaces rows of a pulled page that was conformed to the table's schema
+    /// ([`RowPage::conform`]): the rows at indexes `rows`, no id twice. The same as
+    /// [`upsert_many`](Self::upsert_many) of their records, which the default does; stores that
+    /// bind a page's fields as they are override it (pulls go through here).
+    fn upsert_rows(&mut self, table: &str, page: &RowPage, rows: &[usize]) -> Result<(), StoreError> {
+        let records = rows
+            .iter()
+            .map(|&row| page.record(row).map_err(|e| StoreError::record(table, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.upsert_many(table, &records.iter().collect::<Vec<_>>())
     }
     /// Which of `ids` have a stored item in `table`: the same as [`get`](Self::get) of each,
     /// which the default does. Stores that can look many up in one query override it (batch

@@ -7,6 +7,8 @@
 //! none, and two schemas that differ only in their checks are equal (a store compares the schema
 //! it holds with the one the app declares to decide whether the table changed).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::error::{RecordError, ValueError};
@@ -31,9 +33,19 @@ impl ValueChecks {
 
     /// The first checked non-null value of `map` that fails, as an error naming its column.
     pub(crate) fn run(&self, map: &Map<String, Value>) -> Result<(), RecordError> {
+        self.run_on(|column| map.get(column).map(Cow::Borrowed))
+    }
+
+    /// Whether there is no check at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// [`run`](Self::run) over a row that `field` reads by column name (a pulled page's cells).
+    pub(crate) fn run_on<'a>(&self, field: impl Fn(&str) -> Option<Cow<'a, Value>>) -> Result<(), RecordError> {
         for (column, check) in &self.0 {
-            if let Some(value) = map.get(column).filter(|v| !v.is_null()) {
-                check(value)
+            if let Some(value) = field(column).filter(|v| !v.is_null()) {
+                check(&value)
                     .map_err(|e| RecordError::Field { field: column.clone(), message: e.message().to_owned() })?;
             }
         }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, RemoteError};
-use sync_core::{Expr, Record, Remote};
+use sync_core::backend::{BatchOp, BatchResult, Cursor, Page, PageRequest, RemoteError, RowPage};
+use sync_core::{Expr, Record, Remote, TableSchema};
 
 /// Time inside the remote, calls, and the first failures.
 #[derive(Debug, Default)]
@@ -121,6 +121,13 @@ impl<R: Remote> Remote for Timed<R> {
     ) -> Result<Page, RemoteError> {
         let start = self.time.start();
         let r = self.inner.query_page(table, filter, cursor, page_size).await;
+        self.time.add("query_page", start, &r);
+        r
+    }
+
+    async fn query_rows(&self, schema: &Arc<TableSchema>, request: PageRequest<'_>) -> Result<RowPage, RemoteError> {
+        let start = self.time.start();
+        let r = self.inner.query_rows(schema, request).await;
         self.time.add("query_page", start, &r);
         r
     }

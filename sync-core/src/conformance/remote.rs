@@ -182,6 +182,7 @@ macro_rules! remote_conformance_suite {
             cursor_is_strictly_after,
             cursor_sees_later_updates_and_deletes,
             query_by_id_pages_in_id_order,
+            query_rows_reads_pages_as_the_calls_they_stand_for,
             // filters
             strings_needing_escapes_round_trip_and_match,
             filter_on_booleans,

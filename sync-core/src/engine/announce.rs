@@ -15,6 +15,7 @@ use crate::operation::{NewOperation, Operation, OperationError, OperationFilter}
 use crate::query::eval::QueryResult;
 use crate::query::expr::{Expr, Query};
 use crate::record::Record;
+use crate::row_page::RowPage;
 use crate::schema::TableSchema;
 use crate::store::{PushLock, Store, Transaction, TxWork};
 
@@ -164,6 +165,14 @@ impl Transaction for Recording<'_> {
     fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
         self.tx.upsert_many(table, records)?;
         if !records.is_empty() {
+            self.touched.table(table);
+        }
+        Ok(())
+    }
+
+    fn upsert_rows(&mut self, table: &str, page: &RowPage, rows: &[usize]) -> Result<(), StoreError> {
+        self.tx.upsert_rows(table, page, rows)?;
+        if !rows.is_empty() {
             self.touched.table(table);
         }
         Ok(())

@@ -16,8 +16,9 @@ use crate::pull_position::{Around, Position};
 use crate::query::expr::Query;
 use crate::query::odata::odata_filter;
 use crate::query::resolve::resolve_query;
-use crate::queue::apply_pull_page;
-use crate::record::Record;
+use crate::queue::apply_pull_rows;
+use crate::remote::PageRequest;
+use crate::row_page::{RowKeys, RowRef};
 use crate::schema::{system, TableSchema};
 use crate::store::StoreExt;
 
@@ -83,7 +84,7 @@ pub(crate) async fn pull(
     // The first page also asks for the number of rows to come (no extra request), for progress.
     let mut expected: Option<u64> = None;
     let fetch = |position: Position, page_size: u64, with_total: bool| {
-        let (remote, table, filter) = (&remote, &table, filter.as_ref());
+        let (remote, filter) = (&remote, filter.as_ref());
         async move {
             let bound = position.filter()?;
             let filter = match (filter, bound) {
@@ -92,17 +93,18 @@ pub(crate) async fn pull(
             };
             let filter = filter.as_ref();
             with_retry(&shared.options.retry, || async {
-                let cursor = match &position {
+                let request = match &position {
                     Position::Window { after_id, .. } => {
-                        return remote.query_by_id(table, filter, after_id.as_deref(), page_size).await
+                        PageRequest::ById { filter, after_id: after_id.as_deref(), page_size }
                     }
-                    Position::Keyset(cursor) => Some(cursor),
-                    Position::Start | Position::Past { .. } => None,
+                    Position::Keyset(cursor) => {
+                        PageRequest::Keyset { filter, cursor: Some(cursor), page_size, with_total }
+                    }
+                    Position::Start | Position::Past { .. } => {
+                        PageRequest::Keyset { filter, cursor: None, page_size, with_total }
+                    }
                 };
-                match with_total {
-                    true => remote.query_page_with_total(table, filter, cursor, page_size).await,
-                    false => remote.query_page(table, filter, cursor, page_size).await,
-                }
+                remote.query_rows(schema, request).await
             })
             .await
         }
@@ -128,53 +130,66 @@ pub(crate) async fn pull(
         if let Some(count) = page.total {
             expected = Some(summary.rows + count);
         }
-        let page_span = tracing::debug_span!("page", n = summary.requests, rows = page.items.len());
+        let page_span = tracing::debug_span!("page", n = summary.requests, rows = page.len());
         page_span.in_scope(|| tracing::debug!(position = ?asked, "page received"));
-        asked.check_page(&page.items, exact)?;
-        if let Some(last) = page.items.last() {
-            if last.updated_at().is_none() {
-                return Err(SyncError::InvalidServerRow {
-                    table: table.clone(),
-                    source: RecordError::NullValue { column: system::UPDATED_AT.to_owned() },
-                });
+        let mut page = page;
+        let (next, saved_position, keep) = {
+            let rows = page.rows();
+            asked.check_page(&rows, exact)?;
+            if let Some(last) = rows.last() {
+                if last.updated_at().is_none() {
+                    return Err(SyncError::InvalidServerRow {
+                        table: table.clone(),
+                        source: RecordError::NullValue { column: system::UPDATED_AT.to_owned() },
+                    });
+                }
             }
-        }
-        let full = page.items.len() as u64 >= page_size || page.has_next_link;
-        let next = asked.after_page(&page.items, full, exact)?;
-        let saved_position = match &next {
-            Some(next) => next.clone(),
-            None => asked.final_after(&page.items, exact),
+            let full = rows.len() as u64 >= page_size || page.has_next_link;
+            let next = asked.after_page(&rows, full, exact)?;
+            let saved_position = match &next {
+                Some(next) => next.clone(),
+                None => asked.final_after(&rows, exact),
+            };
+            if rows.is_empty() && next.is_none() {
+                break;
+            }
+            let keep: Vec<bool> = match asked {
+                Position::Window { .. } => rows
+                    .iter()
+                    .map(|row| seen_near.get(row.id()).is_none_or(|v| v.as_deref() != row.version()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let kept: Vec<&RowRef<'_>> = rows.iter().filter(|row| keep.get(row.row).copied().unwrap_or(true)).collect();
+            seen_near = match &next {
+                Some(Position::Window { around, after_id: None }) => near(&kept, around),
+                Some(Position::Window { .. }) => seen_near,
+                _ => HashMap::new(),
+            };
+            (next, saved_position, keep)
         };
-        if page.items.is_empty() && next.is_none() {
-            break;
-        }
-        let mut items = page.items;
-        if matches!(asked, Position::Window { .. }) {
-            items.retain(|row| seen_near.get(row.id()).is_none_or(|v| v.as_deref() != row.version()));
-        }
-        seen_near = match &next {
-            Some(Position::Window { around, after_id: None }) => near(&items, around),
-            Some(Position::Window { .. }) => seen_near,
-            _ => HashMap::new(),
-        };
-        let received = items.len() as u64;
+        page.retain_rows(&keep);
+        let received = page.len() as u64;
         let save = query_id.clone().map(|id| (id, saved_position));
-        let (page_table, page_schema) = (table.clone(), Arc::clone(schema));
-        // Checking rows against the schema happens inside the transaction's work, off the async
+        let page_table = table.clone();
+        // Conforming rows to the schema happens inside the transaction's work, off the async
         // task, while the next page is already on its way.
         // A row that does not fit is rejected alone: the rest of the page is stored and the
         // cursor moves past it, so one bad row never blocks the table for every device.
         let store_page = shared.store.transact(move |tx| {
-            let mut rows: Vec<Record> = Vec::with_capacity(items.len());
-            let mut rejected = Vec::new();
-            for row in items {
-                let (id, updated_at) = (row.id().to_owned(), row.updated_at().map(str::to_owned));
-                match page_schema.conform_remote(row) {
-                    Ok(row) => rows.push(row),
-                    Err(e) => rejected.push(RejectedRow::new(&page_table, &id, updated_at.as_deref(), &e)),
+            let misfits = page.conform();
+            let mut rejected = Vec::with_capacity(misfits.len());
+            let mut misfits = misfits.into_iter().peekable();
+            let mut rows = Vec::with_capacity(page.len());
+            for row in 0..page.len() {
+                match misfits.next_if(|m| m.row == row) {
+                    Some(m) => {
+                        rejected.push(RejectedRow::new(&page_table, page.id(row), m.updated_at.as_deref(), &m.error))
+                    }
+                    None => rows.push(row),
                 }
             }
-            let outcome = apply_pull_page(tx, &page_table, &rows, None)?;
+            let outcome = apply_pull_rows(tx, &page_table, &page, &rows)?;
             if let Some((query_id, position)) = &save {
                 position.save(tx, &page_table, query_id)?;
             }
@@ -217,7 +232,7 @@ pub(crate) async fn pull(
 
 /// The ids and versions of `rows` sent within one unit of `around` (the rows a window around
 /// it will read again).
-fn near(rows: &[Record], around: &str) -> HashMap<String, Option<String>> {
+fn near(rows: &[&RowRef<'_>], around: &str) -> HashMap<String, Option<String>> {
     let Ok(around) = Around::of(around) else { return HashMap::new() };
     rows.iter()
         .rev()

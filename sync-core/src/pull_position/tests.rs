@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::query::odata::odata_filter;
+use crate::Record;
 
 fn row(id: &str, updated_at: &str) -> Record {
     Record::from_json(json!({"id": id, "updatedAt": updated_at, "version": "v"})).unwrap()
@@ -56,7 +57,11 @@ fn a_window_pages_by_id_then_goes_past_its_timestamp() {
     assert_eq!(window(around, None).after_page(&rows, true, false).unwrap(), Some(window(around, Some("c"))));
     let past = Some(Position::Past { around: around.into() });
     assert_eq!(window(around, Some("c")).after_page(&rows[..1], false, false).unwrap(), past);
-    assert_eq!(window(around, Some("c")).after_page(&[], false, false).unwrap(), past, "an empty window ends too");
+    assert_eq!(
+        window(around, Some("c")).after_page::<Record>(&[], false, false).unwrap(),
+        past,
+        "an empty window ends too"
+    );
 }
 
 #[test]
@@ -65,7 +70,7 @@ fn the_last_page_saves_a_keyset_cursor_or_the_position_past_its_timestamp() {
     let keyset = Position::Keyset(Cursor { updated_at: "2024-01-01T00:00:00.002Z".into(), id: "z".into() });
     assert_eq!(Position::Start.final_after(&rows, true), keyset);
     assert_eq!(Position::Start.final_after(&rows, false), Position::Past { around: "2024-01-01T00:00:00.002Z".into() });
-    assert_eq!(keyset.final_after(&[], false), keyset, "an empty last page keeps what was saved");
+    assert_eq!(keyset.final_after::<Record>(&[], false), keyset, "an empty last page keeps what was saved");
 }
 
 #[test]

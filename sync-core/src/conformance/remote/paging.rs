@@ -186,3 +186,61 @@ pub async fn query_by_id_pages_in_id_order(factory: &dyn RemoteFactory) {
     let early_rows = ok(c.remote.query_by_id(ITEM, Some(&window), None, PAGE).await, "an updatedAt window");
     assert_eq!(ids(&early_rows.items), c.ids(&["a", "c", "e"]), "only the rows before {late}");
 }
+
+/// `query_rows` answers what the call it stands for answers (`query_page` with and without the
+/// total, `query_by_id`), each row's fields placed by column: a remote that parses pages
+/// itself must read them as its records read, since the engine pulls through it.
+pub async fn query_rows_reads_pages_as_the_calls_they_stand_for(factory: &dyn RemoteFactory) {
+    use crate::remote::PageRequest;
+    use crate::row_page::RowPage;
+    use crate::schema::{Column, ColumnType, TableSchema};
+
+    let c = Case::start(factory).await;
+    for (suffix, n, flag) in [("a", json!(1), true), ("b", json!(2.5), false), ("c", json!(-3), true)] {
+        c.insert(ITEM, &c.item(suffix, json!({"n": n, "flag": flag}))).await;
+    }
+    ok(c.remote.delete(ITEM, &c.id("b"), None).await, "delete b");
+    let columns = vec![
+        Column::nullable("name", ColumnType::String),
+        Column::nullable("n", ColumnType::Real),
+        Column::nullable("flag", ColumnType::Bool),
+    ];
+    let schema = std::sync::Arc::new(TableSchema::new(ITEM, columns).unwrap());
+    let filter = c.mine("name");
+    let first = c.page(ITEM, &filter, None, 2).await;
+    let cursor = first.items.first().and_then(Cursor::after);
+    let by_id = c.remote.query_by_id(ITEM, Some(&filter), None, PAGE).await;
+    let mut requests = vec![
+        PageRequest::Keyset { filter: Some(&filter), cursor: None, page_size: 2, with_total: false },
+        PageRequest::Keyset { filter: Some(&filter), cursor: None, page_size: PAGE, with_total: true },
+        PageRequest::Keyset { filter: Some(&filter), cursor: cursor.as_ref(), page_size: PAGE, with_total: false },
+    ];
+    if !matches!(by_id, Err(RemoteError::BadRequest { status: 501, .. })) {
+        requests.push(PageRequest::ById { filter: Some(&filter), after_id: None, page_size: PAGE });
+    }
+    for request in requests {
+        let page = match request {
+            PageRequest::Keyset { filter, cursor, page_size, with_total: false } => {
+                c.remote.query_page(ITEM, filter, cursor, page_size).await
+            }
+            PageRequest::Keyset { filter, cursor, page_size, with_total: true } => {
+                c.remote.query_page_with_total(ITEM, filter, cursor, page_size).await
+            }
+            PageRequest::ById { filter, after_id, page_size } => {
+                c.remote.query_by_id(ITEM, filter, after_id, page_size).await
+            }
+        };
+        let mut expected = RowPage::from_page(&schema, ok(page, &format!("{request:?}")));
+        let mut rows = ok(c.remote.query_rows(&schema, request).await, &format!("query_rows {request:?}"));
+        assert_eq!(
+            (rows.len(), rows.has_next_link, rows.total),
+            (expected.len(), expected.has_next_link, expected.total),
+            "query_rows({request:?}): rows, next link and total as the call it stands for"
+        );
+        assert_eq!(rows.conform(), expected.conform(), "query_rows({request:?}): the same rows rejected");
+        for i in 0..rows.len() {
+            assert_eq!(rows.record(i).ok(), expected.record(i).ok(), "query_rows({request:?}), row {i}");
+            assert_eq!(rows.is_deleted(i), expected.is_deleted(i), "query_rows({request:?}), row {i} deleted");
+        }
+    }
+}
