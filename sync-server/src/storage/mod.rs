@@ -189,6 +189,47 @@ impl Write {
     }
 }
 
+/// A backend's write transaction, as [`write_each`] drives it: one write at a time, each in a
+/// savepoint.
+#[async_trait]
+pub(crate) trait SavepointTx: Send {
+    /// One write inside the transaction (the backend's `write_in`): nothing is committed, and on
+    /// an error the caller rolls back what it did.
+    async fn write_one(&mut self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error>;
+
+    /// Runs a savepoint statement (SQLite and PostgreSQL spell them alike).
+    async fn savepoint(&mut self, sql: &'static str) -> Result<(), Error>;
+}
+
+/// Writes one by one, each in a savepoint of the caller's transaction, so a write that fails
+/// changes nothing and the others go on (see [`Backend::write_many`]); an `Err` among the writes
+/// is its own answer.
+pub(crate) async fn write_each<T: SavepointTx + ?Sized>(
+    tx: &mut T,
+    table: &TableDef,
+    writes: Vec<Result<Write, Error>>,
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    let mut out = Vec::with_capacity(writes.len());
+    for write in writes {
+        let write = match write {
+            Ok(w) => w,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        tx.savepoint("SAVEPOINT batch_op").await?;
+        let result = tx.write_one(table, write, owner).await;
+        if result.is_err() {
+            tx.savepoint("ROLLBACK TO SAVEPOINT batch_op").await?;
+        }
+        tx.savepoint("RELEASE SAVEPOINT batch_op").await?;
+        out.push(result);
+    }
+    Ok(out)
+}
+
 /// For a dynamic table: the values whose columns are not stored yet (and are not null, since a
 /// null brings no type). A value for a stored column of another type, or a name that differs from
 /// a stored one only in case, is a 400.

@@ -47,7 +47,8 @@ use self::schema::{ensure_columns, user_columns};
 use super::filter::{ident, Dialect};
 use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 use super::{
-    is_deleted, known_values, new_version, owned, plan, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
+    is_deleted, known_values, new_version, owned, plan, write_each, Backend, ColumnValue, Item, QueryPage, SavepointTx,
+    SeedRow, SqlValue, Write,
 };
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
@@ -242,32 +243,17 @@ async fn write_in(tx: &mut PgConnection, table: &TableDef, write: Write, owner: 
     Ok(item)
 }
 
-/// Writes one by one, each in a savepoint of the caller's transaction (see
-/// [`Backend::write_many`]).
-async fn write_each(
-    tx: &mut PgConnection,
-    table: &TableDef,
-    writes: Vec<Result<Write, Error>>,
-    owner: Option<&str>,
-) -> Result<Vec<Result<Item, Error>>, Error> {
-    let mut out = Vec::with_capacity(writes.len());
-    for write in writes {
-        let write = match write {
-            Ok(w) => w,
-            Err(e) => {
-                out.push(Err(e));
-                continue;
-            }
-        };
-        q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        let result = write_in(&mut *tx, table, write, owner).await;
-        if result.is_err() {
-            q("ROLLBACK TO SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        }
-        q("RELEASE SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        out.push(result);
+/// [`write_each`]'s steps on this backend.
+#[async_trait]
+impl SavepointTx for PgConnection {
+    async fn write_one(&mut self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
+        write_in(self, table, write, owner).await
     }
-    Ok(out)
+
+    async fn savepoint(&mut self, sql: &'static str) -> Result<(), Error> {
+        q(sql.to_owned()).execute(self).await?;
+        Ok(())
+    }
 }
 
 /// The most parameters one statement binds (PostgreSQL's limit is 65,535).
@@ -518,7 +504,7 @@ impl Backend for PostgresBackend {
             }
         }
         let mut tx = conn.begin().await?;
-        let out = write_each(&mut tx, table, writes, owner).await?;
+        let out = write_each(&mut *tx, table, writes, owner).await?;
         tx.commit().await?;
         Ok(out)
     }

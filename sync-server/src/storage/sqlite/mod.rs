@@ -31,8 +31,8 @@ use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
 use super::{
-    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, Backend, ColumnValue, Item, QueryPage,
-    SeedRow, SqlValue, Write,
+    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, write_each, Backend, ColumnValue, Item,
+    QueryPage, SavepointTx, SeedRow, SqlValue, Write,
 };
 use crate::error::{Error, ServerError};
 use crate::odata::QueryOptions;
@@ -365,32 +365,17 @@ async fn write_in(
     Ok(item)
 }
 
-/// Writes one by one, each in a savepoint of the caller's transaction (see
-/// [`Backend::write_many`]).
-async fn write_each(
-    tx: &mut SqliteConnection,
-    table: &TableDef,
-    writes: Vec<Result<Write, Error>>,
-    owner: Option<&str>,
-) -> Result<Vec<Result<Item, Error>>, Error> {
-    let mut out = Vec::with_capacity(writes.len());
-    for write in writes {
-        let write = match write {
-            Ok(w) => w,
-            Err(e) => {
-                out.push(Err(e));
-                continue;
-            }
-        };
-        q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        let result = write_in(&mut *tx, table, write, owner).await;
-        if result.is_err() {
-            q("ROLLBACK TO batch_op".to_owned()).execute(&mut *tx).await?;
-        }
-        q("RELEASE batch_op".to_owned()).execute(&mut *tx).await?;
-        out.push(result);
+/// [`write_each`]'s steps on this backend.
+#[async_trait]
+impl SavepointTx for SqliteConnection {
+    async fn write_one(&mut self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
+        write_in(self, table, write, owner).await
     }
-    Ok(out)
+
+    async fn savepoint(&mut self, sql: &'static str) -> Result<(), Error> {
+        q(sql.to_owned()).execute(self).await?;
+        Ok(())
+    }
 }
 
 /// The most parameters one statement binds (SQLite's limit is 32,766).
@@ -673,7 +658,7 @@ impl Backend for SqliteBackend {
             }
         }
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let out = write_each(&mut tx, table, writes, owner).await?;
+        let out = write_each(&mut *tx, table, writes, owner).await?;
         tx.commit().await?;
         Ok(out)
     }
