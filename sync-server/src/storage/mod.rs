@@ -21,8 +21,11 @@ pub(crate) mod filter;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod group;
+pub(crate) mod page_json;
 pub(crate) mod page_sql;
 pub(crate) mod plan;
+#[cfg(test)]
+mod plans;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
@@ -118,8 +121,11 @@ pub(crate) enum Write {
 /// A page of a query.
 #[derive(Debug, Clone)]
 pub(crate) struct QueryPage {
-    /// The rows.
-    pub items: Vec<Item>,
+    /// The rows as the answer sends them: a JSON array of items, with `$select` applied and a
+    /// `per_user` table's owner column left out ([`page_json`]).
+    pub rows_json: Vec<u8>,
+    /// How many rows [`rows_json`](Self::rows_json) holds.
+    pub rows: u64,
     /// Whether rows exist after this page.
     pub more: bool,
     /// The total count (`$inlinecount=allpages`).
