@@ -10,7 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -163,14 +163,21 @@ async fn query(
         }
     }
     let top = options.top.unwrap_or(table.options.page_size);
-    let mut page = inner.backend.query(table, &options, top).await?;
-    page.items = page.items.into_iter().map(|i| scrub(table, i)).collect();
-    let rows = page.items.len() as u64;
+    // The rows come as JSON already, scrubbed and `$select`ed (`storage::page_json`).
+    let page = inner.backend.query(table, &options, top).await?;
+    let rows = page.rows;
     let body = match page.count {
-        Some(count) => json!({ "results": page.items, "count": count }),
-        None => Value::Array(page.items.into_iter().map(Value::Object).collect()),
+        // As serde_json writes `{"results": …, "count": …}`: keys in byte order.
+        Some(count) => {
+            let mut body = Vec::with_capacity(page.rows_json.len() + 40);
+            body.extend_from_slice(format!("{{\"count\":{count},\"results\":").as_bytes());
+            body.extend_from_slice(&page.rows_json);
+            body.push(b'}');
+            body
+        }
+        None => page.rows_json,
     };
-    let mut response = Json(body).into_response();
+    let mut response = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     if page.more {
         let link = next_link(&inner, &headers, &uri, &pairs, top, options.skip + rows);
         if let Ok(value) = HeaderValue::from_str(&format!("<{link}>; rel=next")) {

@@ -4,10 +4,11 @@
 
 mod common;
 
-use common::{Db, TestServer};
+use common::{comparable, send_full, Db, TestServer};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
+/// [`common::send`], checking that every answer advertises the extension.
 async fn send(
     client: &Client,
     base: &str,
@@ -16,30 +17,9 @@ async fn send(
     if_match: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut req = client.request(method, format!("{base}{path}")).header("ZUMO-API-VERSION", "2.0.0");
-    if let Some(m) = if_match {
-        req = req.header("If-Match", m);
-    }
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let resp = req.send().await.expect("request");
-    assert_eq!(resp.headers().get("x-sync-extensions").map(|v| v.to_str().unwrap()), Some("batch"));
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// The item without what differs between two servers.
-fn comparable(mut v: Value) -> Value {
-    if let Some(map) = v.as_object_mut() {
-        for k in ["createdAt", "updatedAt", "version"] {
-            map.remove(k);
-        }
-        if map.contains_key("error") {
-            return json!("an error");
-        }
-    }
-    v
+    let (status, headers, body) = send_full(client, base, method, path, if_match, body).await;
+    assert_eq!(headers.get("x-sync-extensions").and_then(|v| v.to_str().ok()), Some("batch"));
+    (status, body)
 }
 
 /// Sends the operations as one batch; the results, and the last version they name.

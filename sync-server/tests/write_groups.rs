@@ -2,53 +2,21 @@
 //! group (with failing ones in the middle), and `$batch`es of distinct ids (decided at once, see
 //! `storage::plan`) whose preconditions fail part-way, each compared with the same operations
 //! sent as single requests to a second server; and a batch with an id twice, which must behave as
-//! the sequential requests do.
+//! the sequential requests do; and concurrent single writes to distinct rows, whose stale
+//! `If-Match`es the group decided at once must refuse.
 
 mod common;
 
 use std::collections::HashSet;
 
-use common::{Db, TestServer, CONFORMANCE_TABLES};
+use common::{comparable, send, Db, TestServer, CONFORMANCE_TABLES};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
 const TABLES: &str = "[tables.Hard]\nsoft_delete = false\ncolumns = { name = \"string\" }\n";
 
-async fn send(
-    client: &Client,
-    base: &str,
-    method: Method,
-    path: &str,
-    if_match: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut req = client.request(method, format!("{base}{path}")).header("ZUMO-API-VERSION", "2.0.0");
-    if let Some(m) = if_match {
-        req = req.header("If-Match", m);
-    }
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 fn start(db: Db) -> TestServer {
     TestServer::with_config_on(db, &format!("{CONFORMANCE_TABLES}{TABLES}"), |b| b)
-}
-
-/// The item without what differs between two servers.
-fn comparable(mut v: Value) -> Value {
-    if let Some(map) = v.as_object_mut() {
-        for k in ["createdAt", "updatedAt", "version"] {
-            map.remove(k);
-        }
-        if map.contains_key("error") {
-            return json!("an error");
-        }
-    }
-    v
 }
 
 /// Rows `r1`…`r5` in `table` (`r5` deleted when the table soft-deletes); their versions.
@@ -308,4 +276,87 @@ async fn concurrent_writes_with_failing_ones_on_sqlite() {
 #[tokio::test]
 async fn concurrent_writes_with_failing_ones_on_postgres() {
     concurrent_writes_with_failing_ones(Db::Postgres).await;
+}
+
+/// Many single writes at once to distinct rows, so every group is decided at once (see
+/// `storage::plan`): updates and deletes whose `If-Match` is stale, on rows no other write
+/// touches, are a 412 with the stored row and leave it as it was; those whose `If-Match` is
+/// current go ahead, and so do the inserts around them.
+async fn concurrent_writes_to_distinct_rows_check_if_match(db: Db) {
+    let server = start(db);
+    let client = Client::new();
+    let mut versions = Vec::new();
+    for k in 0..16 {
+        let body = json!({"id": format!("g{k}"), "name": "before"});
+        let (s, v) = send(&client, &server.url, Method::POST, "/tables/Item", None, Some(&body)).await;
+        assert_eq!(s, 201, "{v}");
+        versions.push(v["version"].as_str().expect("a version").to_owned());
+    }
+    // Writes 0..8 update g0..g7, 8..16 delete g8..g15 (a stale If-Match on the even ones), the
+    // others insert new rows.
+    let requests = (0..40).map(|i: usize| {
+        let (client, url) = (client.clone(), server.url.clone());
+        let if_match = if i.is_multiple_of(2) {
+            "\"stale\"".to_owned()
+        } else {
+            versions.get(i).map(|v| format!("\"{v}\"")).unwrap_or_default()
+        };
+        async move {
+            match i {
+                0..8 => {
+                    let body = json!({"name": "after"});
+                    send(&client, &url, Method::PATCH, &format!("/tables/Item/g{i}"), Some(&if_match), Some(&body))
+                        .await
+                }
+                8..16 => {
+                    send(&client, &url, Method::DELETE, &format!("/tables/Item/g{i}"), Some(&if_match), None).await
+                }
+                _ => {
+                    send(&client, &url, Method::POST, "/tables/Item", None, Some(&json!({"id": format!("n{i}")}))).await
+                }
+            }
+        }
+    });
+    let handles: Vec<_> = requests.map(tokio::spawn).collect();
+    let mut answers = Vec::with_capacity(handles.len());
+    for handle in handles {
+        answers.push(handle.await.expect("a request task"));
+    }
+    for (i, (status, v)) in answers.iter().enumerate() {
+        match i {
+            0..16 if i.is_multiple_of(2) => {
+                assert_eq!(*status, 412, "write {i}: {v}");
+                assert_eq!(
+                    (v["id"].as_str(), v["name"].as_str()),
+                    (Some(format!("g{i}").as_str()), Some("before")),
+                    "{v}"
+                );
+            }
+            0..8 => assert_eq!((*status, v["name"].as_str()), (200, Some("after")), "write {i}: {v}"),
+            8..16 => assert_eq!(*status, 200, "write {i}: {v}"),
+            _ => assert_eq!(*status, 201, "write {i}: {v}"),
+        }
+    }
+    for (k, version) in versions.iter().enumerate() {
+        let (s, v) = send(&client, &server.url, Method::GET, &format!("/tables/Item/g{k}"), None, None).await;
+        match k {
+            _ if k.is_multiple_of(2) => assert_eq!(
+                (s, v["name"].as_str(), v["version"].as_str()),
+                (200, Some("before"), Some(version.as_str())),
+                "unchanged: {v}"
+            ),
+            0..8 => assert_eq!((s, v["name"].as_str()), (200, Some("after")), "{v}"),
+            _ => assert_eq!(s, 404, "deleted: {v}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writes_to_distinct_rows_check_if_match_on_sqlite() {
+    concurrent_writes_to_distinct_rows_check_if_match(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_writes_to_distinct_rows_check_if_match_on_postgres() {
+    concurrent_writes_to_distinct_rows_check_if_match(Db::Postgres).await;
 }

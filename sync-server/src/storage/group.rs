@@ -202,7 +202,7 @@ mod tests {
             Ok(Vec::new())
         }
         async fn query(&self, _: &TableDef, _: &QueryOptions, _: u64) -> Result<QueryPage, Error> {
-            Ok(QueryPage { items: Vec::new(), more: false, count: None })
+            Ok(QueryPage { rows_json: b"[]".to_vec(), rows: 0, more: false, count: None })
         }
         async fn read(&self, _: &TableDef, _: &str) -> Result<Option<Item>, Error> {
             Ok(None)

@@ -21,8 +21,11 @@ pub(crate) mod filter;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod group;
+pub(crate) mod page_json;
 pub(crate) mod page_sql;
 pub(crate) mod plan;
+#[cfg(test)]
+mod plans;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
@@ -118,8 +121,11 @@ pub(crate) enum Write {
 /// A page of a query.
 #[derive(Debug, Clone)]
 pub(crate) struct QueryPage {
-    /// The rows.
-    pub items: Vec<Item>,
+    /// The rows as the answer sends them: a JSON array of items, with `$select` applied and a
+    /// `per_user` table's owner column left out ([`page_json`]).
+    pub rows_json: Vec<u8>,
+    /// How many rows [`rows_json`](Self::rows_json) holds.
+    pub rows: u64,
     /// Whether rows exist after this page.
     pub more: bool,
     /// The total count (`$inlinecount=allpages`).
@@ -187,6 +193,47 @@ impl Write {
             | Write::Undelete { id, .. } => id,
         }
     }
+}
+
+/// A backend's write transaction, as [`write_each`] drives it: one write at a time, each in a
+/// savepoint.
+#[async_trait]
+pub(crate) trait SavepointTx: Send {
+    /// One write inside the transaction (the backend's `write_in`): nothing is committed, and on
+    /// an error the caller rolls back what it did.
+    async fn write_one(&mut self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error>;
+
+    /// Runs a savepoint statement (SQLite and PostgreSQL spell them alike).
+    async fn savepoint(&mut self, sql: &'static str) -> Result<(), Error>;
+}
+
+/// Writes one by one, each in a savepoint of the caller's transaction, so a write that fails
+/// changes nothing and the others go on (see [`Backend::write_many`]); an `Err` among the writes
+/// is its own answer.
+pub(crate) async fn write_each<T: SavepointTx + ?Sized>(
+    tx: &mut T,
+    table: &TableDef,
+    writes: Vec<Result<Write, Error>>,
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    let mut out = Vec::with_capacity(writes.len());
+    for write in writes {
+        let write = match write {
+            Ok(w) => w,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
+        tx.savepoint("SAVEPOINT batch_op").await?;
+        let result = tx.write_one(table, write, owner).await;
+        if result.is_err() {
+            tx.savepoint("ROLLBACK TO SAVEPOINT batch_op").await?;
+        }
+        tx.savepoint("RELEASE SAVEPOINT batch_op").await?;
+        out.push(result);
+    }
+    Ok(out)
 }
 
 /// For a dynamic table: the values whose columns are not stored yet (and are not null, since a

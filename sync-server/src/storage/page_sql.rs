@@ -64,8 +64,10 @@ pub(crate) fn page_sql(
         (true, Dialect::Postgres) => "true".to_owned(),
     };
     let mut order = Vec::new();
+    let mut by_id = false;
     for o in &options.order_by {
         known(&o.column, "$orderby")?;
+        by_id |= o.column == "id";
         let direction = match (dialect, o.descending) {
             (Dialect::Sqlite, false) => "ASC",
             (Dialect::Sqlite, true) => "DESC",
@@ -75,11 +77,15 @@ pub(crate) fn page_sql(
         };
         order.push(format!("{} {direction}", ident(&o.column)));
     }
-    // Insertion order breaks ties, as on the Node server's SQLite tables (rowid).
-    order.push(match dialect {
-        Dialect::Sqlite => "rowid ASC".to_owned(),
-        Dialect::Postgres => format!("{} ASC", ident(super::postgres::SEQ)),
-    });
+    // Insertion order breaks ties, as on the Node server's SQLite tables (rowid). Rows never tie
+    // after `id` (the primary key), and without the tiebreak a pull's order (`updatedAt, id`) is
+    // exactly the index's, so a page is read from the index with no sort.
+    if !by_id {
+        order.push(match dialect {
+            Dialect::Sqlite => "rowid ASC".to_owned(),
+            Dialect::Postgres => format!("{} ASC", ident(super::postgres::SEQ)),
+        });
+    }
     if let Some(select) = &options.select {
         for c in select {
             known(c, "$select")?;

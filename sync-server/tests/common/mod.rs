@@ -175,3 +175,53 @@ pub fn fresh_postgres_database() -> String {
     .join()
     .expect("the database is made")
 }
+
+/// One request with `ZUMO-API-VERSION: 2.0.0`, an optional `If-Match` and an optional JSON body:
+/// the status, the headers and the JSON body (null when there is none).
+pub async fn send_full(
+    client: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    if_match: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut req = client.request(method, format!("{base}{path}")).header("ZUMO-API-VERSION", "2.0.0");
+    if let Some(m) = if_match {
+        req = req.header("If-Match", m);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// [`send_full`] without the headers.
+pub async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    if_match: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let (status, _, body) = send_full(client, base, method, path, if_match, body).await;
+    (status, body)
+}
+
+/// An item without what differs between two servers (`createdAt`, `updatedAt`, `version`); any
+/// error body is the same "an error".
+pub fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = v.as_object_mut() {
+        for k in ["createdAt", "updatedAt", "version"] {
+            map.remove(k);
+        }
+        if map.contains_key("error") {
+            return serde_json::json!("an error");
+        }
+    }
+    v
+}

@@ -1,7 +1,8 @@
 //! The PostgreSQL backend (sqlx), for several servers on one database.
 //!
 //! Layout: as on SQLite (see [`super::sqlite`]), one table per synced table with `id` as the
-//! primary key, the system columns, an index on `(updatedAt, id)` and typed user columns
+//! primary key, the system columns, an index on `(updatedAt, id)` (NULLs first, the order queries
+//! sort in) and typed user columns
 //! (`text`, `boolean`, `bigint`, `double precision`, and the text domains `sync_datetime` and
 //! `sync_json`, so a dynamic table's schema is read back from the catalogue), plus a hidden
 //! identity column that breaks ties in insertion order. The server's own tables come from
@@ -45,9 +46,11 @@ use self::rows::{bind, bind_params, db_error, item_from_row, q};
 pub(crate) use self::schema::SEQ;
 use self::schema::{ensure_columns, user_columns};
 use super::filter::{ident, Dialect};
+use super::page_json::PageWriter;
 use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 use super::{
-    is_deleted, known_values, new_version, owned, plan, Backend, ColumnValue, Item, QueryPage, SeedRow, SqlValue, Write,
+    is_deleted, known_values, new_version, owned, plan, write_each, Backend, ColumnValue, Item, QueryPage, SavepointTx,
+    SeedRow, SqlValue, Write,
 };
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
@@ -242,32 +245,17 @@ async fn write_in(tx: &mut PgConnection, table: &TableDef, write: Write, owner: 
     Ok(item)
 }
 
-/// Writes one by one, each in a savepoint of the caller's transaction (see
-/// [`Backend::write_many`]).
-async fn write_each(
-    tx: &mut PgConnection,
-    table: &TableDef,
-    writes: Vec<Result<Write, Error>>,
-    owner: Option<&str>,
-) -> Result<Vec<Result<Item, Error>>, Error> {
-    let mut out = Vec::with_capacity(writes.len());
-    for write in writes {
-        let write = match write {
-            Ok(w) => w,
-            Err(e) => {
-                out.push(Err(e));
-                continue;
-            }
-        };
-        q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        let result = write_in(&mut *tx, table, write, owner).await;
-        if result.is_err() {
-            q("ROLLBACK TO SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        }
-        q("RELEASE SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        out.push(result);
+/// [`write_each`]'s steps on this backend.
+#[async_trait]
+impl SavepointTx for PgConnection {
+    async fn write_one(&mut self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
+        write_in(self, table, write, owner).await
     }
-    Ok(out)
+
+    async fn savepoint(&mut self, sql: &'static str) -> Result<(), Error> {
+        q(sql.to_owned()).execute(self).await?;
+        Ok(())
+    }
 }
 
 /// The most parameters one statement binds (PostgreSQL's limit is 65,535).
@@ -448,14 +436,12 @@ impl Backend for PostgresBackend {
             .await
             .map_err(|e| db_error(e, true))?;
         let more = rows.len() as u64 > top;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows.iter().take(usize::try_from(top).unwrap_or(usize::MAX)) {
-            let mut item = item_from_row(row, &columns)?;
-            if let Some(select) = &options.select {
-                item.retain(|k, _| select.iter().any(|s| s == k));
-            }
-            items.push(item);
+        let top = usize::try_from(top).unwrap_or(usize::MAX);
+        let mut page = PageWriter::new(table, &columns, options.select.as_deref(), rows.len().min(top));
+        for row in rows.iter().take(top) {
+            page.row(row)?;
         }
+        let (rows_json, rows) = page.finish();
         let count = if options.inline_count {
             let row = bind_params(q(count), &params).fetch_one(&mut *tx).await.map_err(|e| db_error(e, true))?;
             Some(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
@@ -463,7 +449,7 @@ impl Backend for PostgresBackend {
             None
         };
         tx.commit().await?;
-        Ok(QueryPage { items, more, count })
+        Ok(QueryPage { rows_json, rows, more, count })
     }
 
     async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error> {
@@ -518,7 +504,7 @@ impl Backend for PostgresBackend {
             }
         }
         let mut tx = conn.begin().await?;
-        let out = write_each(&mut tx, table, writes, owner).await?;
+        let out = write_each(&mut *tx, table, writes, owner).await?;
         tx.commit().await?;
         Ok(out)
     }

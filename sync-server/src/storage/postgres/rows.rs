@@ -7,6 +7,7 @@ use sqlx::{AssertSqlSafe, Postgres, Row};
 use sync_core::{Column, ColumnType};
 
 use crate::error::{short, Error};
+use crate::storage::page_json::RowValues;
 use crate::storage::{real_json, Item, SqlValue};
 
 /// A query on dynamic SQL text (built only from checked identifiers and placeholders).
@@ -41,7 +42,6 @@ pub(super) fn bind_params(mut query: Query, params: &[SqlValue]) -> Query {
     query
 }
 
-/// The select list of columns, in order.
 /// One stored value as JSON. Unchecked reads: the domains `sync_datetime` and `sync_json` are
 /// text on the wire, but not the `text` type sqlx would check for.
 fn json_value(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Error> {
@@ -57,6 +57,22 @@ fn json_value(row: &PgRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::Erro
             Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         },
     })
+}
+
+/// Reads as [`json_value`] does, without owning the text.
+impl RowValues for PgRow {
+    fn text(&self, i: usize) -> Result<Option<&str>, sqlx::Error> {
+        self.try_get_unchecked(i)
+    }
+    fn boolean(&self, i: usize) -> Result<Option<bool>, sqlx::Error> {
+        self.try_get(i)
+    }
+    fn integer(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(i)
+    }
+    fn real(&self, i: usize) -> Result<Option<f64>, sqlx::Error> {
+        self.try_get(i)
+    }
 }
 
 /// A row of `SELECT <select_list(columns)>` as an item.

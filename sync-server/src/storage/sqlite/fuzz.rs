@@ -78,3 +78,68 @@ proptest! {
         }
     }
 }
+
+/// The keyset condition is rendered as a row value (`filter::keyset`): on rows with NULLs and
+/// equal values, also under `not`, it selects what the `or` of the comparisons selects (written
+/// in an order that is rendered as written).
+#[test]
+fn the_keyset_row_value_selects_what_the_or_of_comparisons_selects() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.expect("a database");
+        let cols = columns();
+        let defs: Vec<String> = cols.iter().map(|c| format!("\"{}\" {}", c.name, sql_type(c.ty))).collect();
+        sqlx::query(AssertSqlSafe(format!("CREATE TABLE t ({})", defs.join(", ")))).execute(&mut conn).await.unwrap();
+        let (names, ns) = (["NULL", "'a'", "'b'"], ["NULL", "1", "2"]);
+        let dates = ["NULL", "'2024-01-01T00:00:00.000Z'", "'2024-01-02T00:00:00.000Z'"];
+        let mut k = 0;
+        for at in &dates[1..] {
+            for name in names {
+                for n in ns {
+                    for d in dates {
+                        k += 1;
+                        let sql = format!(
+                            "INSERT INTO t (id, createdAt, updatedAt, version, deleted, name, n, d) \
+                             VALUES ('r{k:03}', {at}, {at}, 'v', 0, {name}, {n}, {d})"
+                        );
+                        sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+                    }
+                }
+            }
+        }
+        let literals = |c: &str| -> Vec<&str> {
+            match c {
+                "id" => vec!["'r010'", "'r100'"],
+                "name" => vec!["'a'", "'b'"],
+                "n" => vec!["1", "2"],
+                _ => vec!["datetimeoffset'2024-01-01T00:00:00Z'", "datetimeoffset'2024-01-02T00:00:00Z'"],
+            }
+        };
+        let pairs = [("updatedAt", "id"), ("name", "n"), ("n", "name"), ("d", "name"), ("name", "d"), ("d", "n")];
+        let mut checked = 0;
+        for (a, b) in pairs {
+            for x in literals(a) {
+                for y in literals(b) {
+                    let row_value = format!("({a} gt {x}) or (({a} eq {x}) and ({b} gt {y}))");
+                    let plain = format!("({a} gt {x}) or (({b} gt {y}) and ({a} eq {x}))");
+                    for wrap in ["{}", "not ({})", "({}) eq false"] {
+                        let rendered = parse_and_render(&wrap.replace("{}", &row_value)).expect("renders");
+                        assert!(rendered.text.contains(") > ("), "{}", rendered.text);
+                        let expanded = parse_and_render(&wrap.replace("{}", &plain)).expect("renders");
+                        let (got, want) =
+                            (execute_on(&mut conn, &rendered).await, execute_on(&mut conn, &expanded).await);
+                        assert_eq!(got, want, "{wrap} with {row_value}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 6 * 4 * 3);
+    });
+}
+
+async fn execute_on(conn: &mut SqliteConnection, sql: &Sql) -> i64 {
+    let text = format!("SELECT count(*) FROM t WHERE {}", sql.text);
+    let row = bind_all(sqlx::query(AssertSqlSafe(text)), &sql.params).fetch_one(&mut *conn).await.expect("runs");
+    sqlx::Row::try_get::<i64, _>(&row, 0).expect("a count")
+}

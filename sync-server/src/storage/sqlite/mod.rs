@@ -3,9 +3,11 @@
 //! Layout: one table per synced table, `id TEXT PRIMARY KEY`, `createdAt`/`updatedAt` as canonical
 //! text (`YYYY-MM-DDTHH:MM:SS.sssZ`, so text order is time order), `version` text, `deleted` 0/1,
 //! an index on `(updatedAt, id)` for keyset pulls, and user columns whose declared SQL type names
-//! their protocol type (`TEXT`, `BOOLEAN`, `INTEGER`, `REAL`, `DATETIME`, `JSONTEXT`), so a
-//! dynamic table's schema is read back from the database itself. `__sync_clock` keeps, per table,
-//! the last `updatedAt` handed out (milliseconds since the epoch).
+//! their protocol type (`TEXT`, `BOOLEAN`, `INTEGER`, `REAL`, `DATETIMETEXT`, `JSONTEXT`), so a
+//! dynamic table's schema is read back from the database itself (files of earlier versions
+//! declare date-times `DATETIME`, read back alike; [`sql_type`] says why the name changed).
+//! `__sync_clock` keeps, per table, the last `updatedAt` handed out (milliseconds since the
+//! epoch).
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions on one writer connection, so the clock, the
 //! precondition check and the write are one atomic step even when several servers share the file.
@@ -31,14 +33,15 @@ use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
 use super::{
-    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, Backend, ColumnValue, Item, QueryPage,
-    SeedRow, SqlValue, Write,
+    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, write_each, Backend, ColumnValue, Item,
+    QueryPage, SavepointTx, SeedRow, SqlValue, Write,
 };
 use crate::error::{Error, ServerError};
 use crate::odata::QueryOptions;
 use crate::table::{system_columns, TableDef};
 
 use super::filter::{ident, Dialect};
+use super::page_json::{PageWriter, RowValues};
 use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 
 /// How long a statement waits for another connection's lock.
@@ -53,13 +56,17 @@ pub(crate) struct SqliteBackend {
     reader: SqlitePool,
 }
 
+/// The declared type of a column of a protocol type. Date-times are `DATETIMETEXT`: a name
+/// with "TEXT" in it gives the column TEXT affinity, so SQLite stores and compares the canonical
+/// text as it is. (`DATETIME`, which earlier versions declared, has NUMERIC affinity: SQLite
+/// tries to read every such value as a number, on every write and every comparison.)
 fn sql_type(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::String => "TEXT",
         ColumnType::Bool => "BOOLEAN",
         ColumnType::Integer => "INTEGER",
         ColumnType::Real => "REAL",
-        ColumnType::DateTime => "DATETIME",
+        ColumnType::DateTime => "DATETIMETEXT",
         ColumnType::Json => "JSONTEXT",
     }
 }
@@ -70,7 +77,8 @@ fn column_type(declared: &str) -> ColumnType {
         "BOOLEAN" => ColumnType::Bool,
         "INTEGER" => ColumnType::Integer,
         "REAL" => ColumnType::Real,
-        "DATETIME" => ColumnType::DateTime,
+        // `DATETIME`: the declaration of earlier versions (files they made keep working).
+        "DATETIMETEXT" | "DATETIME" => ColumnType::DateTime,
         "JSONTEXT" => ColumnType::Json,
         // A column made by another program: by SQLite's affinity rules.
         d if d.contains("INT") => ColumnType::Integer,
@@ -180,6 +188,22 @@ fn json_value(row: &SqliteRow, i: usize, ty: ColumnType) -> Result<Value, sqlx::
             Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
         },
     })
+}
+
+/// Reads as [`json_value`] does, without owning the text.
+impl RowValues for SqliteRow {
+    fn text(&self, i: usize) -> Result<Option<&str>, sqlx::Error> {
+        self.try_get_unchecked(i)
+    }
+    fn boolean(&self, i: usize) -> Result<Option<bool>, sqlx::Error> {
+        Ok(self.try_get_unchecked::<Option<i64>, _>(i)?.map(|v| v != 0))
+    }
+    fn integer(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get_unchecked(i)
+    }
+    fn real(&self, i: usize) -> Result<Option<f64>, sqlx::Error> {
+        self.try_get_unchecked(i)
+    }
 }
 
 fn item_from_row(row: &SqliteRow, columns: &[Column]) -> Result<Item, sqlx::Error> {
@@ -365,32 +389,17 @@ async fn write_in(
     Ok(item)
 }
 
-/// Writes one by one, each in a savepoint of the caller's transaction (see
-/// [`Backend::write_many`]).
-async fn write_each(
-    tx: &mut SqliteConnection,
-    table: &TableDef,
-    writes: Vec<Result<Write, Error>>,
-    owner: Option<&str>,
-) -> Result<Vec<Result<Item, Error>>, Error> {
-    let mut out = Vec::with_capacity(writes.len());
-    for write in writes {
-        let write = match write {
-            Ok(w) => w,
-            Err(e) => {
-                out.push(Err(e));
-                continue;
-            }
-        };
-        q("SAVEPOINT batch_op".to_owned()).execute(&mut *tx).await?;
-        let result = write_in(&mut *tx, table, write, owner).await;
-        if result.is_err() {
-            q("ROLLBACK TO batch_op".to_owned()).execute(&mut *tx).await?;
-        }
-        q("RELEASE batch_op".to_owned()).execute(&mut *tx).await?;
-        out.push(result);
+/// [`write_each`]'s steps on this backend.
+#[async_trait]
+impl SavepointTx for SqliteConnection {
+    async fn write_one(&mut self, table: &TableDef, write: Write, owner: Option<&str>) -> Result<Item, Error> {
+        write_in(self, table, write, owner).await
     }
-    Ok(out)
+
+    async fn savepoint(&mut self, sql: &'static str) -> Result<(), Error> {
+        q(sql.to_owned()).execute(self).await?;
+        Ok(())
+    }
 }
 
 /// The most parameters one statement binds (SQLite's limit is 32,766).
@@ -551,9 +560,10 @@ impl Backend for SqliteBackend {
         .execute(&mut *tx)
         .await?;
         let name = ident(&table.name);
+        let dt = sql_type(ColumnType::DateTime);
         let mut create = format!(
-            "CREATE TABLE IF NOT EXISTS {name} (\"id\" TEXT PRIMARY KEY NOT NULL, \"createdAt\" DATETIME NOT NULL, \
-             \"updatedAt\" DATETIME NOT NULL, \"version\" TEXT NOT NULL, \"deleted\" BOOLEAN NOT NULL DEFAULT 0"
+            "CREATE TABLE IF NOT EXISTS {name} (\"id\" TEXT PRIMARY KEY NOT NULL, \"createdAt\" {dt} NOT NULL, \
+             \"updatedAt\" {dt} NOT NULL, \"version\" TEXT NOT NULL, \"deleted\" BOOLEAN NOT NULL DEFAULT 0"
         );
         for c in &table.columns {
             create.push_str(&format!(", {} {}", ident(&c.name), sql_type(c.ty)));
@@ -617,14 +627,12 @@ impl Backend for SqliteBackend {
         let offset = i64::try_from(options.skip).unwrap_or(i64::MAX);
         let rows = bind_all(q(sql), &params).bind(limit).bind(offset).fetch_all(&mut *tx).await?;
         let more = rows.len() as u64 > top;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows.iter().take(usize::try_from(top).unwrap_or(usize::MAX)) {
-            let mut item = item_from_row(row, &columns)?;
-            if let Some(select) = &options.select {
-                item.retain(|k, _| select.iter().any(|s| s == k));
-            }
-            items.push(item);
+        let top = usize::try_from(top).unwrap_or(usize::MAX);
+        let mut page = PageWriter::new(table, &columns, options.select.as_deref(), rows.len().min(top));
+        for row in rows.iter().take(top) {
+            page.row(row)?;
         }
+        let (rows_json, rows) = page.finish();
         let count = if options.inline_count {
             let row = bind_all(q(count), &params).fetch_one(&mut *tx).await?;
             Some(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
@@ -632,7 +640,7 @@ impl Backend for SqliteBackend {
             None
         };
         tx.commit().await?;
-        Ok(QueryPage { items, more, count })
+        Ok(QueryPage { rows_json, rows, more, count })
     }
 
     async fn read(&self, table: &TableDef, id: &str) -> Result<Option<Item>, Error> {
@@ -673,7 +681,7 @@ impl Backend for SqliteBackend {
             }
         }
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-        let out = write_each(&mut tx, table, writes, owner).await?;
+        let out = write_each(&mut *tx, table, writes, owner).await?;
         tx.commit().await?;
         Ok(out)
     }
