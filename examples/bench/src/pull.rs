@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use backend_azure_rest::test_server::NodeServer;
 use backend_azure_rest::AzureRestRemote;
 use store_diesel::DieselStore;
-use sync_core::backend::Cursor;
+use sync_core::backend::{Cursor, RowPage};
 use sync_core::{PullOptions, Query, Remote, SyncContext};
 
 use crate::model::Item;
@@ -118,6 +118,14 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
         dur(raw_pages)
     );
 
+    let (value_parse, page_parse) = parse_cost(&raw).await?;
+    println!(
+        "  one page of {PAGE} rows, parsed in this process: serde_json::Value {} per row (the raw baseline's parse), \
+         RowPage::parse_json + conform {} per row (ours)",
+        dur(value_parse / PAGE as u32),
+        dur(page_parse / PAGE as u32)
+    );
+
     let n = thousands(cfg.rows);
     summary.info(
         SECTION,
@@ -137,6 +145,11 @@ pub async fn run(server: &NodeServer, cfg: Config, summary: &mut Summary) -> Res
         ratio <= 1.25,
     );
     summary.info(SECTION, "remote.query_page / raw GET + parse, same pages alternated", format!("{page_ratio:.2}×"));
+    summary.info(
+        SECTION,
+        "parse of a page: RowPage::parse_json + conform / serde_json::Value (raw's parse), CPU-bound, best of 5",
+        format!("{:.2}×", page_parse.as_secs_f64() / value_parse.as_secs_f64().max(1e-12)),
+    );
     let windowed_ratio = best(&windowed_times).as_secs_f64() / raw_best.as_secs_f64();
     summary.info(
         SECTION,
@@ -280,6 +293,35 @@ async fn page_by_page(remote: &AzureRestRemote, raw: &RawClient) -> Result<(Dura
         }
     }
     Ok((remote_t, raw_t))
+}
+
+/// What parsing one page costs: the first page's body parsed 100 times as the raw baseline
+/// parses it (`serde_json::Value`) and 100 times as the engine does (`RowPage::parse_json` and
+/// `conform`), the two alternating over 5 rounds; the best time of each per page. No network,
+/// no store: the CPU of the parse alone.
+async fn parse_cost(raw: &RawClient) -> Result<(Duration, Duration), BenchError> {
+    const TIMES: u32 = 100;
+    let body = raw.page_body(TABLE, None, PAGE).await?;
+    let schema = std::sync::Arc::new(<Item as sync_core::SyncEntity>::schema());
+    let (mut value_best, mut page_best) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..TIMES {
+            let value: serde_json::Value = serde_json::from_slice(&body)?;
+            std::hint::black_box(&value);
+        }
+        value_best = value_best.min(start.elapsed() / TIMES);
+        let start = Instant::now();
+        for _ in 0..TIMES {
+            let mut page = RowPage::parse_json(&schema, body.clone())?;
+            if !page.conform().is_empty() {
+                return Err(BenchError::new("a generated row does not fit the Item schema"));
+            }
+            std::hint::black_box(&page);
+        }
+        page_best = page_best.min(start.elapsed() / TIMES);
+    }
+    Ok((value_best, page_best))
 }
 
 /// One first incremental pull into a fresh file store, then the second (no-change) pull.

@@ -120,6 +120,23 @@ impl RawClient {
         }
     }
 
+    /// One keyset page's body as it came, unparsed.
+    pub async fn page_body(&self, table: &str, cursor: Option<&Cursor>, top: u64) -> Result<Vec<u8>, BenchError> {
+        let response = self
+            .client
+            .get(self.keyset_url(table, cursor, top, false))
+            .headers(self.headers.clone())
+            .timeout(TIMEOUT)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        if !status.is_success() {
+            return Err(BenchError::new(format!("GET page: HTTP {status}: {}", String::from_utf8_lossy(&body))));
+        }
+        Ok(body.to_vec())
+    }
+
     /// A whole keyset pull, the way the engine pages (ends on an empty page, or a short page
     /// without a next link); returns (rows, requests).
     pub async fn pull(&self, table: &str, top: u64) -> Result<(u64, u64), BenchError> {
