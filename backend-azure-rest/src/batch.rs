@@ -41,40 +41,58 @@ pub enum Batching {
     Off,
 }
 
-/// What is known of the server's batch extension: shared by the clones of one remote.
+/// What is known of the server's extensions (`x-sync-extensions`): shared by the clones of one
+/// remote. Each is learnt alike: listed turns it on, a successful response that does not list it
+/// turns it off (the server at this URL changed), an error response changes nothing (a proxy or
+/// gateway may have answered in the server's place).
 #[derive(Debug, Default)]
-pub(crate) struct Negotiated(AtomicU8);
+pub(crate) struct Negotiated {
+    batch: AtomicU8,
+    exact_timestamps: AtomicU8,
+}
 
 // 0: nothing learnt yet.
 const YES: u8 = 1;
 const NO: u8 = 2;
 
+/// The extension of batches of writes.
+const BATCH: &str = "batch";
+/// The server's statement that it compares and sorts `updatedAt` exactly as it sends it.
+const EXACT_TIMESTAMPS: &str = "exact-timestamps";
+
 impl Negotiated {
-    /// Learns from one response: a list with `batch` turns batches on; a successful response
-    /// without it turns them off (the server at this URL changed). Error responses without it
-    /// change nothing: a proxy or gateway may have answered in the server's place.
+    /// Learns from one response.
     pub(crate) fn learn(&self, status: StatusCode, headers: &HeaderMap) {
-        let listed = headers
-            .get_all(EXTENSIONS_HEADER)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|ext| ext.trim().eq_ignore_ascii_case("batch"));
-        if listed {
-            self.0.store(YES, Ordering::Relaxed);
-        } else if status.is_success() {
-            self.0.store(NO, Ordering::Relaxed);
+        let listed = |name: &str| {
+            headers
+                .get_all(EXTENSIONS_HEADER)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|ext| ext.trim().eq_ignore_ascii_case(name))
+        };
+        for (flag, name) in [(&self.batch, BATCH), (&self.exact_timestamps, EXACT_TIMESTAMPS)] {
+            if listed(name) {
+                flag.store(YES, Ordering::Relaxed);
+            } else if status.is_success() {
+                flag.store(NO, Ordering::Relaxed);
+            }
         }
     }
 
     /// The server does not take batches at this URL (it answered a batch 404, 405 or 501).
     pub(crate) fn refuse(&self) {
-        self.0.store(NO, Ordering::Relaxed);
+        self.batch.store(NO, Ordering::Relaxed);
     }
 
     /// Whether the server said it takes batches.
     pub(crate) fn has_batch(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == YES
+        self.batch.load(Ordering::Relaxed) == YES
+    }
+
+    /// Whether the server said its timestamps are exact.
+    pub(crate) fn has_exact_timestamps(&self) -> bool {
+        self.exact_timestamps.load(Ordering::Relaxed) == YES
     }
 }
 
@@ -212,6 +230,22 @@ mod tests {
         unrelated.insert(EXTENSIONS_HEADER, HeaderValue::from_static("batching"));
         n.learn(StatusCode::OK, &unrelated);
         assert!(!n.has_batch());
+    }
+
+    #[test]
+    fn exact_timestamps_are_learnt_like_batches() {
+        let n = Negotiated::default();
+        assert!(!n.has_exact_timestamps(), "nothing is known before an answer");
+        let mut both = HeaderMap::new();
+        both.insert(EXTENSIONS_HEADER, HeaderValue::from_static("batch, Exact-Timestamps"));
+        n.learn(StatusCode::OK, &both);
+        assert!(n.has_batch() && n.has_exact_timestamps());
+        n.learn(StatusCode::BAD_GATEWAY, &HeaderMap::new());
+        assert!(n.has_exact_timestamps(), "a gateway's error answer changes nothing");
+        let mut batch_only = HeaderMap::new();
+        batch_only.insert(EXTENSIONS_HEADER, HeaderValue::from_static("batch"));
+        n.learn(StatusCode::OK, &batch_only);
+        assert!(n.has_batch() && !n.has_exact_timestamps(), "a server that stops saying it is believed");
     }
 
     #[test]

@@ -192,8 +192,10 @@ impl AzureRestRemoteBuilder {
     /// before it goes on: one more (usually small) request per full page, and no row skipped
     /// on servers that keep more digits than they send (the .NET server; the Node server with
     /// rows another tool wrote into its database). Set `true` only for a server whose every
-    /// row's `updatedAt` was written by the server itself in milliseconds, such as `sync-server`
-    /// or a Node server no other tool writes to.
+    /// row's `updatedAt` was written by the server itself in milliseconds, such as a Node server
+    /// no other tool writes to. `sync-server` says so itself (`x-sync-extensions:
+    /// exact-timestamps` on its answers): the remote then answers `true` from that answer on,
+    /// whatever this is set to, and `false` again if a later successful answer stops saying it.
     pub fn exact_timestamps(mut self, exact: bool) -> Self {
         self.exact_timestamps = exact;
         self

@@ -565,8 +565,11 @@ impl Remote for AzureRestRemote {
         self.fetch_rows(&mut secrets, schema, request).await.map_err(|e| secrets.error(e))
     }
 
+    /// What the builder was told ([`exact_timestamps`](crate::AzureRestRemoteBuilder::exact_timestamps)),
+    /// or what the server's last successful answer said (`x-sync-extensions: exact-timestamps`,
+    /// which sync-server sends).
     fn exact_timestamps(&self) -> bool {
-        self.inner.exact_timestamps
+        self.inner.exact_timestamps || self.inner.negotiated.has_exact_timestamps()
     }
 
     /// [`batch_size`](crate::AzureRestRemoteBuilder::batch_size) once the server has said it

@@ -179,7 +179,10 @@ pub trait Remote: std::fmt::Debug + Send + Sync {
     /// (`docs/architecture.md`, "Timestamps finer than the server sends").
     ///
     /// The default is `true`, the keyset cursor alone, for remotes that know their server
-    /// (such a remote need not implement `query_by_id`).
+    /// (such a remote need not implement `query_by_id`). The engine asks again after each page
+    /// it receives, so a remote may learn the answer from the server's responses (as
+    /// `AzureRestRemote` does from sync-server's `x-sync-extensions: exact-timestamps`); a
+    /// window already begun runs to its end either way.
     fn exact_timestamps(&self) -> bool {
         true
     }

@@ -42,8 +42,11 @@ pub const MAX_OPERATIONS: usize = 1000;
 
 /// The header that advertises the extension, and its value.
 pub(crate) const EXTENSIONS_HEADER: &str = "x-sync-extensions";
-/// The value of [`EXTENSIONS_HEADER`].
-pub(crate) const EXTENSIONS: HeaderValue = HeaderValue::from_static("batch");
+/// The value of [`EXTENSIONS_HEADER`]: `$batch`, and `exact-timestamps`, the statement that this
+/// server compares and sorts `updatedAt` exactly as it sends it (it makes every `updatedAt`
+/// itself, to the millisecond it sends, unique in its table), so clients page with the plain
+/// keyset cursor instead of windows.
+pub(crate) const EXTENSIONS: HeaderValue = HeaderValue::from_static("batch, exact-timestamps");
 
 fn text(op: &Map<String, Value>, key: &str, i: usize) -> Result<Option<String>, Error> {
     match op.get(key) {

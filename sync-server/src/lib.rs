@@ -99,9 +99,11 @@
 //!
 //! # The `$batch` extension
 //! `POST /tables/{t}/$batch` runs many writes in one request with the same rules and answers as
-//! the single requests; every answer carries `x-sync-extensions: batch` so that clients use it
-//! only with a server that has it (see [`batch`]). `backend-azure-rest`'s `AzureRestRemote` reads
-//! the header and then pushes through `$batch` (`Batching` on its builder turns that off).
+//! the single requests; every answer carries `x-sync-extensions: batch, exact-timestamps` so that
+//! clients use it only with a server that has it (see [`batch`]). `backend-azure-rest`'s
+//! `AzureRestRemote` reads the header and then pushes through `$batch` (`Batching` on its builder
+//! turns that off); `exact-timestamps` (every `updatedAt` is made here, in milliseconds, unique in
+//! its table) lets it pull with the plain keyset cursor.
 //!
 //! # Not yet
 //! CORS, the Node server's per-table `access`, hooks and `recordsExpire`.

@@ -18,7 +18,7 @@ async fn send(
     body: Option<&Value>,
 ) -> (u16, Value) {
     let (status, headers, body) = send_full(client, base, method, path, if_match, body).await;
-    assert_eq!(headers.get("x-sync-extensions").and_then(|v| v.to_str().ok()), Some("batch"));
+    assert_eq!(headers.get("x-sync-extensions").and_then(|v| v.to_str().ok()), Some("batch, exact-timestamps"));
     (status, body)
 }
 

@@ -66,7 +66,7 @@ pub(crate) async fn pull(
     }
 
     shared.events.emit(SyncEvent::PullStarted { table: table.clone(), query_id: query_id.clone() });
-    let exact = remote.exact_timestamps();
+    let mut exact = remote.exact_timestamps();
     let mut position = match &query_id {
         Some(id) => {
             let (t, id) = (table.clone(), id.clone());
@@ -133,6 +133,10 @@ pub(crate) async fn pull(
         let page_span = tracing::debug_span!("page", n = summary.requests, rows = page.len());
         page_span.in_scope(|| tracing::debug!(position = ?asked, "page received"));
         let mut page = page;
+        // A remote may learn from the server's answers that its timestamps are exact (sync-server
+        // says so): from the next step on, the pull follows the plain keyset cursor. Every
+        // position is valid either way; a window already begun runs to its end.
+        exact = remote.exact_timestamps();
         let (next, saved_position, keep) = {
             let rows = page.rows();
             asked.check_page(&rows, exact)?;
