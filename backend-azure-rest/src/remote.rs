@@ -430,34 +430,7 @@ impl AzureRestRemote {
             .collect())
     }
 
-    async fn query_page_with(
-        &self,
-        secrets: &mut Redactor,
-        table: &str,
-        filter: Option<&Expr>,
-        cursor: Option<&Cursor>,
-        page_size: u64,
-        with_total: bool,
-    ) -> Result<Page, RemoteError> {
-        let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
-        let url = self.inner.endpoint.query_url(table, filter, cursor, top, with_total)?;
-        self.fetch_page(secrets, url, top).await
-    }
-
-    async fn query_by_id_with(
-        &self,
-        secrets: &mut Redactor,
-        table: &str,
-        filter: Option<&Expr>,
-        after_id: Option<&str>,
-        page_size: u64,
-    ) -> Result<Page, RemoteError> {
-        let top = if page_size == 0 { self.inner.default_page_size } else { page_size };
-        let url = self.inner.endpoint.id_query_url(table, filter, after_id, top)?;
-        self.fetch_page(secrets, url, top).await
-    }
-
-    /// The URL of a pull's page request, and the most rows it may bring.
+    /// The URL of a page request, and the most rows it may bring.
     fn rows_url(&self, table: &str, request: PageRequest<'_>) -> Result<(Url, u64), RemoteError> {
         let top = |page_size: u64| if page_size == 0 { self.inner.default_page_size } else { page_size };
         match request {
@@ -472,39 +445,56 @@ impl AzureRestRemote {
         }
     }
 
-    /// One page of rows from a query URL, parsed straight into a [`RowPage`] of `schema`'s table.
+    /// The successful answer to a page request, and the most rows it may hold.
+    async fn page_response(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        request: PageRequest<'_>,
+    ) -> Result<(RawResponse, u64), RemoteError> {
+        let (url, top) = self.rows_url(table, request)?;
+        let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
+        if !ok(&raw) {
+            return Err(Self::failure(&raw));
+        }
+        Ok((raw, top))
+    }
+
+    /// One page of rows as records.
+    async fn fetch_page(
+        &self,
+        secrets: &mut Redactor,
+        table: &str,
+        request: PageRequest<'_>,
+    ) -> Result<Page, RemoteError> {
+        let (raw, top) = self.page_response(secrets, table, request).await?;
+        let (items, total) = parse_rows(&raw)?;
+        check_page_size(items.len(), top)?;
+        Ok(Page { items, has_next_link: has_next_link(&raw.headers), total })
+    }
+
+    /// One page of rows parsed straight into a [`RowPage`] of `schema`'s table.
     async fn fetch_rows(
         &self,
         secrets: &mut Redactor,
         schema: &Arc<TableSchema>,
         request: PageRequest<'_>,
     ) -> Result<RowPage, RemoteError> {
-        let (url, top) = self.rows_url(schema.name(), request)?;
-        let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
-        if !ok(&raw) {
-            return Err(Self::failure(&raw));
-        }
+        let (raw, top) = self.page_response(secrets, schema.name(), request).await?;
         let has_next_link = has_next_link(&raw.headers);
         let mut page = RowPage::parse_json(schema, raw.body)?;
-        if page.len() as u64 > top {
-            return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {}", page.len())));
-        }
+        check_page_size(page.len(), top)?;
         page.has_next_link = has_next_link;
         Ok(page)
     }
+}
 
-    /// One page of rows from a query URL, at most `top` of them.
-    async fn fetch_page(&self, secrets: &mut Redactor, url: Url, top: u64) -> Result<Page, RemoteError> {
-        let raw = self.send(secrets, Op::Query, Method::GET, url, None, None).await?;
-        if !ok(&raw) {
-            return Err(Self::failure(&raw));
-        }
-        let (items, total) = parse_rows(&raw)?;
-        if items.len() as u64 > top {
-            return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {}", items.len())));
-        }
-        Ok(Page { items, has_next_link: has_next_link(&raw.headers), total })
+/// A page may not hold more rows than it asked for.
+fn check_page_size(rows: usize, top: u64) -> Result<(), RemoteError> {
+    if rows as u64 > top {
+        return Err(RemoteError::protocol(format!("asked for at most {top} rows, got {rows}")));
     }
+    Ok(())
 }
 
 #[async_trait]
@@ -542,7 +532,8 @@ impl Remote for AzureRestRemote {
         page_size: u64,
     ) -> Result<Page, RemoteError> {
         let mut secrets = self.redactor();
-        self.query_page_with(&mut secrets, table, filter, cursor, page_size, false).await.map_err(|e| secrets.error(e))
+        let request = PageRequest::Keyset { filter, cursor, page_size, with_total: false };
+        self.fetch_page(&mut secrets, table, request).await.map_err(|e| secrets.error(e))
     }
 
     /// The keyset query with `$inlinecount=allpages`: the Node server answers
@@ -555,7 +546,8 @@ impl Remote for AzureRestRemote {
         page_size: u64,
     ) -> Result<Page, RemoteError> {
         let mut secrets = self.redactor();
-        self.query_page_with(&mut secrets, table, filter, cursor, page_size, true).await.map_err(|e| secrets.error(e))
+        let request = PageRequest::Keyset { filter, cursor, page_size, with_total: true };
+        self.fetch_page(&mut secrets, table, request).await.map_err(|e| secrets.error(e))
     }
 
     /// The page's JSON parsed straight into the table's columns ([`RowPage::parse_json`]): no
@@ -603,7 +595,8 @@ impl Remote for AzureRestRemote {
         page_size: u64,
     ) -> Result<Page, RemoteError> {
         let mut secrets = self.redactor();
-        self.query_by_id_with(&mut secrets, table, filter, after_id, page_size).await.map_err(|e| secrets.error(e))
+        let request = PageRequest::ById { filter, after_id, page_size };
+        self.fetch_page(&mut secrets, table, request).await.map_err(|e| secrets.error(e))
     }
 }
 

@@ -33,6 +33,28 @@ impl<'c> DieselTransaction<'c> {
         DieselTransaction { db, catalogue }
     }
 
+    /// Upserts `rows` into the table with its many-row statement, as many rows per statement as
+    /// the parameter limit allows; `push` appends one row's parameters in schema order.
+    fn upsert_params<'a, T>(
+        &mut self,
+        info: &TableInfo,
+        rows: &'a [T],
+        push: impl Fn(&'a T, &mut Vec<Param<'a>>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let columns = info.schema.columns().len().max(1);
+        let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
+        let shape = info.upsert_rows();
+        for chunk in statement_chunks(rows, most) {
+            let mut params = Vec::with_capacity(chunk.len() * columns);
+            for row in chunk {
+                push(row, &mut params)?;
+            }
+            let table = info.schema.name();
+            self.db.execute(Stmt::rows(shape, params)).map_err(|e| db(&format!("writing to {table:?}"), e))?;
+        }
+        Ok(())
+    }
+
     fn table(&self, name: &str) -> Result<Arc<TableInfo>, StoreError> {
         self.catalogue.get(name).cloned().ok_or_else(|| StoreError::UnknownTable(name.to_owned()))
     }
@@ -75,41 +97,18 @@ impl Transaction for DieselTransaction<'_> {
 
     fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
         let info = self.table(table)?;
-        let columns = info.schema.columns().len().max(1);
-        let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
         let rows = records.iter().map(|r| conformed(&info, r)).collect::<Result<Vec<_>, _>>()?;
-        let shape = info.upsert_rows();
-        for chunk in statement_chunks(&rows, most) {
-            let mut params = Vec::with_capacity(chunk.len() * columns);
-            for row in chunk {
-                rows::push_record_params(&info.schema, row, &mut params)?;
-            }
-            self.db.execute(Stmt::rows(shape, params)).map_err(|e| db(&format!("writing to {table:?}"), e))?;
-        }
-        Ok(())
+        self.upsert_params(&info, &rows, |row, params| rows::push_record_params(&info.schema, row, params))
     }
 
     fn upsert_rows(&mut self, table: &str, page: &RowPage, rows: &[usize]) -> Result<(), StoreError> {
         let info = self.table(table)?;
         if page.schema().columns() != info.schema.columns() {
             // Conformed to another schema than the store's: through records, checked again.
-            let records = rows
-                .iter()
-                .map(|&row| page.record(row).map_err(|e| StoreError::record(table, e)))
-                .collect::<Result<Vec<_>, _>>()?;
+            let records = page.records(rows)?;
             return self.upsert_many(table, &records.iter().collect::<Vec<_>>());
         }
-        let columns = info.schema.columns().len().max(1);
-        let most = (MAX_PARAMS / columns).min(MAX_ROWS_PER_STATEMENT);
-        let shape = info.upsert_rows();
-        for chunk in statement_chunks(rows, most) {
-            let mut params = Vec::with_capacity(chunk.len() * columns);
-            for &row in chunk {
-                rows::push_page_params(&info.schema, page, row, &mut params)?;
-            }
-            self.db.execute(Stmt::rows(shape, params)).map_err(|e| db(&format!("writing to {table:?}"), e))?;
-        }
-        Ok(())
+        self.upsert_params(&info, rows, |&row, params| rows::push_page_params(&info.schema, page, row, params))
     }
 
     fn existing_ids(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {

@@ -221,74 +221,73 @@ pub fn apply_pull_page(
     rows: &[Record],
     cursor: Option<(&str, &Cursor)>,
 ) -> Result<PageOutcome, StoreError> {
-    let mut outcome = PageOutcome::default();
-    // Usually a pull follows a push and nothing of the table is queued: then no row needs a look
-    // at the queue.
-    let table_ops = OperationFilter::table(table);
-    let queue_empty = tx.count_operations(&table_ops)? == 0;
-    // Upserts are written together (`Transaction::upsert_many`); a row whose id is already in
-    // the batch (a server that sends one twice) writes the batch first, so the later row wins
-    // as it would one by one.
-    let mut batch: Vec<&Record> = Vec::with_capacity(rows.len());
-    let mut batched: HashSet<&str> = HashSet::with_capacity(rows.len());
-    for row in rows {
-        if batched.contains(row.id()) {
-            tx.upsert_many(table, &batch)?;
-            batch.clear();
-            batched.clear();
-        }
-        if !queue_empty && tx.count_operations(&OperationFilter::item(table, row.id()))? > 0 {
-            outcome.skipped += 1;
-        } else if row.is_deleted() {
-            tx.delete(table, row.id())?;
-            outcome.deleted += 1;
-        } else {
-            batch.push(row);
-            batched.insert(row.id());
-            outcome.upserted += 1;
-        }
-    }
-    tx.upsert_many(table, &batch)?;
+    let outcome = apply_rows(
+        tx,
+        table,
+        rows.len(),
+        |i| (rows[i].id(), rows[i].is_deleted()),
+        |tx, batch| tx.upsert_many(table, &batch.iter().map(|&i| &rows[i]).collect::<Vec<_>>()),
+    )?;
     if let Some((query_id, cursor)) = cursor {
         cursor.save(tx, table, query_id)?;
     }
     Ok(outcome)
 }
 
-/// [`apply_pull_page`] for the rows at indexes `rows` of a conformed [`RowPage`]: the same
-/// rules (a row with a queued local change is skipped, a soft-deleted one deletes the item, the
-/// rest are upserted together, a later copy of an id winning), with the page's fields bound as
-/// they are ([`Transaction::upsert_rows`]).
+/// [`apply_pull_page`] for the rows at indexes `rows` of a conformed [`RowPage`], with the
+/// page's fields bound as they are ([`Transaction::upsert_rows`]).
 pub(crate) fn apply_pull_rows(
     tx: &mut dyn Transaction,
     table: &str,
     page: &RowPage,
     rows: &[usize],
 ) -> Result<PageOutcome, StoreError> {
+    apply_rows(
+        tx,
+        table,
+        rows.len(),
+        |k| (page.id(rows[k]), page.is_deleted(rows[k])),
+        |tx, batch| tx.upsert_rows(table, page, &batch.iter().map(|&k| rows[k]).collect::<Vec<_>>()),
+    )
+}
+
+/// The rules of a pulled page, whatever holds its rows (`row(i)` gives row `i`'s id and whether
+/// it is soft-deleted): a row whose item has a queued local change is skipped, a soft-deleted one
+/// deletes the item, the rest are upserted together (`upsert` of their indexes); a row whose id
+/// is already in the batch (a server that sends one twice) writes the batch first, so the later
+/// row wins as it would one by one.
+fn apply_rows<'r>(
+    tx: &mut dyn Transaction,
+    table: &str,
+    len: usize,
+    row: impl Fn(usize) -> (&'r str, bool),
+    mut upsert: impl FnMut(&mut dyn Transaction, &[usize]) -> Result<(), StoreError>,
+) -> Result<PageOutcome, StoreError> {
     let mut outcome = PageOutcome::default();
-    let table_ops = OperationFilter::table(table);
-    let queue_empty = tx.count_operations(&table_ops)? == 0;
-    let mut batch: Vec<usize> = Vec::with_capacity(rows.len());
-    let mut batched: HashSet<&str> = HashSet::with_capacity(rows.len());
-    for &row in rows {
-        let id = page.id(row);
+    // Usually a pull follows a push and nothing of the table is queued: then no row needs a look
+    // at the queue.
+    let queue_empty = tx.count_operations(&OperationFilter::table(table))? == 0;
+    let mut batch: Vec<usize> = Vec::with_capacity(len);
+    let mut batched: HashSet<&str> = HashSet::with_capacity(len);
+    for i in 0..len {
+        let (id, deleted) = row(i);
         if batched.contains(id) {
-            tx.upsert_rows(table, page, &batch)?;
+            upsert(tx, &batch)?;
             batch.clear();
             batched.clear();
         }
         if !queue_empty && tx.count_operations(&OperationFilter::item(table, id))? > 0 {
             outcome.skipped += 1;
-        } else if page.is_deleted(row) {
+        } else if deleted {
             tx.delete(table, id)?;
             outcome.deleted += 1;
         } else {
-            batch.push(row);
+            batch.push(i);
             batched.insert(id);
             outcome.upserted += 1;
         }
     }
-    tx.upsert_rows(table, page, &batch)?;
+    upsert(tx, &batch)?;
     Ok(outcome)
 }
 

@@ -126,10 +126,7 @@ pub trait Transaction {
     /// [`upsert_many`](Self::upsert_many) of their records, which the default does; stores that
     /// bind a page's fields as they are override it (pulls go through here).
     fn upsert_rows(&mut self, table: &str, page: &RowPage, rows: &[usize]) -> Result<(), StoreError> {
-        let records = rows
-            .iter()
-            .map(|&row| page.record(row).map_err(|e| StoreError::record(table, e)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let records = page.records(rows)?;
         self.upsert_many(table, &records.iter().collect::<Vec<_>>())
     }
     /// Which of `ids` have a stored item in `table`: the same as [`get`](Self::get) of each,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::error::RecordError;
+use crate::error::{RecordError, StoreError};
 use crate::record::Record;
 use crate::remote::Page;
 use crate::schema::{system, TableSchema};
@@ -211,6 +211,12 @@ impl RowPage {
             map.insert(col.name.clone(), value);
         }
         Record::new(map)
+    }
+
+    /// The rows at indexes `rows` as records (see [`record`](Self::record)), a fault named with
+    /// the page's table.
+    pub fn records(&self, rows: &[usize]) -> Result<Vec<Record>, StoreError> {
+        rows.iter().map(|&row| self.record(row).map_err(|e| StoreError::record(self.schema.name(), e))).collect()
     }
 
     /// Keeps the rows for which `keep` (indexed by row) is true, in order.
