@@ -1,6 +1,8 @@
 //! Cases about the system tables and the atomic units built on them: the errors and config
 //! tables, pulled pages ([`apply_pull_page`]) and completed pushes ([`complete_operation`]).
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::records::error_row;
@@ -14,7 +16,10 @@ use crate::error::StoreError;
 use crate::operation::{FailureKind, OperationError, OperationKind, OperationState};
 use crate::queue::{apply_pull_page, complete_operation, LocalChange, PageOutcome};
 use crate::record::Record;
-use crate::store::StoreExt;
+use crate::remote::Page;
+use crate::row_page::RowPage;
+use crate::schema::TableSchema;
+use crate::store::{Store, StoreExt};
 
 /// Error rows are stored whole, listed oldest operation first (optionally by table), replaced
 /// by operation id, and removed.
@@ -206,9 +211,38 @@ pub async fn pull_page_is_atomic<F: StoreFactory>(factory: &F) {
 }
 
 /// Pulled pages of any size store every row with its values (stores write them many at a time,
-/// `Transaction::upsert_many`), a second page replaces them, and a page that names one id twice,
-/// or deletes it after an upsert, ends as the rows one by one would.
+/// `Transaction::upsert_many`, and, for the engine's pulls, `Transaction::upsert_rows` of a
+/// `RowPage`), a second page replaces them, and a page that names one id twice, or deletes it
+/// after an upsert, ends as the rows one by one would. Both ways on a store of their own.
 pub async fn pulled_pages_of_any_size_store_every_row<F: StoreFactory>(factory: &F) {
+    for as_row_page in [false, true] {
+        pulled_pages_store_every_row(factory, as_row_page).await;
+    }
+}
+
+/// Applies `rows` as a pulled page: through `apply_pull_page`, or as a conformed `RowPage`
+/// through the engine's `apply_pull_rows`.
+async fn apply_page(store: &impl Store, schema: &TableSchema, rows: Vec<Record>, as_row_page: bool) -> PageOutcome {
+    let schema = Arc::new(schema.clone());
+    let what = if as_row_page { "a RowPage" } else { "a page of records" };
+    ok(
+        store
+            .transact(move |tx| {
+                if !as_row_page {
+                    return apply_pull_page(tx, "Todo", &rows, None);
+                }
+                let items = Page { items: rows, has_next_link: false, total: None };
+                let mut page = RowPage::from_page(&schema, items);
+                assert!(page.conform().is_empty(), "conformed rows stay conformed");
+                let all: Vec<usize> = (0..page.len()).collect();
+                crate::queue::apply_pull_rows(tx, "Todo", &page, &all)
+            })
+            .await,
+        what,
+    )
+}
+
+async fn pulled_pages_store_every_row<F: StoreFactory>(factory: &F, as_row_page: bool) {
     let schema = todo_schema();
     let store = fresh(factory, std::slice::from_ref(&schema)).await;
     let row = |id: String, text: &str, n: i64| {
@@ -221,8 +255,7 @@ pub async fn pulled_pages_of_any_size_store_every_row<F: StoreFactory>(factory: 
     let mut total = 0;
     for size in [1usize, 2, 3, 255, 256, 257, 700] {
         let page: Vec<Record> = (0..size).map(|i| row(format!("s{size}-{i:04}"), "first", i as i64)).collect();
-        let rows = page.clone();
-        let out = ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "a page");
+        let out = apply_page(&store, &schema, page.clone(), as_row_page).await;
         assert_eq!(out.upserted, size as u64, "a page of {size} rows");
         total += size;
         for probe in [0, size / 2, size - 1] {
@@ -233,19 +266,19 @@ pub async fn pulled_pages_of_any_size_store_every_row<F: StoreFactory>(factory: 
             );
         }
         let again: Vec<Record> = (0..size).map(|i| row(format!("s{size}-{i:04}"), "second", -(i as i64))).collect();
-        let rows = again.clone();
-        ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "the page again");
+        apply_page(&store, &schema, again.clone(), as_row_page).await;
         assert_eq!(get(&store, "Todo", again[size - 1].id()).await.as_ref(), Some(&again[size - 1]), "replaced");
     }
     let page = ok(crate::Store::query(&store, "Todo", &crate::Query::new()).await, "every row");
     assert_eq!(page.items.len(), total, "no row lost or doubled");
     let rows = vec![row("twice".into(), "one", 1), row("other".into(), "x", 0), row("twice".into(), "two", 2)];
-    ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "an id twice");
+    let out = apply_page(&store, &schema, rows, as_row_page).await;
+    assert_eq!(out.upserted, 3, "an id twice");
     let stored = get(&store, "Todo", "twice").await.expect("stored");
     assert_eq!(stored.get("text"), Some(&json!("two")), "the later row wins, as one by one");
     let gone = conformed(&schema, json!({"id": "gone", "text": "x", "deleted": true, "version": "v4"}));
     let rows = vec![row("gone".into(), "here", 1), row("after".into(), "x", 0), gone];
-    ok(store.transact(move |tx| apply_pull_page(tx, "Todo", &rows, None)).await, "an upsert then its delete");
+    apply_page(&store, &schema, rows, as_row_page).await;
     assert_eq!(get(&store, "Todo", "gone").await, None, "a delete after an upsert of the same id wins");
     assert!(get(&store, "Todo", "after").await.is_some());
 }
