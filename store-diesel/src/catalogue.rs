@@ -88,6 +88,8 @@ pub(crate) struct TableInfo {
     column_sql: HashMap<String, String>,
     /// `SELECT <every column> FROM "T" WHERE "id" = ?`.
     pub(crate) get_sql: String,
+    /// `SELECT <every column> FROM "T" WHERE "id"` (see [`TableInfo::get_many_sql`]).
+    select_where_id: String,
     /// Insert-or-update of every column.
     pub(crate) upsert_sql: String,
     /// `DELETE FROM "T" WHERE "id" = ?`.
@@ -126,10 +128,12 @@ impl TableInfo {
         let upsert_head = format!("INSERT INTO {table_sql} ({list}) VALUES ");
         // The one-row upsert is the many-row shape with one row.
         let upsert_sql = RowsShape { head: &upsert_head, columns: names.len(), tail: &on_conflict }.sql(1);
+        let select_where_id = format!("SELECT {list} FROM {table_sql} WHERE {id_sql}");
         Ok(TableInfo {
             upsert_head,
             on_conflict,
-            get_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} = ?"),
+            get_sql: format!("{select_where_id} = ?"),
+            select_where_id,
             rows_after_sql: format!("SELECT {list} FROM {table_sql} WHERE {id_sql} > ? ORDER BY {id_sql} LIMIT ?"),
             delete_sql: format!("DELETE FROM {table_sql} WHERE {id_sql} = ?"),
             upsert_sql,
@@ -146,6 +150,12 @@ impl TableInfo {
     /// [`Stmt::rows`]: crate::statement::Stmt::rows
     pub(crate) fn upsert_rows(&self) -> RowsShape<'_> {
         RowsShape { head: &self.upsert_head, columns: self.schema.columns().len(), tail: &self.on_conflict }
+    }
+
+    /// `SELECT <every column> FROM "T" WHERE "id" IN (?, …)` for `ids` ids (a few fixed sizes
+    /// only, as for [`upsert_rows`](Self::upsert_rows)).
+    pub(crate) fn get_many_sql(&self, ids: usize) -> String {
+        format!("{} IN ({})", self.select_where_id, vec!["?"; ids].join(", "))
     }
 
     /// `SELECT "id" FROM "T" WHERE "id" IN (?, …)` for `ids` ids (a few fixed sizes only, as

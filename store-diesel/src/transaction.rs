@@ -2,7 +2,7 @@
 //! inside an open `BEGIN IMMEDIATE` transaction, plus the table catalogue as of its start.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sync_core::backend::{resolve_query, NewOperation, OperationFilter, RowPage, StoreError, Transaction};
@@ -109,6 +109,28 @@ impl Transaction for DieselTransaction<'_> {
             return self.upsert_many(table, &records.iter().collect::<Vec<_>>());
         }
         self.upsert_params(&info, rows, |&row, params| rows::push_page_params(&info.schema, page, row, params))
+    }
+
+    fn get_many(&mut self, table: &str, ids: &[&str]) -> Result<Vec<Option<Record>>, StoreError> {
+        let info = self.table(table)?;
+        let mut found: HashMap<String, Record> = HashMap::with_capacity(ids.len());
+        for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
+            let rows = self
+                .db
+                .load(Stmt::new(info.get_many_sql(chunk.len()), chunk.iter().map(|id| Param::text(id)).collect()))
+                .map_err(|e| db(&format!("reading from {table:?}"), e))?;
+            for row in rows {
+                let record = rows::read_record(info.schema.name(), info.schema.columns(), row)?;
+                found.insert(record.id().to_owned(), record);
+            }
+        }
+        // In the order asked; an id asked twice is answered twice (a copy but the last time).
+        let last: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        Ok(ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| if last.get(id) == Some(&i) { found.remove(*id) } else { found.get(*id).cloned() })
+            .collect())
     }
 
     fn existing_ids(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {

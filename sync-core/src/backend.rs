@@ -33,7 +33,7 @@ pub use crate::query::odata::{is_odata_datetime, odata_filter, odata_literal, od
 pub use crate::query::resolve::resolve_query;
 pub use crate::queue::{
     adopt_server_columns, apply_local_change, apply_local_changes, apply_pull_page, complete_operation,
-    newest_operation, LocalChangeOutcome, PageOutcome,
+    complete_operations, newest_operation, Completion, LocalChangeOutcome, PageOutcome,
 };
 pub use crate::record::{json_type_name, validate_id, MAX_ID_LEN};
 pub use crate::remote::{strip_server_columns, BatchOp, BatchResult, Page, PageRequest, Remote};

@@ -2,7 +2,7 @@
 //! and its queued operation, collapsed by [`collapse_rule`]), a pulled page (its rows and the
 //! cursor), a completed push.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -325,14 +325,103 @@ pub fn complete_operation(
     tx.remove_operation(op.id)?;
     tx.remove_error(op.id)?;
     let Some(server) = server_item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
-    let later = tx.operations(&OperationFilter::item(&op.table, &op.item_id))?;
-    if later.is_empty() {
+    if tx.count_operations(&OperationFilter::item(&op.table, &op.item_id))? == 0 {
         return tx.upsert(&op.table, server);
     }
-    adopt_into_stored_item(tx, &op.table, &op.item_id, server)?;
-    for mut later_op in later {
+    adopt_into_item_and_later_operations(tx, &op.table, &op.item_id, server)
+}
+
+/// A successful push to finish with [`complete_operations`]: the operation, the edit counter it
+/// was sent at, and the server's item (conformed; `None` for a delete).
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    /// The operation's id.
+    pub op_id: u64,
+    /// Its edit counter when it was sent.
+    pub sent_version: u64,
+    /// The server's answer.
+    pub server_item: Option<&'a Record>,
+}
+
+/// [`complete_operation`] of each completion in turn, with the same result, in fewer statements:
+/// the server's items of a table go to the store in one [`Transaction::upsert_many`], and the
+/// items that still have queued operations are found with one [`Transaction::queued_items`]
+/// per table instead of a listing per item. A push finishes a whole `$batch` group here.
+///
+/// Completions of one item are finished one by one, in order (a group never has two, but the
+/// result must not depend on that), and so is an operation changed since it was sent.
+///
+/// ```
+/// # use sync_core::backend::{complete_operations, Completion, Transaction, StoreError};
+/// # fn demo(tx: &mut dyn Transaction, sent: &[(u64, u64)]) -> Result<(), StoreError> {
+/// let done: Vec<Completion> =
+///     sent.iter().map(|&(op_id, sent_version)| Completion { op_id, sent_version, server_item: None }).collect();
+/// complete_operations(tx, &done)
+/// # }
+/// ```
+pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'_>]) -> Result<(), StoreError> {
+    let mut found = Vec::with_capacity(completions.len());
+    for c in completions {
+        if let Some(op) = tx.operation(c.op_id)? {
+            found.push((c, op));
+        }
+    }
+    let mut per_item: HashMap<(&str, &str), usize> = HashMap::with_capacity(found.len());
+    for (_, op) in &found {
+        *per_item.entry((op.table.as_str(), op.item_id.as_str())).or_default() += 1;
+    }
+    let alone = |c: &Completion<'_>, op: &Operation| {
+        op.version != c.sent_version || per_item.get(&(op.table.as_str(), op.item_id.as_str())).copied() != Some(1)
+    };
+    // Removed and answered with an item: stored once the table's queued items are known.
+    let mut answered: Vec<(&str, &str, &Record)> = Vec::new();
+    for (c, op) in &found {
+        if alone(c, op) {
+            continue;
+        }
+        tx.remove_operation(op.id)?;
+        tx.remove_error(op.id)?;
+        if let Some(server) = c.server_item.filter(|_| op.kind != OperationKind::Delete) {
+            answered.push((&op.table, &op.item_id, server));
+        }
+    }
+    let mut tables: Vec<&str> = answered.iter().map(|(table, _, _)| *table).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for table in tables {
+        let of_table: Vec<(&str, &Record)> =
+            answered.iter().filter(|(t, _, _)| *t == table).map(|(_, id, server)| (*id, *server)).collect();
+        let ids: Vec<&str> = of_table.iter().map(|(id, _)| *id).collect();
+        let queued = tx.queued_items(table, &ids)?;
+        let free: Vec<&Record> =
+            of_table.iter().filter(|(id, _)| !queued.contains(*id)).map(|(_, server)| *server).collect();
+        tx.upsert_many(table, &free)?;
+        for (id, server) in of_table.iter().filter(|(id, _)| queued.contains(*id)) {
+            adopt_into_item_and_later_operations(tx, table, id, server)?;
+        }
+    }
+    // Items of more than one completion, and operations changed since they were sent: one by
+    // one, in order (no other completion touches their items).
+    for (c, op) in &found {
+        if alone(c, op) {
+            complete_operation(tx, c.op_id, c.sent_version, c.server_item)?;
+        }
+    }
+    Ok(())
+}
+
+/// The server's system columns into the stored item and into the snapshots of the item's
+/// queued operations, their user fields kept (a newer local change is queued behind the push).
+fn adopt_into_item_and_later_operations(
+    tx: &mut dyn Transaction,
+    table: &str,
+    id: &str,
+    server: &Record,
+) -> Result<(), StoreError> {
+    adopt_into_stored_item(tx, table, id, server)?;
+    for mut later_op in tx.operations(&OperationFilter::item(table, id))? {
         if let Some(snapshot) = later_op.item.as_mut() {
-            adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(&op.table, e))?;
+            adopt_server_columns(snapshot, server).map_err(|e| StoreError::record(table, e))?;
             tx.update_operation(&later_op)?;
         }
     }

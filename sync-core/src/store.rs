@@ -129,6 +129,12 @@ pub trait Transaction {
         let records = page.records(rows)?;
         self.upsert_many(table, &records.iter().collect::<Vec<_>>())
     }
+    /// The stored items of `ids` in `table`, in the order of `ids` (`None` where there is none):
+    /// the same as [`get`](Self::get) of each, which the default does. Stores that read many
+    /// rows in one query override it (a push reads the items of a batch through here).
+    fn get_many(&mut self, table: &str, ids: &[&str]) -> Result<Vec<Option<Record>>, StoreError> {
+        ids.iter().map(|id| self.get(table, id)).collect()
+    }
     /// Which of `ids` have a stored item in `table`: the same as [`get`](Self::get) of each,
     /// which the default does. Stores that can look many up in one query override it (batch
     /// inserts go through here).

@@ -191,6 +191,7 @@ macro_rules! store_conformance_suite {
             complete_operation_stores_the_server_item,
             complete_operation_keeps_newer_local_changes,
             complete_operation_never_drops_a_change_made_after_the_send,
+            complete_operations_equals_completing_each,
             // evolution
             evolution_fills_defaults_and_resets_cursors,
             evolution_renames_columns,

@@ -162,6 +162,10 @@ impl Transaction for Recording<'_> {
         self.tx.rows(table, after, limit)
     }
 
+    fn get_many(&mut self, table: &str, ids: &[&str]) -> Result<Vec<Option<Record>>, StoreError> {
+        self.tx.get_many(table, ids)
+    }
+
     fn upsert_many(&mut self, table: &str, records: &[&Record]) -> Result<(), StoreError> {
         self.tx.upsert_many(table, records)?;
         if !records.is_empty() {

@@ -104,21 +104,37 @@ pub(super) async fn push_group(
 }
 
 /// The items the operations send, read in one store transaction instead of one read each (a
-/// read of a file store is a trip to another thread): per operation, in order, its row of the
-/// data table (`None` for a delete, which sends its snapshot). `None` when the read fails: then
-/// each operation reads its own, and meets the failure there.
+/// read of a file store is a trip to another thread), with one [`Transaction::get_many`] per
+/// table: per operation, in order, its row of the data table (`None` for a delete, which sends
+/// its snapshot). `None` when the read fails: then each operation reads its own, and meets the
+/// failure there.
+///
+/// [`Transaction::get_many`]: crate::store::Transaction::get_many
 async fn read_items(inner: &Shared, ops: &[(Operation, OperationState)]) -> Option<Vec<Option<Record>>> {
-    let wanted: Vec<Option<(String, String)>> = ops
-        .iter()
-        .map(|(op, _)| {
-            (op.kind != OperationKind::Delete && inner.schema(&op.table).is_some())
-                .then(|| (op.table.clone(), op.item_id.clone()))
-        })
-        .collect();
+    // Per table, the positions of the operations that read an item of it.
+    let mut tables: Vec<(String, Vec<(usize, String)>)> = Vec::new();
+    for (i, (op, _)) in ops.iter().enumerate() {
+        if op.kind == OperationKind::Delete || inner.schema(&op.table).is_none() {
+            continue;
+        }
+        let wanted = (i, op.item_id.clone());
+        match tables.iter_mut().find(|(table, _)| *table == op.table) {
+            Some((_, list)) => list.push(wanted),
+            None => tables.push((op.table.clone(), vec![wanted])),
+        }
+    }
+    let count = ops.len();
     inner
         .store
         .transact(move |tx| {
-            wanted.iter().map(|w| w.as_ref().map_or(Ok(None), |(table, id)| tx.get(table, id))).collect()
+            let mut items: Vec<Option<Record>> = vec![None; count];
+            for (table, wanted) in &tables {
+                let ids: Vec<&str> = wanted.iter().map(|(_, id)| id.as_str()).collect();
+                for ((i, _), item) in wanted.iter().zip(tx.get_many(table, &ids)?) {
+                    items[*i] = item;
+                }
+            }
+            Ok(items)
         })
         .await
         .ok()

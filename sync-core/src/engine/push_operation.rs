@@ -14,7 +14,7 @@ use super::retry::with_retry;
 use super::shared::Shared;
 use crate::error::{RemoteError, RemoteErrorKind, StoreError};
 use crate::operation::{FailureKind, Operation, OperationFilter, OperationKind, OperationState};
-use crate::queue::complete_operation;
+use crate::queue::{complete_operations, Completion};
 use crate::record::Record;
 use crate::remote::{BatchOp, BatchResult, Remote};
 use crate::schema::TableSchema;
@@ -471,16 +471,18 @@ pub(super) struct Answer {
     pub(super) forget_sent: bool,
 }
 
-/// Stores the server's answers (see [`complete_operation`]) in one transaction, forgetting what
+/// Stores the server's answers (see [`complete_operations`]) in one transaction, forgetting what
 /// was remembered of earlier sends where asked.
 pub(super) async fn finish(store: &dyn Store, answers: Vec<Answer>) -> Result<(), Stop> {
     store
         .transact(move |tx| {
-            for a in &answers {
-                complete_operation(tx, a.op_id, a.op_version, a.server_item.as_ref())?;
-                if a.forget_sent {
-                    tx.remove_config(&sent_key(a.op_id))?;
-                }
+            let completions: Vec<Completion<'_>> = answers
+                .iter()
+                .map(|a| Completion { op_id: a.op_id, sent_version: a.op_version, server_item: a.server_item.as_ref() })
+                .collect();
+            complete_operations(tx, &completions)?;
+            for a in answers.iter().filter(|a| a.forget_sent) {
+                tx.remove_config(&sent_key(a.op_id))?;
             }
             Ok(())
         })

@@ -1,5 +1,6 @@
 //! Cases about the system tables and the atomic units built on them: the errors and config
-//! tables, pulled pages ([`apply_pull_page`]) and completed pushes ([`complete_operation`]).
+//! tables, pulled pages ([`apply_pull_page`]) and completed pushes ([`complete_operation`],
+//! [`complete_operations`]).
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use super::StoreFactory;
 use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::operation::{FailureKind, OperationError, OperationKind, OperationState};
-use crate::queue::{apply_pull_page, complete_operation, LocalChange, PageOutcome};
+use crate::queue::{apply_pull_page, complete_operation, complete_operations, Completion, LocalChange, PageOutcome};
 use crate::record::Record;
 use crate::remote::Page;
 use crate::row_page::RowPage;
@@ -397,6 +398,92 @@ pub async fn complete_operation_never_drops_a_change_made_after_the_send<F: Stor
     let local = get(&store, "Todo", "1").await.unwrap_or_else(|| panic!("the local item vanished"));
     assert_eq!(local.get("text"), Some(&json!("newer")), "the newer local field is kept");
     assert_eq!(local.version(), Some("v1"), "the server's version is adopted for the next If-Match");
+}
+
+/// Completing a push's answers together ([`complete_operations`], how a push finishes a batch)
+/// leaves the store exactly as completing each in turn does: inserts, updates and deletes
+/// answered, an item with a newer local change queued behind its push, an operation changed
+/// after its send, two completions of one item, an error row, an unknown operation.
+pub async fn complete_operations_equals_completing_each<F: StoreFactory>(factory: &F) {
+    let schema = todo_schema();
+    let one_by_one = fresh(factory, std::slice::from_ref(&schema)).await;
+    let together = fresh(factory, std::slice::from_ref(&schema)).await;
+    let mut completions = Vec::new();
+    for store in [&one_by_one, &together] {
+        completions = completion_scenario(store, &schema).await;
+    }
+    let answers = completions.clone();
+    ok(
+        one_by_one
+            .transact(move |tx| {
+                answers
+                    .iter()
+                    .try_for_each(|(id, version, server)| complete_operation(tx, *id, *version, server.as_ref()))
+            })
+            .await,
+        "completing each in turn",
+    );
+    let answers = completions;
+    ok(
+        together
+            .transact(move |tx| {
+                let all: Vec<Completion<'_>> = answers
+                    .iter()
+                    .map(|(op_id, sent_version, server)| Completion {
+                        op_id: *op_id,
+                        sent_version: *sent_version,
+                        server_item: server.as_ref(),
+                    })
+                    .collect();
+                complete_operations(tx, &all)
+            })
+            .await,
+        "completing them together",
+    );
+    let expected = snapshot(&one_by_one, &["Todo"]).await;
+    assert_eq!(snapshot(&together, &["Todo"]).await, expected, "completed together = completed one by one");
+    assert!(
+        expected.ops.iter().any(|op| op.item_id == "queued"),
+        "the newer change queued behind a push is still queued"
+    );
+    assert!(expected.rows["Todo"].iter().any(|r| r.id() == "plain-0"), "an answered insert is stored");
+}
+
+/// The same pushes in flight on a store, answered: `(operation id, sent version, server item)`.
+async fn completion_scenario(store: &dyn Store, schema: &TableSchema) -> Vec<(u64, u64, Option<Record>)> {
+    pull(store, "Todo", &[server_todo("s1", "old", "v1"), server_todo("s2", "old", "v1")]).await;
+    let mut out = Vec::new();
+    let queue =
+        |change| async { local_ok(store, schema, change).await.operation.unwrap_or_else(|| panic!("queued nothing")) };
+    for i in 0..5 {
+        let op = queue(LocalChange::Insert(todo(&format!("plain-{i}"), "milk"))).await;
+        out.push((op.id, op.version, Some(server_todo(&format!("plain-{i}"), "milk", "v1"))));
+    }
+    let upd = queue(LocalChange::Update(todo("s1", "edited"))).await;
+    out.push((upd.id, upd.version, Some(server_todo("s1", "edited", "v2"))));
+    let del = queue(LocalChange::Delete("s2".into())).await;
+    out.push((del.id, del.version, Some(server_todo("s2", "ghost", "v9"))));
+    let err = error_row(upd.id, "Todo", "s1");
+    ok(store.transact(move |tx| tx.put_error(&err)).await, "putting an error row");
+    // In flight, with a newer local change queued behind it.
+    let sent = queue(LocalChange::Insert(todo("queued", "sent"))).await;
+    set_state(store, sent.id, OperationState::InFlight).await;
+    queue(LocalChange::Update(todo("queued", "newer"))).await;
+    out.push((sent.id, sent.version, Some(server_todo("queued", "sent", "v1"))));
+    // Changed after its send.
+    let stale = queue(LocalChange::Insert(todo("stale", "sent"))).await;
+    let mut bumped = stale.clone();
+    bumped.version += 1;
+    ok(store.transact(move |tx| tx.update_operation(&bumped)).await, "bumping an operation after its send");
+    out.push((stale.id, stale.version, Some(server_todo("stale", "sent", "v1"))));
+    // Two completions of one item: the insert in flight and the update queued behind it.
+    let first = queue(LocalChange::Insert(todo("twice", "one"))).await;
+    set_state(store, first.id, OperationState::InFlight).await;
+    let second = queue(LocalChange::Update(todo("twice", "two"))).await;
+    out.push((first.id, first.version, Some(server_todo("twice", "one", "v1"))));
+    out.push((second.id, second.version, Some(server_todo("twice", "two", "v2"))));
+    out.push((u64::MAX, 1, Some(server_todo("nobody", "x", "v1"))));
+    out
 }
 
 fn next_cursor() -> Cursor {
