@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use crate::encryption;
 use crate::error;
 use crate::options::OpenOptions;
-use crate::statement::{fixed_sql, Key, SqlRow, Stmt};
+use crate::statement::{fixed_sql, statement_chunks, Key, Param, SqlRow, Stmt, MAX_ROWS_PER_STATEMENT};
 
 /// Distinct statements one connection keeps prepared before its cache is emptied and refilled.
 /// Table statements are a handful per table; ad-hoc queries (filters with varying shapes, `IN`
@@ -147,6 +147,24 @@ impl Db {
             self.note(stmt.sql());
         }
         stmt.load(&mut self.conn)
+    }
+
+    /// The rows of a lookup of many ids, a few ids per statement (see [`statement_chunks`]):
+    /// `sql(n)` is the statement for `n` ids, which are bound after `leading`. A failure is
+    /// reported as `what` failing.
+    pub(crate) fn load_by_ids(
+        &mut self,
+        sql: impl Fn(usize) -> String,
+        leading: &[Param<'_>],
+        ids: &[&str],
+        what: &str,
+    ) -> Result<Vec<SqlRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
+            let params = leading.iter().cloned().chain(chunk.iter().map(|id| Param::text(id))).collect();
+            out.extend(self.load(Stmt::new(sql(chunk.len()), params)).map_err(|e| error::db(what, e))?);
+        }
+        Ok(out)
     }
 
     /// Runs SQL without preparing it for reuse (DDL).

@@ -292,19 +292,14 @@ pub(crate) fn count_operations(conn: &mut Db, filter: &OperationFilter) -> Resul
 /// Which of `ids` have a queued operation in `table`, a few ids per statement (see
 /// [`statement_chunks`]).
 pub(crate) fn queued_items(conn: &mut Db, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
-    let mut found = HashSet::new();
-    for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
+    let sql = |n: usize| {
+        format!(
             "SELECT DISTINCT \"itemId\" FROM \"__operations\" WHERE \"tableName\" = ? AND \"itemId\" IN ({})",
-            vec!["?"; chunk.len()].join(", ")
-        );
-        let params = std::iter::once(Param::text(table)).chain(chunk.iter().map(|id| Param::text(id))).collect();
-        let rows = conn.load(Stmt::new(sql, params)).map_err(|e| db("reading queued items", e))?;
-        for row in rows {
-            found.insert(crate::rows::read_id(OPERATIONS, row)?);
-        }
-    }
-    Ok(found)
+            vec!["?"; n].join(", ")
+        )
+    };
+    let rows = conn.load_by_ids(sql, &[Param::text(table)], ids, "reading queued items")?;
+    rows.into_iter().map(|row| crate::rows::read_id(OPERATIONS, row)).collect()
 }
 
 fn failure_name(failure: FailureKind) -> Result<String, StoreError> {

@@ -113,16 +113,11 @@ impl Transaction for DieselTransaction<'_> {
 
     fn get_many(&mut self, table: &str, ids: &[&str]) -> Result<Vec<Option<Record>>, StoreError> {
         let info = self.table(table)?;
-        let mut found: HashMap<String, Record> = HashMap::with_capacity(ids.len());
-        for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
-            let rows = self
-                .db
-                .load(Stmt::new(info.get_many_sql(chunk.len()), chunk.iter().map(|id| Param::text(id)).collect()))
-                .map_err(|e| db(&format!("reading from {table:?}"), e))?;
-            for row in rows {
-                let record = rows::read_record(info.schema.name(), info.schema.columns(), row)?;
-                found.insert(record.id().to_owned(), record);
-            }
+        let rows = self.db.load_by_ids(|n| info.get_many_sql(n), &[], ids, &format!("reading from {table:?}"))?;
+        let mut found: HashMap<String, Record> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let record = rows::read_record(info.schema.name(), info.schema.columns(), row)?;
+            found.insert(record.id().to_owned(), record);
         }
         // In the order asked; an id asked twice is answered twice (a copy but the last time).
         let last: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
@@ -135,17 +130,9 @@ impl Transaction for DieselTransaction<'_> {
 
     fn existing_ids(&mut self, table: &str, ids: &[&str]) -> Result<HashSet<String>, StoreError> {
         let info = self.table(table)?;
-        let mut found = HashSet::new();
-        for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
-            let rows = self
-                .db
-                .load(Stmt::new(info.existing_ids_sql(chunk.len()), chunk.iter().map(|id| Param::text(id)).collect()))
-                .map_err(|e| db(&format!("reading ids from {table:?}"), e))?;
-            for row in rows {
-                found.insert(rows::read_id(table, row)?);
-            }
-        }
-        Ok(found)
+        let rows =
+            self.db.load_by_ids(|n| info.existing_ids_sql(n), &[], ids, &format!("reading ids from {table:?}"))?;
+        rows.into_iter().map(|row| rows::read_id(table, row)).collect()
     }
 
     fn delete(&mut self, table: &str, id: &str) -> Result<bool, StoreError> {
