@@ -30,6 +30,7 @@
 // A binary has no public API: its `pub` items are visible to its own modules only.
 #![allow(unnameable_types)]
 
+mod echo_server;
 mod floor;
 mod local;
 mod memory;

@@ -1,5 +1,6 @@
 //! Section 6, server: sync-server (on SQLite and on PostgreSQL) against the official Node server,
-//! side by side in one run on the same data: raw POSTs per second, sequentially and 8 in flight,
+//! side by side in one run on the same data: raw POSTs per second, sequentially and 8 in flight
+//! (and to a server that does no work, [`EchoServer`], the floor under every server's POST),
 //! and rows per second of a first incremental pull through our client into store-diesel; and the
 //! engine's push through `AzureRestRemote` with the `$batch` extension against the same engine
 //! with batching off (one request per operation, sequentially), on both sync-servers.
@@ -17,6 +18,7 @@ use sync_core::{Record, SyncContext, SyncOptions, SyncTable};
 use sync_server::test_postgres::PgServer;
 use sync_server::{Config as ServerConfig, Server};
 
+use crate::echo_server::EchoServer;
 use crate::model::Todo;
 use crate::pull::our_pull;
 use crate::raw::RawClient;
@@ -150,13 +152,17 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
         ("sync-server PostgreSQL", postgres.url.clone()),
     ];
 
+    // The servers, then the echo server: the floor of any server's POST (see `echo_server`).
+    let echo = EchoServer::start()?;
+    let targets: Vec<(&str, String)> =
+        servers.iter().cloned().chain([("no-op echo server (floor)", echo.url.clone())]).collect();
     for in_flight in [1usize, 8] {
-        let mut times: [Vec<Duration>; 3] = Default::default();
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); targets.len()];
         for round in 0..cfg.rounds {
-            for k in 0..servers.len() {
+            for k in 0..targets.len() {
                 // Rotate who goes first, so the load of a shared machine hits all alike.
-                let s = (k + round) % servers.len();
-                let raw = RawClient::new(&servers[s].1)?;
+                let s = (k + round) % targets.len();
+                let raw = RawClient::new(&targets[s].1)?;
                 let prefix = format!("p{in_flight}r{round}-");
                 let bodies = (0..cfg.posts).map(|i| Todo::new(&prefix, i).post_body()).collect();
                 let start = Instant::now();
@@ -165,11 +171,19 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
             }
         }
         let node_best = best(&times[0]);
-        for (s, (name, _)) in servers.iter().enumerate() {
+        for (s, (name, _)) in targets.iter().enumerate() {
             let t = best(&times[s]);
             println!("  POST, {in_flight} in flight, {name:<22} {:>9} ({} POSTs/s)", dur(t), rate(cfg.posts, t));
             summary.info(SECTION, format!("POSTs/s, {in_flight} in flight, {name}"), rate(cfg.posts, t));
-            if s > 0 {
+            if s == targets.len() - 1 {
+                let ceiling = node_best.as_secs_f64() / t.as_secs_f64();
+                println!("  the most any server can reach here, {in_flight} in flight: {ceiling:.1}× Node");
+                summary.info(
+                    SECTION,
+                    format!("POST rate no-op echo server / Node, {in_flight} in flight"),
+                    format!("{ceiling:.1}×"),
+                );
+            } else if s > 0 {
                 let ratio = node_best.as_secs_f64() / t.as_secs_f64();
                 summary.goal(
                     SECTION,
@@ -181,6 +195,8 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
             }
         }
     }
+
+    drop(echo);
 
     push_batched(&servers[1..], cfg, summary).await?;
 
