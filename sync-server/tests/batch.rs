@@ -115,6 +115,57 @@ async fn batch_matches_single_requests_on_postgres() {
     batch_matches_single_requests(Db::Postgres).await;
 }
 
+/// A batch of inserts only is written without reading its rows first: an id that turns out to
+/// be stored (live or soft-deleted) is still a 409 with the stored row, which stays as it was,
+/// and the others are inserted, in order.
+async fn inserts_of_stored_ids_are_409s(db: Db) {
+    let server = TestServer::start_on(db);
+    let client = Client::new();
+    let base = &server.url;
+    for id in ["live", "gone"] {
+        let (status, v) = send(&client, base, Method::POST, "/tables/Item", None, Some(&json!({"id": id}))).await;
+        assert_eq!(status, 201, "{v}");
+    }
+    let (status, _) = send(&client, base, Method::DELETE, "/tables/Item/gone", None, None).await;
+    assert_eq!(status, 200);
+    let stored = |id: &'static str| {
+        let client = client.clone();
+        async move {
+            let path = format!("/tables/Item?$filter=id%20eq%20'{id}'&__includeDeleted=true");
+            send(&client, base, Method::GET, &path, None, None).await.1[0].clone()
+        }
+    };
+    let (live, gone) = (stored("live").await, stored("gone").await);
+    let ops = json!({"operations": [
+        {"op": "insert", "item": {"id": "new1", "n": 1}},
+        {"op": "insert", "item": {"id": "live", "name": "overwrite?"}},
+        {"op": "insert", "item": {"id": "gone", "name": "overwrite?"}},
+        {"op": "insert", "item": {"id": "new2", "n": 2}},
+        {"op": "insert", "item": {"id": "new3", "n": "not a number"}},
+    ]});
+    let (status, v) = send(&client, base, Method::POST, "/tables/Item/$batch", None, Some(&ops)).await;
+    assert_eq!(status, 200, "{v}");
+    let results = v["results"].as_array().expect("results");
+    let statuses: Vec<u64> = results.iter().map(|r| r["status"].as_u64().unwrap_or_default()).collect();
+    assert_eq!(statuses, [201, 409, 409, 201, 400], "{v}");
+    assert_eq!((&results[1]["item"], &results[2]["item"]), (&live, &gone), "409s carry the stored rows");
+    assert_eq!((stored("live").await, stored("gone").await), (live, gone), "and leave them as they were");
+    let at = |r: &Value| r["item"]["updatedAt"].as_str().unwrap_or_default().to_owned();
+    assert!(at(&results[0]) < at(&results[3]), "in order: {v}");
+    assert_eq!(stored("new1").await["n"], json!(1));
+    assert_eq!(stored("new3").await, Value::Null, "the bad insert wrote nothing");
+}
+
+#[tokio::test]
+async fn inserts_of_stored_ids_are_409s_on_sqlite() {
+    inserts_of_stored_ids_are_409s(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn inserts_of_stored_ids_are_409s_on_postgres() {
+    inserts_of_stored_ids_are_409s(Db::Postgres).await;
+}
+
 #[tokio::test]
 async fn malformed_batches_run_nothing() {
     let server = TestServer::start();

@@ -275,13 +275,30 @@ pub(crate) fn known_values(stored: &[Column], values: Vec<ColumnValue>) -> Vec<C
 /// such a row's id a 409 that does not show it.
 pub(crate) fn owned(write: &Write, current: Option<Item>, owner: Option<&str>) -> Result<Option<Item>, Error> {
     let (Some(row), Some(owner)) = (&current, owner) else { return Ok(current) };
-    if row.get(crate::table::OWNER).and_then(Value::as_str) == Some(owner) {
+    if owns(row, owner) {
         return Ok(current);
     }
     match write {
-        Write::Insert { .. } => Err(Error::with_status(409, "an item with this id exists")),
+        Write::Insert { .. } => Err(taken_id()),
         _ => Ok(None),
     }
+}
+
+/// The answer to an insert of an id that is stored (`existing`): a 409 with the stored row, or,
+/// when another user owns the row, a 409 that does not show it (as [`owned`] decides).
+pub(crate) fn insert_conflict(existing: Item, owner: Option<&str>) -> Error {
+    match owner {
+        Some(owner) if !owns(&existing, owner) => taken_id(),
+        _ => Error::conflict(409, existing),
+    }
+}
+
+fn owns(row: &Item, owner: &str) -> bool {
+    row.get(crate::table::OWNER).and_then(Value::as_str) == Some(owner)
+}
+
+fn taken_id() -> Error {
+    Error::with_status(409, "an item with this id exists")
 }
 
 /// Whether an item is soft-deleted.

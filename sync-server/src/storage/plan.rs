@@ -31,6 +31,16 @@ pub(crate) fn ids(writes: &[Result<Write, Error>]) -> Vec<&str> {
     writes.iter().flatten().map(Write::id).collect()
 }
 
+/// Whether every write that reached the backend is an insert. Such a batch needs no read of its
+/// rows: the backend plans it as if none of them were stored (an empty `current` for [`plan`]),
+/// inserts with `ON CONFLICT ("id") DO NOTHING … RETURNING`, and answers each insert whose row
+/// does not come back (its id was stored after all) with [`super::insert_conflict`] of the stored
+/// row: the answers [`plan`] gives with the rows read first, one statement fewer for the
+/// commonest batch (a client's new items).
+pub(crate) fn only_inserts(writes: &[Result<Write, Error>]) -> bool {
+    writes.iter().flatten().all(|w| matches!(w, Write::Insert { .. }))
+}
+
 /// A write that goes ahead.
 #[derive(Debug)]
 pub(crate) enum Action<'a> {

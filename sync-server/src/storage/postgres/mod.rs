@@ -49,8 +49,8 @@ use super::filter::{ident, Dialect};
 use super::page_json::PageWriter;
 use super::page_sql::{all_columns, page_sql, select_list, PageSql};
 use super::{
-    is_deleted, known_values, new_version, owned, plan, write_each, Backend, ColumnValue, Item, QueryPage, SavepointTx,
-    SeedRow, SqlValue, Write,
+    insert_conflict, is_deleted, known_values, new_version, owned, plan, write_each, Backend, ColumnValue, Item,
+    QueryPage, SavepointTx, SeedRow, SqlValue, Write,
 };
 use crate::error::{short, Error, ServerError};
 use crate::odata::QueryOptions;
@@ -263,7 +263,8 @@ const MAX_PARAMS: usize = 60_000;
 
 /// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): the clock first (as
 /// every write takes it, see the module docs), reserving one `updatedAt` per write, one
-/// `SELECT … FOR UPDATE` of their rows, one multi-row `INSERT … RETURNING` per run of inserts and one
+/// `SELECT … FOR UPDATE` of their rows (none when all are inserts, see [`plan::only_inserts`]),
+/// one multi-row `INSERT … RETURNING` per run of inserts and one
 /// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
 /// back what this did.
 async fn write_planned(
@@ -276,7 +277,12 @@ async fn write_planned(
     // skipped (still unique and increasing).
     let first = reserve_ms(&mut *tx, &table.name, writes.iter().flatten().count()).await?;
     let columns = all_columns(&table.columns);
-    let mut current = fetch_many_for_update(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?;
+    // Only inserts: no read, see `plan::only_inserts`.
+    let mut current = if plan::only_inserts(writes) {
+        std::collections::HashMap::new()
+    } else {
+        fetch_many_for_update(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?
+    };
     let plan::Plan { outcomes, actions } = plan::plan(table, writes, &mut current, owner);
     let mut items: Vec<Option<Result<Item, Error>>> = Vec::with_capacity(actions.len());
     items.resize_with(actions.len(), || None);
@@ -325,9 +331,10 @@ async fn write_planned(
             let id = actions[k].id();
             items[k] = Some(match by_id.remove(id) {
                 Some(item) => Ok(item),
-                // Inserted meanwhile by a writer that does not take the clock (a seed).
+                // Stored after all: the batch was planned without reading its rows, or a writer
+                // that does not take the clock (a seed) inserted it meanwhile.
                 None => match fetch_for_update(&mut *tx, &table.name, &columns, id).await? {
-                    Some(existing) => Err(Error::conflict(409, existing)),
+                    Some(existing) => Err(insert_conflict(existing, owner)),
                     None => Err(Error::internal("the conflicting row is gone")),
                 },
             });

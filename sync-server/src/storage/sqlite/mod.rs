@@ -12,7 +12,8 @@
 //! Writes run in `BEGIN IMMEDIATE` transactions on one writer connection, so the clock, the
 //! precondition check and the write are one atomic step even when several servers share the file.
 //! `write_many` (a `$batch`, or a group of single writes, see [`super::group`]) runs its writes in
-//! one such transaction: writes of distinct ids read their rows with one statement, take one
+//! one such transaction: writes of distinct ids read their rows with one statement (inserts
+//! alone read none: an insert whose id is stored is found by its `ON CONFLICT`), take one
 //! clock step for all and write with multi-row statements ([`super::plan`]); others run each in
 //! a savepoint.
 
@@ -33,8 +34,8 @@ use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
 use super::{
-    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, write_each, Backend, ColumnValue, Item,
-    QueryPage, SavepointTx, SeedRow, SqlValue, Write,
+    insert_conflict, is_deleted, known_values, new_columns, new_version, owned, plan, real_json, write_each, Backend,
+    ColumnValue, Item, QueryPage, SavepointTx, SeedRow, SqlValue, Write,
 };
 use crate::error::{Error, ServerError};
 use crate::odata::QueryOptions;
@@ -405,8 +406,8 @@ impl SavepointTx for SqliteConnection {
 /// The most parameters one statement binds (SQLite's limit is 32,766).
 const MAX_PARAMS: usize = 30_000;
 
-/// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): one read of their rows,
-/// one clock step for all, one multi-row `INSERT … RETURNING` per run of inserts and one
+/// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): one read of their rows
+/// (none when all are inserts, see [`plan::only_inserts`]), one clock step for all, one multi-row `INSERT … RETURNING` per run of inserts and one
 /// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
 /// back what this did.
 async fn write_planned(
@@ -416,7 +417,12 @@ async fn write_planned(
     owner: Option<&str>,
 ) -> Result<Vec<Result<Item, Error>>, Error> {
     let columns = all_columns(&table.columns);
-    let mut current = fetch_items(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?;
+    // Only inserts: no read, see `plan::only_inserts`.
+    let mut current = if plan::only_inserts(writes) {
+        HashMap::new()
+    } else {
+        fetch_items(&mut *tx, &table.name, &columns, &plan::ids(writes)).await?
+    };
     let plan::Plan { outcomes, actions } = plan::plan(table, writes, &mut current, owner);
     let mut items: Vec<Option<Result<Item, Error>>> = Vec::with_capacity(actions.len());
     items.resize_with(actions.len(), || None);
@@ -450,7 +456,7 @@ async fn write_planned(
         }
         let row = format!("({})", vec!["?"; names.len()].join(", "));
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES {} RETURNING {returning}",
+            "INSERT INTO {} ({}) VALUES {} ON CONFLICT (\"id\") DO NOTHING RETURNING {returning}",
             ident(&table.name),
             names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", "),
             vec![row; run.len()].join(", ")
@@ -463,7 +469,15 @@ async fn write_planned(
             }
         }
         for k in run {
-            items[k] = Some(by_id.remove(actions[k].id()).ok_or_else(|| Error::internal("an inserted row is missing")));
+            let id = actions[k].id();
+            items[k] = Some(match by_id.remove(id) {
+                Some(item) => Ok(item),
+                // Stored after all (the batch was planned without reading its rows).
+                None => match fetch_item(&mut *tx, &table.name, &columns, id).await? {
+                    Some(existing) => Err(insert_conflict(existing, owner)),
+                    None => Err(Error::internal("an inserted row is missing")),
+                },
+            });
         }
     }
     for (k, action) in actions.iter().enumerate() {
