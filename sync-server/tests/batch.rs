@@ -154,6 +154,15 @@ async fn inserts_of_stored_ids_are_409s(db: Db) {
     assert!(at(&results[0]) < at(&results[3]), "in order: {v}");
     assert_eq!(stored("new1").await["n"], json!(1));
     assert_eq!(stored("new3").await, Value::Null, "the bad insert wrote nothing");
+    // The same batch again, as after an answer lost on its way: every insert finds its row.
+    let (status, again) = send(&client, base, Method::POST, "/tables/Item/$batch", None, Some(&ops)).await;
+    assert_eq!(status, 200, "{again}");
+    let again = again["results"].as_array().expect("results").clone();
+    let statuses: Vec<u64> = again.iter().map(|r| r["status"].as_u64().unwrap_or_default()).collect();
+    assert_eq!(statuses, [409, 409, 409, 409, 400], "{again:?}");
+    let items: Vec<&Value> = again.iter().take(4).map(|r| &r["item"]).collect();
+    let first: Vec<&Value> = vec![&results[0]["item"], &results[1]["item"], &results[2]["item"], &results[3]["item"]];
+    assert_eq!(items, first, "each 409 carries the row as the first batch left it");
 }
 
 #[tokio::test]

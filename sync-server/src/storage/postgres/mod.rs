@@ -205,7 +205,7 @@ async fn write_in(tx: &mut PgConnection, table: &TableDef, write: Write, owner: 
                 // Inserted meanwhile by a writer that does not take the clock (a seed).
                 let existing = fetch_for_update(&mut *tx, &table.name, &columns, &id).await?;
                 return Err(existing
-                    .map_or_else(|| Error::internal("the conflicting row is gone"), |e| Error::conflict(409, e)));
+                    .map_or_else(|| Error::internal("the conflicting row is gone"), |e| insert_conflict(e, owner)));
             }
             None
         }
@@ -264,8 +264,8 @@ const MAX_PARAMS: usize = 60_000;
 /// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): the clock first (as
 /// every write takes it, see the module docs), reserving one `updatedAt` per write, one
 /// `SELECT … FOR UPDATE` of their rows (none when all are inserts, see [`plan::only_inserts`]),
-/// one multi-row `INSERT … RETURNING` per run of inserts and one
-/// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
+/// one multi-row `INSERT … RETURNING` per run of inserts and one `UPDATE … RETURNING` per other
+/// write. An `Err` is a statement that failed; the caller rolls
 /// back what this did.
 async fn write_planned(
     tx: &mut PgConnection,
@@ -327,16 +327,21 @@ async fn write_planned(
                 by_id.insert(id.clone(), item);
             }
         }
+        // Rows that did not come back were stored after all: the batch was planned without
+        // reading its rows, or a writer that does not take the clock (a seed) inserted them
+        // meanwhile. Read them in one statement, as a retried batch may be all of them.
+        let missing: Vec<&str> = run.clone().map(|k| actions[k].id()).filter(|id| !by_id.contains_key(*id)).collect();
+        let mut stored = if missing.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            fetch_many_for_update(&mut *tx, &table.name, &columns, &missing).await?
+        };
         for k in run {
             let id = actions[k].id();
-            items[k] = Some(match by_id.remove(id) {
-                Some(item) => Ok(item),
-                // Stored after all: the batch was planned without reading its rows, or a writer
-                // that does not take the clock (a seed) inserted it meanwhile.
-                None => match fetch_for_update(&mut *tx, &table.name, &columns, id).await? {
-                    Some(existing) => Err(insert_conflict(existing, owner)),
-                    None => Err(Error::internal("the conflicting row is gone")),
-                },
+            items[k] = Some(match (by_id.remove(id), stored.remove(id)) {
+                (Some(item), _) => Ok(item),
+                (None, Some(existing)) => Err(insert_conflict(existing, owner)),
+                (None, None) => Err(Error::internal("the conflicting row is gone")),
             });
         }
     }

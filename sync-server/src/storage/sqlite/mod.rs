@@ -407,8 +407,9 @@ impl SavepointTx for SqliteConnection {
 const MAX_PARAMS: usize = 30_000;
 
 /// Writes that pass [`plan::can_plan`], decided at once (see [`plan`]): one read of their rows
-/// (none when all are inserts, see [`plan::only_inserts`]), one clock step for all, one multi-row `INSERT … RETURNING` per run of inserts and one
-/// `UPDATE … RETURNING` per other write. An `Err` is a statement that failed; the caller rolls
+/// (none when all are inserts, see [`plan::only_inserts`]), one clock step for all, one
+/// multi-row `INSERT … RETURNING` per run of inserts and one `UPDATE … RETURNING` per other
+/// write. An `Err` is a statement that failed; the caller rolls
 /// back what this did.
 async fn write_planned(
     tx: &mut SqliteConnection,
@@ -468,15 +469,20 @@ async fn write_planned(
                 by_id.insert(id.clone(), item);
             }
         }
+        // Rows that did not come back were stored after all (the batch was planned without
+        // reading its rows): read them in one statement, as a retried batch may be all of them.
+        let missing: Vec<&str> = run.clone().map(|k| actions[k].id()).filter(|id| !by_id.contains_key(*id)).collect();
+        let mut stored = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            fetch_items(&mut *tx, &table.name, &columns, &missing).await?
+        };
         for k in run {
             let id = actions[k].id();
-            items[k] = Some(match by_id.remove(id) {
-                Some(item) => Ok(item),
-                // Stored after all (the batch was planned without reading its rows).
-                None => match fetch_item(&mut *tx, &table.name, &columns, id).await? {
-                    Some(existing) => Err(insert_conflict(existing, owner)),
-                    None => Err(Error::internal("an inserted row is missing")),
-                },
+            items[k] = Some(match (by_id.remove(id), stored.remove(id)) {
+                (Some(item), _) => Ok(item),
+                (None, Some(existing)) => Err(insert_conflict(existing, owner)),
+                (None, None) => Err(Error::internal("an inserted row is missing")),
             });
         }
     }
