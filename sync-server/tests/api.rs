@@ -329,6 +329,50 @@ async fn dynamic_tables_add_columns_from_writes(db: Db) {
     assert_eq!(api.rows("Notes", "__includeDeleted=true").await.len(), 1, "soft delete");
 }
 
+on_both!(two_servers_add_one_new_column_at_once, (flavor = "multi_thread", worker_threads = 4));
+/// Writes through two servers on one database bring the same new column at the same moment:
+/// each column is added once, by whichever write comes first, and its type is that write's.
+/// Writes of that type all succeed; writes of the other type are 400s, never a 500.
+async fn two_servers_add_one_new_column_at_once(db: Db) {
+    let first = TestServer::with_config_on(db, "", |b| b.dynamic_table("Notes"));
+    let second = TestServer::on("", first.db.clone(), |b| b.dynamic_table("Notes"));
+    let apis = [std::sync::Arc::new(Api::new(&first)), std::sync::Arc::new(Api::new(&second))];
+    for round in 0..6 {
+        let column = format!("c{round}");
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let api = std::sync::Arc::clone(&apis[i % 2]);
+            // Half the writers send a string, half a number: only one type can win.
+            let value = if i < 4 { json!(format!("s{i}")) } else { json!(i) };
+            let body = json!({"id": format!("r{round}-{i}"), column.clone(): value}).to_string();
+            tasks.push(tokio::spawn(async move {
+                let (status, _, v) = api.send(Method::POST, "/tables/Notes", Some(&body)).await;
+                (i, status.as_u16(), v)
+            }));
+        }
+        let mut created = Vec::new();
+        for t in tasks {
+            let (i, status, v) = t.await.expect("writer");
+            match status {
+                201 => created.push(i),
+                400 => assert!(error_of(&v).contains(&column), "the 400 names the column: {v}"),
+                other => panic!("round {round}, writer {i}: {other} {v}"),
+            }
+        }
+        let strings_won = created.first().is_some_and(|&i| i < 4);
+        let want: Vec<usize> = if strings_won { (0..4).collect() } else { (4..8).collect() };
+        created.sort_unstable();
+        assert_eq!(created, want, "round {round}: every write of the winning type succeeds, no other");
+        for api in &apis {
+            let rows = api.rows("Notes", &format!("$filter=startswith(id,'r{round}-')&$top=50")).await;
+            assert_eq!(rows.len(), 4, "round {round}: each server sees the four rows");
+            for row in &rows {
+                assert_eq!(row[&column].is_string(), strings_won, "round {round}: {row}");
+            }
+        }
+    }
+}
+
 on_both!(tables_without_soft_delete_remove_rows);
 async fn tables_without_soft_delete_remove_rows(db: Db) {
     let config = "[tables.Log]\nsoft_delete = false\npage_size = 2\nmax_top = 3\ncolumns = { line = \"string\" }\n";
