@@ -373,6 +373,36 @@ async fn two_servers_add_one_new_column_at_once(db: Db) {
     }
 }
 
+/// The database drops every connection of the server (a restart, a proxy's idle timeout, an
+/// administrator): once they have been idle a moment, requests get fresh ones and succeed.
+#[tokio::test]
+async fn connections_the_database_dropped_are_replaced() {
+    use sqlx::Connection;
+    let server = TestServer::start_on(Db::Postgres);
+    let common::Target::Url(url) = &server.db else { unreachable!("a PostgreSQL server") };
+    let api = Api::new(&server);
+    for i in 0..4 {
+        api.post("Item", json!({"id": format!("before-{i}")})).await;
+    }
+    let mut admin = sqlx::PgConnection::connect(url).await.expect("connect");
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("terminate");
+    assert!(!dropped.is_empty() && dropped.iter().all(|d| *d), "the server's connections were dropped: {dropped:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for i in 0..4 {
+        let (status, _, v) =
+            api.send(Method::POST, "/tables/Item", Some(&json!({"id": format!("after-{i}")}).to_string())).await;
+        assert_eq!(status, 201, "{v}");
+        let (status, _, v) = api.send(Method::GET, "/tables/Item?$top=1", None).await;
+        assert_eq!(status, 200, "{v}");
+    }
+}
+
 on_both!(tables_without_soft_delete_remove_rows);
 async fn tables_without_soft_delete_remove_rows(db: Db) {
     let config = "[tables.Log]\nsoft_delete = false\npage_size = 2\nmax_top = 3\ncolumns = { line = \"string\" }\n";

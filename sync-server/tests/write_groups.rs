@@ -157,6 +157,74 @@ async fn a_batch_of_distinct_ids_failing_part_way_matches_single_requests_on_pos
     batch_of_distinct_ids_matches_single_requests(Db::Postgres, "Hard", false).await;
 }
 
+/// Batches of inserts only (written as one statement on PostgreSQL when they name the same
+/// columns, see `storage::postgres::insert`): one with a value PostgreSQL refuses and an id
+/// already stored, one whose inserts name different columns. Each insert gets its own answer, and
+/// what a read then finds is what the answers said.
+async fn a_batch_of_inserts_only_answers_each(db: Db) {
+    let server = start(db);
+    let client = Client::new();
+    let (s, stored) =
+        send(&client, &server.url, Method::POST, "/tables/Item", None, Some(&json!({"id": "old", "name": "o"}))).await;
+    assert_eq!(s, 201, "{stored}");
+    let refused = if db == Db::Postgres { 400 } else { 201 };
+    let batches = [
+        (
+            json!([
+                {"op": "insert", "item": {"id": "i1", "name": "a", "n": 1}},
+                {"op": "insert", "item": {"id": "i2", "name": "a\u{0}b", "n": 2}},
+                {"op": "insert", "item": {"id": "old", "name": "again", "n": 0}},
+                {"op": "insert", "item": {"id": "i3", "name": "c", "n": 3.5}},
+            ]),
+            vec![201, refused, 409, 201],
+        ),
+        (
+            json!([
+                {"op": "insert", "item": {"id": "j1", "name": "d"}},
+                {"op": "insert", "item": {"id": "old", "n": 0}},
+                {"op": "insert", "item": {"id": "j2", "name": "e", "n": 4}},
+            ]),
+            vec![201, 409, 201],
+        ),
+    ];
+    for (ops, want) in batches {
+        let (s, v) =
+            send(&client, &server.url, Method::POST, "/tables/Item/$batch", None, Some(&json!({"operations": ops})))
+                .await;
+        assert_eq!(s, 200, "{v}");
+        let results = v["results"].as_array().expect("results");
+        let statuses: Vec<u64> = results.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+        assert_eq!(statuses, want, "{ops}");
+        let mut stamps = Vec::new();
+        for (op, result) in ops.as_array().expect("ops").iter().zip(results) {
+            let id = op["item"]["id"].as_str().expect("an id");
+            let (s, row) = send(&client, &server.url, Method::GET, &format!("/tables/Item/{id}"), None, None).await;
+            match result["status"].as_u64() {
+                Some(201) => {
+                    assert_eq!((s, &row), (200, &result["item"]), "{id}: a read finds what the answer said");
+                    stamps.push(row["updatedAt"].as_str().expect("an updatedAt").to_owned());
+                }
+                Some(409) => {
+                    assert_eq!(comparable(result["item"].clone()), comparable(stored.clone()), "the stored row");
+                    assert_eq!(comparable(row), comparable(stored.clone()), "the stored row is unchanged");
+                }
+                _ => assert_eq!(s, 404, "{id}: refused, not stored"),
+            }
+        }
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]), "increasing in order: {stamps:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_inserts_only_answers_each_on_sqlite() {
+    a_batch_of_inserts_only_answers_each(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_batch_of_inserts_only_answers_each_on_postgres() {
+    a_batch_of_inserts_only_answers_each(Db::Postgres).await;
+}
+
 /// A batch that names an id twice: each operation sees the ones before it.
 async fn a_batch_with_an_id_twice_is_sequential(db: Db) {
     let server = start(db);

@@ -25,11 +25,14 @@
 //! [`super::group`]) runs its writes in one such transaction and commits once: writes of distinct
 //! ids take the clock once for all (reserving one `updatedAt` per write), lock their rows with one
 //! `SELECT … FOR UPDATE` and write with multi-row statements ([`super::plan`]); others run each
-//! in a savepoint, each taking the clock in turn. A dynamic table's new columns are added before
-//! the write (see [`schema::ensure_columns`]).
+//! in a savepoint, each taking the clock in turn. A group of inserts only that name the same
+//! columns (a lone POST among them) needs no transaction: one statement takes the clock and
+//! inserts ([`insert`]). A dynamic table's new columns are added before the write (see
+//! [`schema::ensure_columns`]).
 
 #[cfg(test)]
 mod fuzz;
+mod insert;
 mod rows;
 mod schema;
 
@@ -42,6 +45,7 @@ use sqlx::{Connection, PgConnection, PgPool, Row};
 use sync_core::backend::format_datetime;
 use sync_core::Column;
 
+use self::insert::Alone;
 use self::rows::{bind, bind_params, db_error, item_from_row, q};
 pub(crate) use self::schema::SEQ;
 use self::schema::{ensure_columns, user_columns};
@@ -60,6 +64,8 @@ use crate::table::TableDef;
 const POOL_SIZE: u32 = 10;
 /// How long a request waits for a connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A pooled connection idle this long is pinged before a request gets it.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// PostgreSQL storage: a connection pool.
 #[derive(Debug, Clone)]
@@ -70,8 +76,24 @@ pub(crate) struct PostgresBackend {
 impl PostgresBackend {
     /// Connects to `postgres://…` and applies the embedded migrations.
     pub(crate) async fn open(url: &str) -> Result<Self, ServerError> {
-        let pool =
-            PgPoolOptions::new().max_connections(POOL_SIZE).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A ping on every checkout is a round trip per request (a sixth of a lone POST's
+            // time). Only a connection that sat idle is pinged: one used a moment ago is alive
+            // (the window connection pools commonly trust), and one that broke (the database
+            // restarted, a proxy dropped it) is replaced before a request gets it.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect(url)
+            .await?;
         schema::migrate(&pool).await?;
         Ok(PostgresBackend { pool })
     }
@@ -320,30 +342,8 @@ async fn write_planned(
                 .bind(false);
             query = values.iter().fold(query, |query, v| bind(query, &v.value, v.ty));
         }
-        let mut by_id = std::collections::HashMap::with_capacity(run.len());
-        for row in query.fetch_all(&mut *tx).await.map_err(|e| db_error(e, false))? {
-            let item = item_from_row(&row, &columns)?;
-            if let Some(serde_json::Value::String(id)) = item.get("id") {
-                by_id.insert(id.clone(), item);
-            }
-        }
-        // Rows that did not come back were stored after all: the batch was planned without
-        // reading its rows, or a writer that does not take the clock (a seed) inserted them
-        // meanwhile. Read them in one statement, as a retried batch may be all of them.
-        let missing: Vec<&str> = run.clone().map(|k| actions[k].id()).filter(|id| !by_id.contains_key(*id)).collect();
-        let mut stored = if missing.is_empty() {
-            std::collections::HashMap::new()
-        } else {
-            fetch_many_for_update(&mut *tx, &table.name, &columns, &missing).await?
-        };
-        for k in run {
-            let id = actions[k].id();
-            items[k] = Some(match (by_id.remove(id), stored.remove(id)) {
-                (Some(item), _) => Ok(item),
-                (None, Some(existing)) => Err(insert_conflict(existing, owner)),
-                (None, None) => Err(Error::internal("the conflicting row is gone")),
-            });
-        }
+        let rows = query.fetch_all(&mut *tx).await.map_err(|e| db_error(e, false))?;
+        insert::answer_inserts(&mut *tx, &table.name, &columns, &actions, run, rows, owner, &mut items).await?;
     }
     for (k, action) in actions.iter().enumerate() {
         match action {
@@ -501,19 +501,35 @@ impl Backend for PostgresBackend {
         }
         let mut conn = self.pool.acquire().await?;
         if plan::can_plan(table, &writes) {
-            let mut tx = conn.begin().await?;
-            match write_planned(&mut tx, table, &writes, owner).await {
-                Ok(out) => {
-                    tx.commit().await?;
-                    return Ok(out);
+            let alone = if plan::only_inserts(&writes) {
+                insert::insert_alone(&mut conn, table, &writes, owner).await?
+            } else {
+                Alone::NotOne
+            };
+            let failed = match alone {
+                Alone::Done(out) => return Ok(out),
+                Alone::Failed(e) => e,
+                Alone::NotOne => {
+                    let mut tx = conn.begin().await?;
+                    match write_planned(&mut tx, table, &writes, owner).await {
+                        Ok(out) => {
+                            tx.commit().await?;
+                            return Ok(out);
+                        }
+                        Err(e) => {
+                            tx.rollback().await?;
+                            e
+                        }
+                    }
                 }
-                // A write alone: a failing statement is its own answer, and nothing commits.
-                Err(e) if writes.len() == 1 => return Ok(vec![Err(e)]),
-                // A statement that fails (a value PostgreSQL refuses) would fail the others of
-                // its multi-row statement too: nothing was committed, so the writes run again,
-                // one by one, in a new transaction.
-                Err(_) => tx.rollback().await?,
+            };
+            // A write alone: a failing statement is its own answer, and nothing committed.
+            if writes.len() == 1 {
+                return Ok(vec![Err(failed)]);
             }
+            // A statement that fails (a value PostgreSQL refuses) would fail the others of its
+            // multi-row statement too: nothing was committed, so the writes run again, one by
+            // one, in a new transaction.
         }
         let mut tx = conn.begin().await?;
         let out = write_each(&mut *tx, table, writes, owner).await?;
