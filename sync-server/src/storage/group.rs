@@ -13,7 +13,8 @@
 //! queue and waits for the table's turn (a fair lock). Whoever gets the turn and finds its own
 //! write still queued takes the whole queue and commits it, in a spawned task that holds the
 //! turn until every answer of the group is sent, so a request that goes away (a client that
-//! disconnects) never cancels the writes of others. A write whose group someone else committed
+//! disconnects) never cancels the writes of others; a group of one write, the taker's own, is
+//! committed in place. A write whose group someone else committed
 //! finds its answer when its turn comes, and gives the turn on at once.
 //!
 //! Dynamic tables keep their single writes: each may add the columns the next is checked against.
@@ -149,6 +150,14 @@ impl Backend for GroupCommit {
         // would not be: it is not written later behind the client's back, when the client may
         // have retried or moved on.
         group.retain(|pending| !pending.answer.is_closed());
+        if group.len() == 1 {
+            // This write alone (the commonest case when requests come one at a time): no task, as
+            // there are no others' writes that this request going away could cancel; if it goes,
+            // its write goes as a single write's would, and the turn with it.
+            commit(self.inner.clone(), table.clone(), group).await;
+            drop(turn);
+            return answered.await.unwrap_or_else(|_| Err(Error::internal("a grouped write was dropped")));
+        }
         let (backend, table) = (self.inner.clone(), table.clone());
         tokio::spawn(async move {
             commit(backend, table, group).await;
