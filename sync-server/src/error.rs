@@ -82,8 +82,24 @@ impl std::error::Error for Error {}
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Error::with_status(503, "the database is unavailable: try again");
+        }
         tracing::error!(error = %e, "database error");
         Error::internal("database error")
+    }
+}
+
+/// Whether the database could not be reached or dropped the connection (a 503: the same request
+/// may succeed later) rather than failing the request.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's connection exceptions (08…) and shutdowns (57P…: the server stopping, the
+        // connection terminated by an administrator).
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
     }
 }
 
