@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{is_deleted, owned, ColumnValue, Item, Write};
+use super::{insert_conflict, is_deleted, owned, ColumnValue, Item, Write};
 use crate::error::Error;
 use crate::table::TableDef;
 
@@ -174,6 +174,39 @@ pub(crate) fn insert_runs(actions: &[Action<'_>], max_rows: usize) -> Vec<std::o
         i = end;
     }
     runs
+}
+
+/// The ids of a run of inserts (`run`, indexes of `actions`) whose rows an `INSERT … ON CONFLICT
+/// ("id") DO NOTHING RETURNING` did not return (`returned`, by id): ids stored after all (the
+/// batch was planned without reading its rows, or a writer that does not take the clock, a seed,
+/// inserted them meanwhile). The backend reads their rows in one statement, as a batch a client
+/// retries after a lost answer may be all of them.
+pub(crate) fn missing_ids<'a>(
+    actions: &'a [Action<'_>],
+    run: std::ops::Range<usize>,
+    returned: &HashMap<String, Item>,
+) -> Vec<&'a str> {
+    run.map(|k| actions[k].id()).filter(|id| !returned.contains_key(*id)).collect()
+}
+
+/// Answers a run of inserts: each gets its returned row, or the conflict of its stored row
+/// (`stored`, the rows of [`missing_ids`]; see [`insert_conflict`]).
+pub(crate) fn answer_inserts(
+    actions: &[Action<'_>],
+    run: std::ops::Range<usize>,
+    mut returned: HashMap<String, Item>,
+    mut stored: HashMap<String, Item>,
+    owner: Option<&str>,
+    items: &mut [Option<Result<Item, Error>>],
+) {
+    for k in run {
+        let id = actions[k].id();
+        items[k] = Some(match (returned.remove(id), stored.remove(id)) {
+            (Some(item), _) => Ok(item),
+            (None, Some(existing)) => Err(insert_conflict(existing, owner)),
+            (None, None) => Err(Error::internal("an inserted row is missing")),
+        });
+    }
 }
 
 /// The answers of a planned batch: each write's error, or the item its action produced

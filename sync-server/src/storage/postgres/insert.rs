@@ -23,7 +23,7 @@ use super::rows::{db_error, item_from_row, q};
 use super::{fetch_many_for_update, Error, Item};
 use crate::storage::filter::ident;
 use crate::storage::page_sql::{all_columns, select_list};
-use crate::storage::{insert_conflict, new_version, plan, SqlValue, Write};
+use crate::storage::{new_version, plan, SqlValue, Write};
 use crate::table::TableDef;
 
 /// What [`insert_alone`] did.
@@ -105,11 +105,8 @@ fn statement(table: &str, names: &[&str], returning: &str) -> String {
 const STAMP: &str = "to_char(timestamp 'epoch' + (clock.first_ms + u.k - 1) * interval '1 millisecond', \
                      'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
-/// Answers a run of inserts (`run`, indexes of `actions`) from the rows its statement returned:
-/// a row that came back is its insert's answer; an insert whose row did not (its id was stored
-/// after all: the group was planned without reading its rows, or a writer that does not take the
-/// clock, a seed, inserted it meanwhile) gets the stored row's conflict. Those rows are read in
-/// one statement, as a group a client retries after a lost answer may be all of them.
+/// Answers a run of inserts (`run`, indexes of `actions`) from the rows its statement returned,
+/// reading the rows of the ids it did not return (see [`plan::missing_ids`]).
 #[allow(clippy::too_many_arguments)] // the parts of one run of one plan, each used once
 pub(super) async fn answer_inserts(
     conn: &mut PgConnection,
@@ -128,17 +125,10 @@ pub(super) async fn answer_inserts(
             by_id.insert(id.clone(), item);
         }
     }
-    let missing: Vec<&str> = run.clone().map(|k| actions[k].id()).filter(|id| !by_id.contains_key(*id)).collect();
-    let mut stored =
+    let missing = plan::missing_ids(actions, run.clone(), &by_id);
+    let stored =
         if missing.is_empty() { HashMap::new() } else { fetch_many_for_update(conn, table, columns, &missing).await? };
-    for k in run {
-        let id = actions[k].id();
-        items[k] = Some(match (by_id.remove(id), stored.remove(id)) {
-            (Some(item), _) => Ok(item),
-            (None, Some(existing)) => Err(insert_conflict(existing, owner)),
-            (None, None) => Err(Error::internal("the conflicting row is gone")),
-        });
-    }
+    plan::answer_inserts(actions, run, by_id, stored, owner, items);
     Ok(())
 }
 

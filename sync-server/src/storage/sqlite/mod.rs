@@ -34,8 +34,8 @@ use sync_core::backend::format_datetime;
 use sync_core::{Column, ColumnType};
 
 use super::{
-    insert_conflict, is_deleted, known_values, new_columns, new_version, owned, plan, real_json, write_each, Backend,
-    ColumnValue, Item, QueryPage, SavepointTx, SeedRow, SqlValue, Write,
+    is_deleted, known_values, new_columns, new_version, owned, plan, real_json, write_each, Backend, ColumnValue, Item,
+    QueryPage, SavepointTx, SeedRow, SqlValue, Write,
 };
 use crate::error::{Error, ServerError};
 use crate::odata::QueryOptions;
@@ -469,22 +469,13 @@ async fn write_planned(
                 by_id.insert(id.clone(), item);
             }
         }
-        // Rows that did not come back were stored after all (the batch was planned without
-        // reading its rows): read them in one statement, as a retried batch may be all of them.
-        let missing: Vec<&str> = run.clone().map(|k| actions[k].id()).filter(|id| !by_id.contains_key(*id)).collect();
-        let mut stored = if missing.is_empty() {
+        let missing = plan::missing_ids(&actions, run.clone(), &by_id);
+        let stored = if missing.is_empty() {
             HashMap::new()
         } else {
             fetch_items(&mut *tx, &table.name, &columns, &missing).await?
         };
-        for k in run {
-            let id = actions[k].id();
-            items[k] = Some(match (by_id.remove(id), stored.remove(id)) {
-                (Some(item), _) => Ok(item),
-                (None, Some(existing)) => Err(insert_conflict(existing, owner)),
-                (None, None) => Err(Error::internal("an inserted row is missing")),
-            });
-        }
+        plan::answer_inserts(&actions, run, by_id, stored, owner, &mut items);
     }
     for (k, action) in actions.iter().enumerate() {
         match action {
