@@ -408,6 +408,24 @@ async fn connections_the_database_dropped_are_replaced() {
     }
 }
 
+on_both!(one_filter_with_literals_of_other_types_finds_each);
+/// The same `$filter` with a number literal that is a float, then an integer, then a float
+/// again, many times over (so on the same database connections): each finds its own row.
+async fn one_filter_with_literals_of_other_types_finds_each(db: Db) {
+    let server = TestServer::start_on(db);
+    let api = Api::new(&server);
+    for (id, n) in [("half", json!(2.5)), ("minus", json!(-3)), ("three", json!(3))] {
+        api.post("Item", json!({"id": id, "n": n})).await;
+    }
+    for _ in 0..12 {
+        for (literal, id) in [("2.5", "half"), ("-3", "minus"), ("3.0", "three"), ("3", "three"), ("-3.0", "minus")] {
+            let rows = api.rows("Item", &format!("$filter=n%20eq%20{literal}")).await;
+            let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+            assert_eq!(ids, [id], "n eq {literal}");
+        }
+    }
+}
+
 on_both!(tables_without_soft_delete_remove_rows);
 async fn tables_without_soft_delete_remove_rows(db: Db) {
     let config = "[tables.Log]\nsoft_delete = false\npage_size = 2\nmax_top = 3\ncolumns = { line = \"string\" }\n";

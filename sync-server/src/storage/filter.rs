@@ -137,6 +137,16 @@ impl Renderer<'_> {
     }
 
     fn bind(&mut self, value: SqlValue) -> Result<(), Error> {
+        // PostgreSQL: the placeholder names the type its value is bound as. sqlx prepares a
+        // statement once per connection for its text, with the parameter types of that first
+        // use, and sends later values in binary: `n eq 2.5` then `n eq -3`, the same text
+        // without the cast, would have the bigint's bytes read as a double (no row found).
+        let cast = match value {
+            SqlValue::Null | SqlValue::Text(_) => "text",
+            SqlValue::Bool(_) => "boolean",
+            SqlValue::Int(_) => "bigint",
+            SqlValue::Real(_) => "double precision",
+        };
         self.sql.params.push(value);
         if self.sql.params.len() > MAX_PARAMS {
             return Err(Error::bad_request(format!("$filter has too many literals (at most {MAX_PARAMS})")));
@@ -145,7 +155,7 @@ impl Renderer<'_> {
             Dialect::Sqlite => self.push("?"),
             Dialect::Postgres => {
                 let n = self.first + self.sql.params.len() - 1;
-                self.push(&format!("${n}"))
+                self.push(&format!("${n}::{cast}"))
             }
         }
     }
@@ -477,8 +487,22 @@ mod tests {
     fn postgres_numbers_its_placeholders_from_first() {
         let f = parse_filter("name eq 'a' and n gt 1 and substring(name, 1) eq 'b'").unwrap();
         let s = render_filter(&f, &columns(), Dialect::Postgres, 3).unwrap();
-        assert_eq!(s.text, "((\"name\" = $3) AND (\"n\" > $4) AND (substr(\"name\", CAST(($5) + 1 AS integer)) = $6))");
+        assert_eq!(
+            s.text,
+            "((\"name\" = $3::text) AND (\"n\" > $4::bigint) AND \
+             (substr(\"name\", CAST(($5::bigint) + 1 AS integer)) = $6::text))"
+        );
         assert_eq!(s.params.len(), 4);
+    }
+
+    /// The same filter with literals of other types is other SQL text on PostgreSQL, where a
+    /// statement is prepared once per text with the types of its first parameters.
+    #[test]
+    fn postgres_placeholders_name_their_types() {
+        let render = |f: &str| render_filter(&parse_filter(f).unwrap(), &columns(), Dialect::Postgres, 1).unwrap().text;
+        assert_eq!(render("n eq 2.5"), "(\"n\" = $1::double precision)");
+        assert_eq!(render("n eq -3"), "(\"n\" = $1::bigint)");
+        assert_ne!(render("n eq 2.5"), render("n eq 3"));
     }
 
     #[test]
@@ -511,7 +535,7 @@ mod tests {
         assert_eq!(s.text, "((\"updatedAt\", \"id\") > (?, ?))");
         assert_eq!(s.params, vec![SqlValue::Text("2024-01-01T00:00:00.000Z".into()), SqlValue::Text("b".into())]);
         let pg = render_filter(&parse_filter(keyset).unwrap(), &columns(), Dialect::Postgres, 2).unwrap();
-        assert_eq!(pg.text, "((\"updatedAt\", \"id\") > ($2, $3))");
+        assert_eq!(pg.text, "((\"updatedAt\", \"id\") > ($2::text, $3::text))");
         // Inside other conditions too (a per_user table ANDs its owner filter in front).
         assert_eq!(
             sql(&format!("name eq 'x' and ({keyset})")).text,
