@@ -36,12 +36,14 @@ mod insert;
 mod rows;
 mod schema;
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row};
 use sync_core::backend::format_datetime;
 use sync_core::Column;
 
@@ -67,11 +69,18 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A pooled connection idle this long is pinged before a request gets it.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
-/// PostgreSQL storage: a connection pool.
+/// PostgreSQL storage: a connection pool, and one connection writes keep between them.
 #[derive(Debug, Clone)]
 pub(crate) struct PostgresBackend {
     pool: PgPool,
+    /// The connection the last write that succeeded gave back, and when. sqlx pings every
+    /// connection handed back to its pool, a round trip that costs a lone POST (one statement)
+    /// nearly as much again; a write that finds this one takes it instead.
+    kept: Arc<Mutex<Option<Kept>>>,
 }
+
+/// A connection kept between writes, and when it was kept.
+type Kept = (PoolConnection<Postgres>, Instant);
 
 impl PostgresBackend {
     /// Connects to `postgres://…` and applies the embedded migrations.
@@ -95,7 +104,29 @@ impl PostgresBackend {
             .connect(url)
             .await?;
         schema::migrate(&pool).await?;
-        Ok(PostgresBackend { pool })
+        Ok(PostgresBackend { pool, kept: Arc::default() })
+    }
+
+    /// A connection for a write: the kept one when it was used within [`PING_AFTER_IDLE`] (as
+    /// the pool trusts its own), else one from the pool (the kept one goes back to it, to be
+    /// pinged there).
+    async fn write_connection(&self) -> Result<PoolConnection<Postgres>, Error> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match kept {
+            Some((conn, used)) if used.elapsed() < PING_AFTER_IDLE => Ok(conn),
+            _ => Ok(self.pool.acquire().await?),
+        }
+    }
+
+    /// Keeps the connection of a write that succeeded (one that failed, or whose future was
+    /// dropped half-way, goes back to the pool, which checks it), unless one is kept already or
+    /// the pool is closing.
+    fn keep(&self, conn: PoolConnection<Postgres>) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        // Checked under the lock that `close` takes after marking the pool closed.
+        if kept.is_none() && !self.pool.is_closed() {
+            *kept = Some((conn, Instant::now()));
+        }
     }
 }
 
@@ -416,6 +447,52 @@ async fn fetch_many_for_update(
     Ok(out)
 }
 
+/// [`Backend::write_many`] on a connection: inserts only as one statement ([`insert`]), other
+/// batches decided at once ([`write_planned`]) or, when they cannot be or a statement fails,
+/// write by write.
+async fn write_many_on(
+    conn: &mut PgConnection,
+    table: &TableDef,
+    writes: Vec<Result<Write, Error>>,
+    owner: Option<&str>,
+) -> Result<Vec<Result<Item, Error>>, Error> {
+    if plan::can_plan(table, &writes) {
+        let alone = if plan::only_inserts(&writes) {
+            insert::insert_alone(&mut *conn, table, &writes, owner).await?
+        } else {
+            Alone::NotOne
+        };
+        let failed = match alone {
+            Alone::Done(out) => return Ok(out),
+            Alone::Failed(e) => e,
+            Alone::NotOne => {
+                let mut tx = conn.begin().await?;
+                match write_planned(&mut tx, table, &writes, owner).await {
+                    Ok(out) => {
+                        tx.commit().await?;
+                        return Ok(out);
+                    }
+                    Err(e) => {
+                        tx.rollback().await?;
+                        e
+                    }
+                }
+            }
+        };
+        // A write alone: a failing statement is its own answer, and nothing committed.
+        if writes.len() == 1 {
+            return Ok(vec![Err(failed)]);
+        }
+        // A statement that fails (a value PostgreSQL refuses) would fail the others of its
+        // multi-row statement too: nothing was committed, so the writes run again, one by
+        // one, in a new transaction.
+    }
+    let mut tx = conn.begin().await?;
+    let out = write_each(&mut *tx, table, writes, owner).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
 #[async_trait]
 impl Backend for PostgresBackend {
     async fn prepare(&self, table: &TableDef) -> Result<(), ServerError> {
@@ -481,10 +558,11 @@ impl Backend for PostgresBackend {
         if let Write::Insert { values, .. } | Write::Update { values, .. } = &write {
             ensure_columns(&self.pool, table, values).await?;
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.write_connection().await?;
         let mut tx = conn.begin().await?;
         let item = write_in(&mut tx, table, write, owner).await?;
         tx.commit().await?;
+        self.keep(conn);
         Ok(item)
     }
 
@@ -499,41 +577,9 @@ impl Backend for PostgresBackend {
                 ensure_columns(&self.pool, table, values).await?;
             }
         }
-        let mut conn = self.pool.acquire().await?;
-        if plan::can_plan(table, &writes) {
-            let alone = if plan::only_inserts(&writes) {
-                insert::insert_alone(&mut conn, table, &writes, owner).await?
-            } else {
-                Alone::NotOne
-            };
-            let failed = match alone {
-                Alone::Done(out) => return Ok(out),
-                Alone::Failed(e) => e,
-                Alone::NotOne => {
-                    let mut tx = conn.begin().await?;
-                    match write_planned(&mut tx, table, &writes, owner).await {
-                        Ok(out) => {
-                            tx.commit().await?;
-                            return Ok(out);
-                        }
-                        Err(e) => {
-                            tx.rollback().await?;
-                            e
-                        }
-                    }
-                }
-            };
-            // A write alone: a failing statement is its own answer, and nothing committed.
-            if writes.len() == 1 {
-                return Ok(vec![Err(failed)]);
-            }
-            // A statement that fails (a value PostgreSQL refuses) would fail the others of its
-            // multi-row statement too: nothing was committed, so the writes run again, one by
-            // one, in a new transaction.
-        }
-        let mut tx = conn.begin().await?;
-        let out = write_each(&mut *tx, table, writes, owner).await?;
-        tx.commit().await?;
+        let mut conn = self.write_connection().await?;
+        let out = write_many_on(&mut conn, table, writes, owner).await?;
+        self.keep(conn);
         Ok(out)
     }
 
@@ -566,6 +612,11 @@ impl Backend for PostgresBackend {
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        // The pool's close waits for every connection out of it, the kept one too: it is marked
+        // closed first (so `keep` keeps nothing more), then the kept one goes back.
+        let closing = self.pool.close();
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(kept);
+        closing.await;
     }
 }
