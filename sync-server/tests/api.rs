@@ -250,6 +250,46 @@ async fn updated_at_is_unique_with_two_servers_on_one_database(db: Db) {
     assert_eq!(concurrent_inserts(vec![Api::new(&first), Api::new(&second)], 8, 25).await, 200);
 }
 
+on_both!(racing_inserts_of_one_id_through_two_servers_store_one, (flavor = "multi_thread", worker_threads = 4));
+/// Eight clients, four on each of two servers sharing a database, insert the same ids at once
+/// (as devices replaying one change would): each id is stored once, one insert gets the 201, and
+/// every other gets a 409 carrying that very row.
+async fn racing_inserts_of_one_id_through_two_servers_store_one(db: Db) {
+    let first = TestServer::start_on(db);
+    let second = TestServer::on(CONFORMANCE_TABLES, first.db.clone(), |b| b);
+    let apis = [std::sync::Arc::new(Api::new(&first)), std::sync::Arc::new(Api::new(&second))];
+    let mut tasks = Vec::new();
+    for writer in 0..8 {
+        let api = std::sync::Arc::clone(&apis[writer % 2]);
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for i in 0..20 {
+                let body = json!({"id": format!("race-{i}"), "name": format!("writer {writer}")}).to_string();
+                let (status, _, v) = api.send(Method::POST, "/tables/Item", Some(&body)).await;
+                answers.push((status.as_u16(), v));
+            }
+            answers
+        }));
+    }
+    let mut by_id: std::collections::HashMap<String, Vec<(u16, Value)>> = std::collections::HashMap::new();
+    for t in tasks {
+        for (status, v) in t.await.expect("writer") {
+            let id = v["id"].as_str().unwrap_or_else(|| panic!("{status} {v}")).to_owned();
+            by_id.entry(id).or_default().push((status, v));
+        }
+    }
+    assert_eq!(by_id.len(), 20);
+    for (id, answers) in by_id {
+        let created: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 201).map(|(_, v)| v).collect();
+        assert_eq!(created.len(), 1, "{id}: one insert wins: {answers:?}");
+        for (status, v) in &answers {
+            assert!(*status == 201 || (*status == 409 && v == created[0]), "{id}: {status} {v}, winner {}", created[0]);
+        }
+        let (status, _, stored) = Api::new(&first).send(Method::GET, &format!("/tables/Item/{id}"), None).await;
+        assert_eq!((status.as_u16(), &stored), (200, created[0]), "{id}: the stored row is the winner's");
+    }
+}
+
 on_both!(updates_and_deletes_get_later_updated_at_than_seeded_rows);
 async fn updates_and_deletes_get_later_updated_at_than_seeded_rows(db: Db) {
     let server = TestServer::start_on(db);
