@@ -68,6 +68,8 @@ const POOL_SIZE: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A pooled connection idle this long is pinged before a request gets it.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+/// The longest writes keep one connection before it goes back to the pool.
+const KEEP_AT_MOST: Duration = Duration::from_secs(60);
 
 /// PostgreSQL storage: a connection pool, and one connection writes keep between them.
 #[derive(Debug, Clone)]
@@ -79,8 +81,15 @@ pub(crate) struct PostgresBackend {
     kept: Arc<Mutex<Option<Kept>>>,
 }
 
-/// A connection kept between writes, and when it was kept.
-type Kept = (PoolConnection<Postgres>, Instant);
+/// A connection kept between writes.
+#[derive(Debug)]
+struct Kept {
+    conn: PoolConnection<Postgres>,
+    /// When the last write that used it ended.
+    used: Instant,
+    /// Since when it has been kept without going back to the pool.
+    since: Instant,
+}
 
 impl PostgresBackend {
     /// Connects to `postgres://…` and applies the embedded migrations.
@@ -107,25 +116,29 @@ impl PostgresBackend {
         Ok(PostgresBackend { pool, kept: Arc::default() })
     }
 
-    /// A connection for a write: the kept one when it was used within [`PING_AFTER_IDLE`] (as
-    /// the pool trusts its own), else one from the pool (the kept one goes back to it, to be
-    /// pinged there).
-    async fn write_connection(&self) -> Result<PoolConnection<Postgres>, Error> {
+    /// A connection for a write, and since when it has been kept (now, for one from the pool):
+    /// the kept one when it was used within [`PING_AFTER_IDLE`] (as the pool trusts its own),
+    /// else one from the pool (the kept one goes back to it, to be pinged there).
+    async fn write_connection(&self) -> Result<(PoolConnection<Postgres>, Instant), Error> {
         let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner).take();
         match kept {
-            Some((conn, used)) if used.elapsed() < PING_AFTER_IDLE => Ok(conn),
-            _ => Ok(self.pool.acquire().await?),
+            Some(kept) if kept.used.elapsed() < PING_AFTER_IDLE => Ok((kept.conn, kept.since)),
+            _ => Ok((self.pool.acquire().await?, Instant::now())),
         }
     }
 
     /// Keeps the connection of a write that succeeded (one that failed, or whose future was
     /// dropped half-way, goes back to the pool, which checks it), unless one is kept already or
-    /// the pool is closing.
-    fn keep(&self, conn: PoolConnection<Postgres>) {
+    /// the pool is closing. One kept for [`KEEP_AT_MOST`] goes back too, so the pool's own care
+    /// (the check of a connection given back, its maximum lifetime) reaches it as the others.
+    fn keep(&self, conn: PoolConnection<Postgres>, since: Instant) {
+        if since.elapsed() >= KEEP_AT_MOST {
+            return;
+        }
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         // Checked under the lock that `close` takes after marking the pool closed.
         if kept.is_none() && !self.pool.is_closed() {
-            *kept = Some((conn, Instant::now()));
+            *kept = Some(Kept { conn, used: Instant::now(), since });
         }
     }
 }
@@ -558,11 +571,11 @@ impl Backend for PostgresBackend {
         if let Write::Insert { values, .. } | Write::Update { values, .. } = &write {
             ensure_columns(&self.pool, table, values).await?;
         }
-        let mut conn = self.write_connection().await?;
+        let (mut conn, since) = self.write_connection().await?;
         let mut tx = conn.begin().await?;
         let item = write_in(&mut tx, table, write, owner).await?;
         tx.commit().await?;
-        self.keep(conn);
+        self.keep(conn, since);
         Ok(item)
     }
 
@@ -577,9 +590,9 @@ impl Backend for PostgresBackend {
                 ensure_columns(&self.pool, table, values).await?;
             }
         }
-        let mut conn = self.write_connection().await?;
+        let (mut conn, since) = self.write_connection().await?;
         let out = write_many_on(&mut conn, table, writes, owner).await?;
-        self.keep(conn);
+        self.keep(conn, since);
         Ok(out)
     }
 
@@ -618,5 +631,35 @@ impl Backend for PostgresBackend {
         let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner).take();
         drop(kept);
         closing.await;
+    }
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+    use crate::test_postgres::PgServer;
+
+    /// A write's connection is kept for the next write, unless it has been kept for
+    /// [`KEEP_AT_MOST`] already: that one goes back to the pool. Closing gives the kept one back
+    /// (else the pool's close would wait for it for ever).
+    #[tokio::test]
+    async fn writes_keep_a_connection_for_a_while_only() {
+        let url = PgServer::shared().fresh_database().await.unwrap_or_else(|e| panic!("{e}"));
+        let backend = PostgresBackend::open(&url).await.expect("open");
+        let is_kept = |b: &PostgresBackend| b.kept.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        let (conn, since) = backend.write_connection().await.expect("a connection");
+        backend.keep(conn, since);
+        assert!(is_kept(&backend), "kept for the next write");
+        let (conn, since_again) = backend.write_connection().await.expect("the kept one");
+        assert!(!is_kept(&backend) && since_again == since, "the next write takes it");
+        let Some(long_ago) = Instant::now().checked_sub(KEEP_AT_MOST) else { return };
+        backend.keep(conn, long_ago);
+        assert!(!is_kept(&backend), "kept too long: back to the pool");
+        let (conn, since) = backend.write_connection().await.expect("a connection");
+        backend.keep(conn, since);
+        tokio::time::timeout(Duration::from_secs(10), backend.close())
+            .await
+            .expect("close does not wait for the kept one");
+        assert!(!is_kept(&backend));
     }
 }
