@@ -14,8 +14,8 @@
 //! write still queued takes the whole queue and commits it, in a spawned task that holds the
 //! turn until every answer of the group is sent, so a request that goes away (a client that
 //! disconnects) never cancels the writes of others; a group of one write, the taker's own, is
-//! committed in place. A write whose group someone else committed
-//! finds its answer when its turn comes, and gives the turn on at once.
+//! committed in place. A write whose group someone else committed finds its answer when its turn
+//! comes, and gives the turn on at once.
 //!
 //! Dynamic tables keep their single writes: each may add the columns the next is checked against.
 

@@ -176,15 +176,13 @@ impl ColumnArray {
         }
     }
 
-    /// Adds a value; `None` when it does not have the column's type.
+    /// Adds a value; `None` when it does not have the column's type (`protocol` types every value
+    /// by its column, so the group then goes the transaction's way, which binds it as it comes).
     fn push(&mut self, value: &SqlValue) -> Option<()> {
         match (self, value) {
             (ColumnArray::Bool(a), SqlValue::Bool(b)) => a.push(Some(*b)),
             (ColumnArray::Integer(a), SqlValue::Int(i)) => a.push(Some(*i)),
             (ColumnArray::Real(a), SqlValue::Real(f)) => a.push(Some(*f)),
-            // As PostgreSQL casts a bigint parameter into a double precision column.
-            #[allow(clippy::cast_precision_loss)]
-            (ColumnArray::Real(a), SqlValue::Int(i)) => a.push(Some(*i as f64)),
             (ColumnArray::Text(a), SqlValue::Text(s)) => a.push(Some(s.clone())),
             (ColumnArray::Bool(a), SqlValue::Null) => a.push(None),
             (ColumnArray::Integer(a), SqlValue::Null) => a.push(None),
