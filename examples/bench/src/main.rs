@@ -30,6 +30,7 @@
 // A binary has no public API: its `pub` items are visible to its own modules only.
 #![allow(unnameable_types)]
 
+mod commit_floor;
 mod echo_server;
 mod floor;
 mod local;
@@ -88,7 +89,9 @@ from_error!(
     sync_core::backend::RemoteError,
     backend_azure_rest::BuildError,
     backend_azure_rest::test_server::TestServerError,
-    diesel::result::Error
+    diesel::result::Error,
+    diesel::ConnectionError,
+    sqlx::Error
 );
 
 #[derive(Parser, Debug)]
@@ -130,12 +133,12 @@ enum Hidden {
         #[arg(long)]
         rows: u64,
     },
-    /// Section 7's child process: sync-server on SQLite with `rows` rows, until stdin closes.
+    /// Section 7's child process: sync-server on a seeded SQLite file, until stdin closes.
     #[command(hide = true)]
     ServerMemoryChild {
-        /// Rows to seed.
+        /// The SQLite file.
         #[arg(long)]
-        rows: u64,
+        db: std::path::PathBuf,
     },
     /// Section 6's child process: commits to a file another process watches.
     #[command(hide = true)]
@@ -179,7 +182,7 @@ fn main() {
     let result = match cli.command {
         Some(Hidden::MemoryChild { rows }) => runtime.block_on(memory::child_main(rows)),
         Some(Hidden::WatchChild { db, commits }) => runtime.block_on(watch::child_main(&db, commits)),
-        Some(Hidden::ServerMemoryChild { rows }) => runtime.block_on(server_memory::child_main(rows)),
+        Some(Hidden::ServerMemoryChild { db }) => runtime.block_on(server_memory::child_main(&db)),
         None => runtime.block_on(run(&cli)),
     };
     if let Err(e) = result {

@@ -1,6 +1,7 @@
 //! Section 6, server: sync-server (on SQLite and on PostgreSQL) against the official Node server,
 //! side by side in one run on the same data: raw POSTs per second, sequentially and 8 in flight
-//! (and to a server that does no work, [`EchoServer`], the floor under every server's POST),
+//! (and to a server that does no work, [`EchoServer`], the floor under every server's POST, with
+//! the cost of one stored write beside it, [`commit_floor`]),
 //! and rows per second of a first incremental pull through our client into store-diesel; and the
 //! engine's push through `AzureRestRemote` with the `$batch` extension against the same engine
 //! with batching off (one request per operation, sequentially), on both sync-servers.
@@ -18,6 +19,7 @@ use sync_core::{Record, SyncContext, SyncOptions, SyncTable};
 use sync_server::test_postgres::PgServer;
 use sync_server::{Config as ServerConfig, Server};
 
+use crate::commit_floor;
 use crate::echo_server::EchoServer;
 use crate::model::Todo;
 use crate::pull::our_pull;
@@ -156,6 +158,10 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
     let echo = EchoServer::start()?;
     let targets: Vec<(&str, String)> =
         servers.iter().cloned().chain([("no-op echo server (floor)", echo.url.clone())]).collect();
+    // What one stored write costs with no server in between (`commit_floor`), beside the
+    // sequential POSTs, on the same disk and the same PostgreSQL.
+    let floor_url = PgServer::shared().fresh_database().await.map_err(|e| BenchError::new(e.to_string()))?;
+    let (mut sqlite_commits, mut postgres_inserts) = (Vec::new(), Vec::new());
     for in_flight in [1usize, 8] {
         let mut times: Vec<Vec<Duration>> = vec![Vec::new(); targets.len()];
         for round in 0..cfg.rounds {
@@ -168,6 +174,10 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
                 let start = Instant::now();
                 raw.post_all("TodoItem", bodies, in_flight).await?;
                 times[s].push(start.elapsed());
+            }
+            if in_flight == 1 {
+                sqlite_commits.push(commit_floor::sqlite_commit(cfg.posts).await?);
+                postgres_inserts.push(commit_floor::postgres_insert(&floor_url, cfg.posts).await?);
             }
         }
         let node_best = best(&times[0]);
@@ -183,6 +193,28 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
                     format!("POST rate no-op echo server / Node, {in_flight} in flight"),
                     format!("{ceiling:.1}×"),
                 );
+                if in_flight == 1 {
+                    let round_trip = t / u32::try_from(cfg.posts.max(1)).unwrap_or(u32::MAX);
+                    let node_post = node_best.as_secs_f64() / cfg.posts.max(1) as f64;
+                    for (what, write) in [
+                        ("one durable SQLite commit", best(&sqlite_commits)),
+                        ("one PostgreSQL insert", best(&postgres_inserts)),
+                    ] {
+                        let floor = round_trip + write;
+                        let most = node_post / floor.as_secs_f64();
+                        println!(
+                            "  {what}: {}; with the echo round trip ({}), at most {most:.1}× Node one at a time",
+                            dur(write),
+                            dur(round_trip)
+                        );
+                        summary.info(SECTION, format!("{what}, no server (commit_floor)"), dur(write));
+                        summary.info(
+                            SECTION,
+                            format!("POST rate limit with {what} (echo + write) / Node, 1 in flight"),
+                            format!("{most:.1}×"),
+                        );
+                    }
+                }
             } else if s > 0 {
                 let ratio = node_best.as_secs_f64() / t.as_secs_f64();
                 summary.goal(

@@ -2,12 +2,14 @@
 //! every row of a table of 250,000 and of 1,000,000 rows. A server that streams pages holds one
 //! page at a time, whatever the table's size, so the two peaks must match.
 //!
-//! The server runs in a child process (`bench server-memory-child --rows N`: sync-server on a
-//! temporary SQLite file, seeded like section 7), which starts its peak over after seeding
-//! (`/proc/self/clear_refs`), so only serving counts. This process pulls with plain keyset
-//! GETs (section 1's raw baseline) and reads the child's `/proc/{pid}/status`.
+//! The server runs in a child process (`bench server-memory-child --db FILE`: sync-server on a
+//! SQLite file this process seeded beforehand, like section 7, and closed), so its whole life is
+//! serving: its peak is what a server started on an existing table needs, with nothing left over
+//! from writing the rows. This process pulls with plain keyset GETs (section 1's raw baseline)
+//! and reads the child's `/proc/{pid}/status`.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -48,12 +50,20 @@ pub async fn run(sizes: [u64; 2], summary: &mut Summary) -> Result<(), BenchErro
     Ok(())
 }
 
-/// Starts the child with `rows` rows, pulls them all, and returns (the child's VmHWM in kB,
-/// requests).
+/// Seeds a new SQLite file with `rows` rows, starts the child on it, pulls them all, and returns
+/// (the child's VmHWM in kB, requests).
 async fn peak_while_pulled(rows: u64) -> Result<(u64, u64), BenchError> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("memory.sqlite");
+    {
+        let seeder = OurServer::start(format!("sqlite:{}", db.display()), None)?;
+        seeder.seed(rows).await?;
+    }
     let exe = std::env::current_exe()?;
     let mut child = Command::new(exe)
-        .args(["server-memory-child", "--rows", &rows.to_string()])
+        .arg("server-memory-child")
+        .arg("--db")
+        .arg(&db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -81,15 +91,10 @@ async fn peak_while_pulled(rows: u64) -> Result<(u64, u64), BenchError> {
     result
 }
 
-/// The child: sync-server on a temporary SQLite file with `rows` Item rows, serving until its
+/// The child: sync-server on the SQLite file `db` (seeded by the parent), serving until its
 /// stdin closes. Prints `{"url": …}` once it listens.
-pub async fn child_main(rows: u64) -> Result<(), BenchError> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite:{}", dir.path().join("memory.sqlite").display());
-    let server = OurServer::start(url, Some(dir))?;
-    server.seed(rows).await?;
-    // Seeding is not what is measured: the peak starts over from here.
-    std::fs::write("/proc/self/clear_refs", "5")?;
+pub async fn child_main(db: &Path) -> Result<(), BenchError> {
+    let server = OurServer::start(format!("sqlite:{}", db.display()), None)?;
     println!("{}", json!({"url": server.url}));
     tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new()))
         .await

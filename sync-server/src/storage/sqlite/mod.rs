@@ -125,8 +125,12 @@ impl SqliteBackend {
                     .test_before_acquire(false)
                     .connect_with(options.clone())
                     .await?;
+                // Every reader is opened at once, not when a burst first needs it: the server's
+                // memory is then what it stays at, and the first concurrent reads wait for no
+                // connection to open.
                 let reader = SqlitePoolOptions::new()
                     .max_connections(READERS)
+                    .min_connections(READERS)
                     .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
