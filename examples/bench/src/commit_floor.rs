@@ -59,6 +59,8 @@ pub async fn sqlite_commit(count: u64) -> Result<Duration, BenchError> {
 /// inserts (after `count / 10` that prepare the statement and warm the connection up).
 pub async fn postgres_insert(url: &str, count: u64) -> Result<Duration, BenchError> {
     let mut conn = PgConnection::connect(url).await?;
+    // Left behind by a run that failed half-way, if any.
+    sqlx::query("DROP TABLE IF EXISTS commit_floor").execute(&mut conn).await?;
     sqlx::query("CREATE TABLE commit_floor (id TEXT PRIMARY KEY NOT NULL, text TEXT NOT NULL)")
         .execute(&mut conn)
         .await?;
