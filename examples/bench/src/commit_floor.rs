@@ -21,6 +21,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use sqlx::{Connection as _, PgConnection};
 
+use crate::report::per_each;
 use crate::BenchError;
 
 /// The mean time of one durable SQLite commit of one small row, over `count` commits (after
@@ -49,7 +50,7 @@ pub async fn sqlite_commit(count: u64) -> Result<Duration, BenchError> {
         for i in count / 10..count / 10 + count {
             insert(i)?;
         }
-        Ok(start.elapsed() / u32::try_from(count.max(1)).unwrap_or(u32::MAX))
+        Ok(per_each(start.elapsed(), count))
     })
     .await
     .map_err(|e| BenchError::new(e.to_string()))?
@@ -64,19 +65,25 @@ pub async fn postgres_insert(url: &str, count: u64) -> Result<Duration, BenchErr
     sqlx::query("CREATE TABLE commit_floor (id TEXT PRIMARY KEY NOT NULL, text TEXT NOT NULL)")
         .execute(&mut conn)
         .await?;
-    let mut elapsed = Duration::ZERO;
-    for i in 0..count / 10 + count {
-        let start = Instant::now();
-        sqlx::query("INSERT INTO commit_floor (id, text) VALUES ($1, $2)")
-            .bind(format!("row-{i}"))
-            .bind("some text")
-            .execute(&mut conn)
-            .await?;
-        if i >= count / 10 {
-            elapsed += start.elapsed();
-        }
+    for i in 0..count / 10 {
+        insert_row(&mut conn, i).await?;
     }
+    let start = Instant::now();
+    for i in count / 10..count / 10 + count {
+        insert_row(&mut conn, i).await?;
+    }
+    let elapsed = start.elapsed();
     sqlx::query("DROP TABLE commit_floor").execute(&mut conn).await?;
     conn.close().await?;
-    Ok(elapsed / u32::try_from(count.max(1)).unwrap_or(u32::MAX))
+    Ok(per_each(elapsed, count))
+}
+
+/// The `i`-th row of [`postgres_insert`].
+async fn insert_row(conn: &mut PgConnection, i: u64) -> Result<(), BenchError> {
+    sqlx::query("INSERT INTO commit_floor (id, text) VALUES ($1, $2)")
+        .bind(format!("row-{i}"))
+        .bind("some text")
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -98,6 +98,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// One of `count` equal parts of `total` (the whole of it for a count of 0).
+pub fn per_each(total: Duration, count: u64) -> Duration {
+    total / u32::try_from(count.max(1)).unwrap_or(u32::MAX)
+}
+
 /// The fastest of several timings.
 pub fn best(times: &[Duration]) -> Duration {
     times.iter().copied().min().unwrap_or_default()

@@ -24,7 +24,7 @@ use crate::echo_server::EchoServer;
 use crate::model::Todo;
 use crate::pull::our_pull;
 use crate::raw::RawClient;
-use crate::report::{best, dur, rate, thousands, Summary};
+use crate::report::{best, dur, per_each, rate, thousands, Summary};
 use crate::timing::{RemoteTime, Timed};
 use crate::BenchError;
 
@@ -194,7 +194,7 @@ pub async fn run(cfg: Config, summary: &mut Summary) -> Result<(), BenchError> {
                     format!("{ceiling:.1}×"),
                 );
                 if in_flight == 1 {
-                    let round_trip = t / u32::try_from(cfg.posts.max(1)).unwrap_or(u32::MAX);
+                    let round_trip = per_each(t, cfg.posts);
                     let node_post = node_best.as_secs_f64() / cfg.posts.max(1) as f64;
                     for (what, write) in [
                         ("one durable SQLite commit", best(&sqlite_commits)),
