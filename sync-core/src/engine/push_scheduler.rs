@@ -122,17 +122,26 @@ pub(crate) async fn push_locked(
     loop {
         // Operations that may travel together in one request (see `next_group`).
         let max_batch = remote.max_batch().clamp(1, MAX_GROUP);
+        let mut slot_free = false;
         while abort.is_none() && sending.len() < inner.options.push_parallelism {
-            if let Some(group) = next_group(&mut waiting, &mut busy, max_batch) {
-                sending.push(push_group(inner, remote.as_ref(), group));
-                continue;
+            match next_group(&mut waiting, &mut busy, max_batch) {
+                Some(group) => sending.push(push_group(inner, remote.as_ref(), group)),
+                None => {
+                    slot_free = true;
+                    break;
+                }
             }
-            if !exhausted && claiming.is_none() {
-                let limit = (total - claimed_count).min(FETCH_BATCH.max(max_batch) as u64) as usize;
-                let skip = Arc::clone(&waiting_for_decision);
-                claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit, skip)));
-            }
-            break;
+        }
+        // The next operations are claimed when a request could go but nothing waiting can, and
+        // also ahead of time, while the requests are on their way, once less than a group's
+        // worth waits: claiming is store work, and done beside the round trip instead of after
+        // it, it costs the push no time (the next group is ready when the answer comes). At most
+        // one claim runs at a time, so at most two groups' worth waits.
+        let running_low = waiting.len() < max_batch;
+        if abort.is_none() && !exhausted && claiming.is_none() && (slot_free || running_low) {
+            let limit = (total - claimed_count).min(FETCH_BATCH.max(max_batch) as u64) as usize;
+            let skip = Arc::clone(&waiting_for_decision);
+            claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit, skip)));
         }
         let settled: Vec<(Key, Result<Option<Report>, Stop>)> = tokio::select! {
             claimed = async {
