@@ -30,11 +30,13 @@
 //! operations, is a 400 and runs none.
 
 use axum::http::HeaderValue;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::error::{short, Error};
 use crate::ops::{self, Op};
 use crate::server::Inner;
+use crate::storage::Item;
 use crate::table::TableDef;
 
 /// The most operations one batch may carry.
@@ -56,34 +58,34 @@ fn text(op: &Map<String, Value>, key: &str, i: usize) -> Result<Option<String>, 
     }
 }
 
-/// Parses the batch document into operations.
-pub(crate) fn parse(body: &Map<String, Value>) -> Result<Vec<Op>, Error> {
+/// Parses the batch document into operations (taking the items out of it, not copying them).
+pub(crate) fn parse(mut body: Map<String, Value>) -> Result<Vec<Op>, Error> {
     if let Some(key) = body.keys().find(|k| *k != "operations") {
         return Err(Error::bad_request(format!("$batch: unknown member {:?}", short(key))));
     }
-    let Some(Value::Array(list)) = body.get("operations") else {
+    let Some(Value::Array(list)) = body.remove("operations") else {
         return Err(Error::bad_request("$batch needs {\"operations\": [...]}"));
     };
     if list.len() > MAX_OPERATIONS {
         return Err(Error::bad_request(format!("$batch: at most {MAX_OPERATIONS} operations")));
     }
     let mut out = Vec::with_capacity(list.len());
-    for (i, op) in list.iter().enumerate() {
-        let Value::Object(op) = op else {
+    for (i, op) in list.into_iter().enumerate() {
+        let Value::Object(mut op) = op else {
             return Err(Error::bad_request(format!("$batch operation {i} is not an object")));
         };
         if let Some(key) = op.keys().find(|k| !["op", "id", "item", "ifMatch"].contains(&k.as_str())) {
             return Err(Error::bad_request(format!("$batch operation {i}: unknown member {:?}", short(key))));
         }
-        let item = match op.get("item") {
+        let item = match op.remove("item") {
             None => None,
-            Some(Value::Object(m)) => Some(m.clone()),
+            Some(Value::Object(m)) => Some(m),
             Some(_) => return Err(Error::bad_request(format!("$batch operation {i}: item must be an object"))),
         };
-        let id = text(op, "id", i)?;
-        let if_match = text(op, "ifMatch", i)?;
+        let id = text(&op, "id", i)?;
+        let if_match = text(&op, "ifMatch", i)?;
         let need_id = || id.clone().ok_or_else(|| Error::bad_request(format!("$batch operation {i} needs an id")));
-        let parsed = match text(op, "op", i)?.as_deref() {
+        let parsed = match text(&op, "op", i)?.as_deref() {
             Some("insert") if id.is_none() && if_match.is_none() => Op::Insert {
                 body: item.ok_or_else(|| Error::bad_request(format!("$batch operation {i} needs an item")))?,
             },
@@ -116,20 +118,38 @@ pub(crate) fn parse(body: &Map<String, Value>) -> Result<Vec<Op>, Error> {
     Ok(out)
 }
 
+/// The answer of a batch, serialized as it is (the items are not copied into a `Value` first).
+#[derive(Debug, Serialize)]
+pub(crate) struct Answers {
+    results: Vec<Answer>,
+}
+
+/// The answer of one operation of a batch.
+#[derive(Debug, Serialize)]
+struct Answer {
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
 /// Runs the operations in order, committed together; one result per operation. The error is
 /// for the batch as a whole (nothing was committed).
-pub(crate) async fn run(inner: &Inner, table: &TableDef, user: Option<&str>, ops: Vec<Op>) -> Result<Value, Error> {
+pub(crate) async fn run(inner: &Inner, table: &TableDef, user: Option<&str>, ops: Vec<Op>) -> Result<Answers, Error> {
     let answers = ops::run_many(inner, table, user, ops).await?;
-    let results: Vec<Value> = answers
+    let results = answers
         .into_iter()
         .map(|answer| match answer {
-            Ok((status, item)) => json!({ "status": status.as_u16(), "item": item }),
+            Ok((status, item)) => Answer { status: status.as_u16(), item: Some(item), error: None },
             Err(e) => match e.item() {
-                Some(item) => json!({ "status": e.status(), "item": item }),
-                None if e.status() == 500 => json!({ "status": 500, "error": "internal server error" }),
-                None => json!({ "status": e.status(), "error": e.message() }),
+                Some(item) => Answer { status: e.status(), item: Some(item.clone()), error: None },
+                None if e.status() == 500 => {
+                    Answer { status: 500, item: None, error: Some("internal server error".to_owned()) }
+                }
+                None => Answer { status: e.status(), item: None, error: Some(e.message().to_owned()) },
             },
         })
         .collect();
-    Ok(json!({ "results": results }))
+    Ok(Answers { results })
 }

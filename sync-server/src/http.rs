@@ -298,7 +298,7 @@ async fn batch(
     let table = table(&inner, &name)?;
     let user = owner(table, &caller)?;
     let body = body(inner.max_body_bytes, bytes)?;
-    let ops = crate::batch::parse(&body)?;
+    let ops = crate::batch::parse(body)?;
     Ok(Json(crate::batch::run(&inner, table, user, ops).await?).into_response())
 }
 
