@@ -406,3 +406,49 @@ async fn batches_keep_per_item_order_and_parallelism() {
     assert_eq!(server_view(&remote), local_view(&items).await);
     assert_eq!(server_view(&remote).len(), 39);
 }
+
+/// With one request in flight (the default), the operations after the group on its way are
+/// claimed while it travels, not once its answer is back. An edit of an item claimed that way
+/// queues behind its insert, and a push cancelled then loses and duplicates nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_group_is_claimed_while_a_request_travels_and_loses_nothing() {
+    let remote = batching(1000);
+    remote.set_latency(Duration::from_millis(200));
+    let (ctx, items) = device(Arc::new(remote.clone()), DeferConflicts).await;
+    for i in 0..1100 {
+        items.insert(item(&format!("i{i:04}"), 0.0)).await.unwrap();
+    }
+    let push = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { ctx.push().await }
+    });
+    // The first group (1,000 operations) is on its way; the last 100 are claimed beside it.
+    let claimed_ahead = async {
+        loop {
+            let pending = ctx.pending_operations().await.unwrap();
+            if pending.iter().all(|op| op.state == OperationState::InFlight) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_millis(150), claimed_ahead)
+        .await
+        .expect("every operation claimed before the first answer came back");
+    assert_eq!(remote.request_count_of(RequestKind::Batch), 0, "still on its way");
+    let mut r = items.get("i1050").await.unwrap().unwrap();
+    r.set("n", json!(5.0)).unwrap();
+    items.update(r).await.unwrap();
+    items.delete("i1099").await.unwrap();
+    // Cancelled while the first group travels: the claimed-ahead operations were never sent.
+    push.abort();
+    let _ = push.await;
+    remote.set_latency(Duration::ZERO);
+    ctx.push().await.unwrap();
+    ctx.push().await.unwrap();
+    assert_eq!(ctx.pending_count().await.unwrap(), 0);
+    assert!(ctx.errors().await.unwrap().is_empty());
+    assert_eq!(server_view(&remote), local_view(&items).await);
+    assert_eq!(server_view(&remote).len(), 1099);
+    assert_eq!(server_view(&remote).iter().find(|(id, _)| id == "i1050").map(|r| r.1), Some(Some(5.0)));
+}
