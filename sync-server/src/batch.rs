@@ -144,10 +144,7 @@ pub(crate) async fn run(inner: &Inner, table: &TableDef, user: Option<&str>, ops
             Ok((status, item)) => Answer { status: status.as_u16(), item: Some(item), error: None },
             Err(e) => match e.item() {
                 Some(item) => Answer { status: e.status(), item: Some(item.clone()), error: None },
-                None if e.status() == 500 => {
-                    Answer { status: 500, item: None, error: Some("internal server error".to_owned()) }
-                }
-                None => Answer { status: e.status(), item: None, error: Some(e.message().to_owned()) },
+                None => Answer { status: e.status(), item: None, error: Some(e.client_message().to_owned()) },
             },
         })
         .collect();

@@ -60,6 +60,15 @@ impl Error {
         &self.message
     }
 
+    /// The message a client is sent: a 500's details are logged, not sent.
+    pub(crate) fn client_message(&self) -> &str {
+        if self.status == 500 {
+            "internal server error"
+        } else {
+            &self.message
+        }
+    }
+
     /// The server's item of a 409/412.
     pub fn item(&self) -> Option<&Map<String, Value>> {
         self.item.as_ref()
@@ -115,10 +124,7 @@ impl IntoResponse for Error {
                 }
                 response
             }
-            None => {
-                let message = if self.status == 500 { "internal server error".to_owned() } else { self.message };
-                (status, axum::Json(json!({ "error": message }))).into_response()
-            }
+            None => (status, axum::Json(json!({ "error": self.client_message() }))).into_response(),
         }
     }
 }
