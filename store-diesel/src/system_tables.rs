@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use sync_core::backend::{NewOperation, OperationFilter, StoreError};
+use sync_core::backend::{NewOperation, OperationFilter, RemovedOperation, StoreError};
 use sync_core::{FailureKind, Operation, OperationError, OperationKind, OperationState, Record};
 
 use crate::connection::Db;
@@ -229,6 +229,68 @@ pub(crate) fn remove_operation(conn: &mut Db, id: u64) -> Result<bool, StoreErro
     let changed =
         conn.execute(Stmt::<RemoveOp>::fixed(vec![Param::Integer(id)])).map_err(|e| db("removing an operation", e))?;
     Ok(changed > 0)
+}
+
+/// Runs `sql(n)` for the ids, a few per statement (see [`statement_chunks`]), each chunk bound
+/// after `leading`; the rows changed. Ids beyond `i64::MAX` name no row, and are left out.
+fn execute_by_ids(
+    conn: &mut Db,
+    sql: impl Fn(usize) -> String,
+    leading: &[Param<'_>],
+    ids: &[u64],
+    what: &str,
+) -> Result<u64, StoreError> {
+    let ids: Vec<i64> = ids.iter().filter_map(|id| i64::try_from(*id).ok()).collect();
+    let mut changed = 0;
+    for chunk in statement_chunks(&ids, MAX_ROWS_PER_STATEMENT) {
+        let params = leading.iter().cloned().chain(chunk.iter().map(|id| Param::Integer(*id))).collect();
+        changed += conn.execute(Stmt::new(sql(chunk.len()), params)).map_err(|e| db(what, e))? as u64;
+    }
+    Ok(changed)
+}
+
+/// `?, ?, …`: `n` placeholders.
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Sets the state of the operations `ids`, a few per statement; how many there were.
+pub(crate) fn set_operation_states(conn: &mut Db, ids: &[u64], state: OperationState) -> Result<u64, StoreError> {
+    let sql = |n: usize| format!("UPDATE \"__operations\" SET \"state\" = ? WHERE \"id\" IN ({})", marks(n));
+    execute_by_ids(conn, sql, &[Param::Integer(state.code())], ids, "setting the state of operations")
+}
+
+/// Removes the operations of `sent` (id, edit counter when sent) that are still at that edit
+/// counter, with their error rows, a few per statement: the operations are read (without their
+/// snapshots), the ones that still match removed.
+pub(crate) fn remove_sent_operations(conn: &mut Db, sent: &[(u64, u64)]) -> Result<Vec<RemovedOperation>, StoreError> {
+    let mut removed = Vec::with_capacity(sent.len());
+    for chunk in statement_chunks(sent, MAX_ROWS_PER_STATEMENT) {
+        let ids: Vec<i64> = chunk.iter().filter_map(|(id, _)| i64::try_from(*id).ok()).collect();
+        let sql = format!(
+            "SELECT \"id\", \"kind\", \"tableName\", \"itemId\", \"version\" FROM \"__operations\" WHERE \"id\" IN ({})",
+            marks(ids.len())
+        );
+        let rows = conn
+            .load(Stmt::new(sql, ids.iter().map(|id| Param::Integer(*id)).collect()))
+            .map_err(|e| db("reading sent operations", e))?;
+        let wanted: HashSet<&(u64, u64)> = chunk.iter().collect();
+        let mut matched = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut c = Cells::new(OPERATIONS, row);
+            let (id, kind, table, item_id, version) =
+                (c.uint("id")?, c.kind()?, c.text("tableName")?, c.text("itemId")?, c.uint("version")?);
+            if wanted.contains(&(id, version)) {
+                matched.push(id);
+                removed.push(RemovedOperation { id, kind, table, item_id });
+            }
+        }
+        let ops = |n: usize| format!("DELETE FROM \"__operations\" WHERE \"id\" IN ({})", marks(n));
+        execute_by_ids(conn, ops, &[], &matched, "removing operations")?;
+        let errors = |n: usize| format!("DELETE FROM \"__errors\" WHERE \"operationId\" IN ({})", marks(n));
+        execute_by_ids(conn, errors, &[], &matched, "removing error rows")?;
+    }
+    Ok(removed)
 }
 
 /// One operation by id.

@@ -5,9 +5,11 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use sync_core::backend::{resolve_query, NewOperation, OperationFilter, RowPage, StoreError, Transaction};
+use sync_core::backend::{
+    resolve_query, NewOperation, OperationFilter, RemovedOperation, RowPage, StoreError, Transaction,
+};
 use sync_core::{Expr, Query};
-use sync_core::{Operation, OperationError, Record};
+use sync_core::{Operation, OperationError, OperationState, Record};
 
 use crate::catalogue::{Catalogue, TableInfo};
 use crate::connection::Db;
@@ -189,6 +191,14 @@ impl Transaction for DieselTransaction<'_> {
 
     fn remove_operation(&mut self, id: u64) -> Result<bool, StoreError> {
         system_tables::remove_operation(self.db, id)
+    }
+
+    fn set_operation_states(&mut self, ids: &[u64], state: OperationState) -> Result<u64, StoreError> {
+        system_tables::set_operation_states(self.db, ids, state)
+    }
+
+    fn remove_sent_operations(&mut self, sent: &[(u64, u64)]) -> Result<Vec<RemovedOperation>, StoreError> {
+        system_tables::remove_sent_operations(self.db, sent)
     }
 
     fn operation(&mut self, id: u64) -> Result<Option<Operation>, StoreError> {

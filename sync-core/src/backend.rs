@@ -27,7 +27,7 @@ pub use crate::error::{
     BoxError, CollapseError, QueryError, RecordError, RemoteError, RemoteErrorKind, SchemaError, StoreError,
 };
 pub use crate::evolution::{conversion_error, convert_value, rename_config_key, upgrade_system_rows, SchemaUpgrade};
-pub use crate::operation::{NewOperation, OperationFilter};
+pub use crate::operation::{NewOperation, OperationFilter, RemovedOperation};
 pub use crate::query::eval::{compare_records, compare_values, matches, project, run_query};
 pub use crate::query::odata::{is_odata_datetime, odata_filter, odata_literal, odata_orderby, try_odata_filter};
 pub use crate::query::resolve::resolve_query;

@@ -128,6 +128,26 @@ impl NewOperation {
     }
 }
 
+/// An operation [`Transaction::remove_sent_operations`](crate::store::Transaction::remove_sent_operations)
+/// removed: which item it was for and what it did, without its snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedOperation {
+    /// Its queue position.
+    pub id: u64,
+    /// What it did.
+    pub kind: OperationKind,
+    /// The table.
+    pub table: String,
+    /// The item.
+    pub item_id: String,
+}
+
+impl From<Operation> for RemovedOperation {
+    fn from(op: Operation) -> Self {
+        RemovedOperation { id: op.id, kind: op.kind, table: op.table, item_id: op.item_id }
+    }
+}
+
 /// Which operations to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationFilter {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::collapse::{collapse_rule, Collapse};
 use crate::cursor::Cursor;
 use crate::error::{CollapseError, StoreError};
-use crate::operation::{NewOperation, Operation, OperationFilter, OperationKind};
+use crate::operation::{NewOperation, Operation, OperationFilter, OperationKind, RemovedOperation};
 use crate::record::Record;
 use crate::row_page::RowPage;
 use crate::schema::{system, TableSchema};
@@ -344,9 +344,11 @@ pub struct Completion<'a> {
 }
 
 /// [`complete_operation`] of each completion in turn, with the same result, in fewer statements:
-/// the server's items of a table go to the store in one [`Transaction::upsert_many`], and the
-/// items that still have queued operations are found with one [`Transaction::queued_items`]
-/// per table instead of a listing per item. A push finishes a whole `$batch` group here.
+/// the operations still at the edit counter they were sent at are removed with one
+/// [`Transaction::remove_sent_operations`], the server's items of a table go to the store in one
+/// [`Transaction::upsert_many`], and the items that still have queued operations are found with
+/// one [`Transaction::queued_items`] per table instead of a listing per item. A push finishes a
+/// whole `$batch` group here.
 ///
 /// Completions of one item are finished one by one, in order (a group never has two, but the
 /// result must not depend on that), and so is an operation changed since it was sent.
@@ -360,37 +362,36 @@ pub struct Completion<'a> {
 /// # }
 /// ```
 pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'_>]) -> Result<(), StoreError> {
-    let mut found = Vec::with_capacity(completions.len());
+    let sent: Vec<(u64, u64)> = completions.iter().map(|c| (c.op_id, c.sent_version)).collect();
+    let mut removed: HashMap<u64, RemovedOperation> =
+        tx.remove_sent_operations(&sent)?.into_iter().map(|op| (op.id, op)).collect();
+    // Removed, in the order of the completions, with the server's item to store.
+    let mut answered: Vec<(RemovedOperation, Option<&Record>)> = Vec::with_capacity(removed.len());
+    // Not removed: gone, or changed since they were sent.
+    let mut left = Vec::new();
     for c in completions {
-        if let Some(op) = tx.operation(c.op_id)? {
-            found.push((c, op));
+        match removed.remove(&c.op_id) {
+            Some(op) => {
+                let server = c.server_item.filter(|_| op.kind != OperationKind::Delete);
+                answered.push((op, server));
+            }
+            None => left.push(c),
         }
     }
-    let mut per_item: HashMap<(&str, &str), usize> = HashMap::with_capacity(found.len());
-    for (_, op) in &found {
+    let mut per_item: HashMap<(&str, &str), usize> = HashMap::with_capacity(answered.len());
+    for (op, _) in &answered {
         *per_item.entry((op.table.as_str(), op.item_id.as_str())).or_default() += 1;
     }
-    let alone = |c: &Completion<'_>, op: &Operation| {
-        op.version != c.sent_version || per_item.get(&(op.table.as_str(), op.item_id.as_str())).copied() != Some(1)
-    };
-    // Removed and answered with an item: stored once the table's queued items are known.
-    let mut answered: Vec<(&str, &str, &Record)> = Vec::new();
-    for (c, op) in &found {
-        if alone(c, op) {
-            continue;
-        }
-        tx.remove_operation(op.id)?;
-        tx.remove_error(op.id)?;
-        if let Some(server) = c.server_item.filter(|_| op.kind != OperationKind::Delete) {
-            answered.push((&op.table, &op.item_id, server));
-        }
-    }
-    let mut tables: Vec<&str> = answered.iter().map(|(table, _, _)| *table).collect();
+    let alone = |op: &RemovedOperation| per_item.get(&(op.table.as_str(), op.item_id.as_str())).copied() == Some(1);
+    let mut tables: Vec<&str> = answered.iter().filter(|(op, _)| alone(op)).map(|(op, _)| op.table.as_str()).collect();
     tables.sort_unstable();
     tables.dedup();
     for table in tables {
-        let of_table: Vec<(&str, &Record)> =
-            answered.iter().filter(|(t, _, _)| *t == table).map(|(_, id, server)| (*id, *server)).collect();
+        let of_table: Vec<(&str, &Record)> = answered
+            .iter()
+            .filter(|(op, _)| op.table == table && alone(op))
+            .filter_map(|(op, server)| server.map(|server| (op.item_id.as_str(), server)))
+            .collect();
         let ids: Vec<&str> = of_table.iter().map(|(id, _)| *id).collect();
         let queued = tx.queued_items(table, &ids)?;
         let free: Vec<&Record> =
@@ -400,12 +401,21 @@ pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'
             adopt_into_item_and_later_operations(tx, table, id, server)?;
         }
     }
-    // Items of more than one completion, and operations changed since they were sent: one by
-    // one, in order (no other completion touches their items).
-    for (c, op) in &found {
-        if alone(c, op) {
-            complete_operation(tx, c.op_id, c.sent_version, c.server_item)?;
+    // Items of more than one completion: their answers stored one by one, in order (no other
+    // completion touches their items).
+    for (op, server) in answered.iter().filter(|(op, _)| !alone(op)) {
+        if let Some(server) = server {
+            if tx.count_operations(&OperationFilter::item(&op.table, &op.item_id))? == 0 {
+                tx.upsert(&op.table, server)?;
+            } else {
+                adopt_into_item_and_later_operations(tx, &op.table, &op.item_id, server)?;
+            }
         }
+    }
+    // Operations changed since they were sent (and ones that are gone, which have nothing left
+    // to do): one by one.
+    for c in left {
+        complete_operation(tx, c.op_id, c.sent_version, c.server_item)?;
     }
     Ok(())
 }

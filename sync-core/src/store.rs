@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::change_feed::ChangeFeed;
 use crate::error::StoreError;
 use crate::forward::forward_through_pointers;
-use crate::operation::{NewOperation, Operation, OperationError, OperationFilter};
+use crate::operation::{NewOperation, Operation, OperationError, OperationFilter, OperationState, RemovedOperation};
 use crate::query::eval::QueryResult;
 use crate::query::expr::{Expr, Query};
 use crate::record::Record;
@@ -177,8 +177,43 @@ pub trait Transaction {
     }
     /// Replaces a queued operation (matched by id); `NotFound` when it is gone.
     fn update_operation(&mut self, op: &Operation) -> Result<(), StoreError>;
+    /// Sets the state of the operations `ids` (no id twice) to `state`, leaving the rest of each
+    /// as it is, and returns how many there were (ids that are gone are skipped): the same as
+    /// [`operation`](Self::operation) and [`update_operation`](Self::update_operation) of each,
+    /// which the default does. Stores that change many rows in one statement override it (a push
+    /// claims its operations through here).
+    fn set_operation_states(&mut self, ids: &[u64], state: OperationState) -> Result<u64, StoreError> {
+        let mut found = 0;
+        for id in ids {
+            if let Some(mut op) = self.operation(*id)? {
+                found += 1;
+                if op.state != state {
+                    op.state = state;
+                    self.update_operation(&op)?;
+                }
+            }
+        }
+        Ok(found)
+    }
     /// Removes an operation; returns whether it existed.
     fn remove_operation(&mut self, id: u64) -> Result<bool, StoreError>;
+    /// Removes each operation of `sent`, given as its id and the edit counter it was sent at,
+    /// that is still at that edit counter, with its error row, and returns the ones removed, in
+    /// no particular order. An operation that is gone, or changed since it was sent, is left as
+    /// it is. The same as [`operation`](Self::operation), [`remove_operation`](Self::remove_operation)
+    /// and [`remove_error`](Self::remove_error) of each, which the default does; stores that
+    /// change many rows in one statement override it (a push completes its operations through
+    /// here).
+    fn remove_sent_operations(&mut self, sent: &[(u64, u64)]) -> Result<Vec<RemovedOperation>, StoreError> {
+        let mut removed = Vec::with_capacity(sent.len());
+        for &(id, version) in sent {
+            let Some(op) = self.operation(id)?.filter(|op| op.version == version) else { continue };
+            self.remove_operation(id)?;
+            self.remove_error(id)?;
+            removed.push(RemovedOperation::from(op));
+        }
+        Ok(removed)
+    }
     /// One operation by id.
     fn operation(&mut self, id: u64) -> Result<Option<Operation>, StoreError>;
     /// Operations passing the filter, lowest id first.

@@ -180,6 +180,8 @@ macro_rules! store_conformance_suite {
             // queue_order
             queue_order_and_filters,
             update_and_remove_operation,
+            set_operation_states_changes_only_the_state,
+            remove_sent_operations_removes_only_unchanged_ones,
             operation_ids_are_never_reused,
             batch_inserts_queue_one_operation_each_in_order,
             concurrent_local_changes_keep_the_queue_consistent,

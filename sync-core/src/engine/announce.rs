@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::change_feed::ChangeFeed;
 use crate::error::StoreError;
-use crate::operation::{NewOperation, Operation, OperationError, OperationFilter};
+use crate::operation::{NewOperation, Operation, OperationError, OperationFilter, OperationState, RemovedOperation};
 use crate::query::eval::QueryResult;
 use crate::query::expr::{Expr, Query};
 use crate::record::Record;
@@ -234,6 +234,18 @@ impl Transaction for Recording<'_> {
         let existed = self.tx.remove_operation(id)?;
         self.touched.queue |= existed;
         Ok(existed)
+    }
+
+    fn set_operation_states(&mut self, ids: &[u64], state: OperationState) -> Result<u64, StoreError> {
+        let found = self.tx.set_operation_states(ids, state)?;
+        self.touched.queue |= found > 0;
+        Ok(found)
+    }
+
+    fn remove_sent_operations(&mut self, sent: &[(u64, u64)]) -> Result<Vec<RemovedOperation>, StoreError> {
+        let removed = self.tx.remove_sent_operations(sent)?;
+        self.touched.queue |= !removed.is_empty();
+        Ok(removed)
     }
 
     fn operation(&mut self, id: u64) -> Result<Option<Operation>, StoreError> {

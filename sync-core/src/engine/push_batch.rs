@@ -3,15 +3,13 @@
 //! the batch, and its answer there is taken as the answer of that send. Resends after a
 //! resolved conflict, and deletes that must read the server's version first, go alone.
 
-use super::push_operation::{lost_in_batch, prepare, prepare_read, push_one, settle_sends, Prepared, Step};
+use super::push_operation::{lost_in_batch, prepare, push_one, settle_sends, Prepared, Step};
 use super::push_records::Stop;
+use super::push_scheduler::Claim;
 use super::retry::with_retry;
 use super::shared::Shared;
 use crate::error::{RemoteError, RemoteErrorKind};
-use crate::operation::{Operation, OperationKind, OperationState};
-use crate::record::Record;
 use crate::remote::{BatchOp, BatchResult, Remote};
-use crate::store::StoreExt;
 
 /// What pushing one operation of a group came to, under its item's key.
 pub(super) type Settled = ((String, String), Result<Step, Stop>);
@@ -29,26 +27,18 @@ pub(super) type Settled = ((String, String), Result<Step, Stop>);
 ///   nothing of which operations the server applied: each is left `Attempted` with what it sent
 ///   remembered, as after a lost single answer, and the push stops. The next push sends them
 ///   again, and a write found already applied is recognised as the device's own.
-pub(super) async fn push_group(
-    inner: &Shared,
-    remote: &dyn Remote,
-    mut ops: Vec<(Operation, OperationState)>,
-) -> Vec<Settled> {
-    if ops.len() == 1 {
-        if let Some((op, before)) = ops.pop() {
-            return vec![push_one(inner, remote, op, before).await];
+pub(super) async fn push_group(inner: &Shared, remote: &dyn Remote, mut claims: Vec<Claim>) -> Vec<Settled> {
+    if claims.len() == 1 {
+        if let Some(claim) = claims.pop() {
+            return vec![push_one(inner, remote, claim).await];
         }
     }
-    let mut out = Vec::with_capacity(ops.len());
+    let mut out = Vec::with_capacity(claims.len());
     // Prepared operations, each with its request when it goes in the batch.
-    let mut ready: Vec<(Prepared, Option<BatchOp>)> = Vec::with_capacity(ops.len());
-    let mut items = read_items(inner, &ops).await.map(Vec::into_iter);
-    for (op, before) in ops {
-        let key = super::push_operation::item_key(&op);
-        let prepared = match items.as_mut() {
-            Some(items) => prepare_read(inner, op, before, items.next().flatten()).await,
-            None => prepare(inner, op, before).await,
-        };
+    let mut ready: Vec<(Prepared, Option<BatchOp>)> = Vec::with_capacity(claims.len());
+    for claim in claims {
+        let key = super::push_operation::item_key(&claim.op);
+        let prepared = prepare(inner, claim).await;
         match prepared {
             Ok(Ok(prepared)) => {
                 let request = prepared.request();
@@ -101,43 +91,6 @@ pub(super) async fn push_group(
         }
     }
     out
-}
-
-/// The items the operations send, read in one store transaction instead of one read each (a
-/// read of a file store is a trip to another thread), with one [`Transaction::get_many`] per
-/// table: per operation, in order, its row of the data table (`None` for a delete, which sends
-/// its snapshot). `None` when the read fails: then each operation reads its own, and meets the
-/// failure there.
-///
-/// [`Transaction::get_many`]: crate::store::Transaction::get_many
-async fn read_items(inner: &Shared, ops: &[(Operation, OperationState)]) -> Option<Vec<Option<Record>>> {
-    // Per table, the positions of the operations that read an item of it.
-    let mut tables: Vec<(String, Vec<(usize, String)>)> = Vec::new();
-    for (i, (op, _)) in ops.iter().enumerate() {
-        if op.kind == OperationKind::Delete || inner.schema(&op.table).is_none() {
-            continue;
-        }
-        let wanted = (i, op.item_id.clone());
-        match tables.iter_mut().find(|(table, _)| *table == op.table) {
-            Some((_, list)) => list.push(wanted),
-            None => tables.push((op.table.clone(), vec![wanted])),
-        }
-    }
-    let count = ops.len();
-    inner
-        .store
-        .transact(move |tx| {
-            let mut items: Vec<Option<Record>> = vec![None; count];
-            for (table, wanted) in &tables {
-                let ids: Vec<&str> = wanted.iter().map(|(_, id)| id.as_str()).collect();
-                for ((i, _), item) in wanted.iter().zip(tx.get_many(table, &ids)?) {
-                    items[*i] = item;
-                }
-            }
-            Ok(items)
-        })
-        .await
-        .ok()
 }
 
 /// The same failure for another operation of the batch (the transport's source is not shared;

@@ -9,6 +9,7 @@ use super::events::{PushOutcome, SyncEvent};
 use super::push_records::{
     differing_user_columns, mark_attempted, record_failure, remember_sent, same_user_fields, was_sent, Failure, Stop,
 };
+use super::push_scheduler::Claim;
 use super::resolution::{apply_resolution, conform_merge, sent_key, Effect};
 use super::retry::with_retry;
 use super::shared::Shared;
@@ -80,11 +81,10 @@ impl Prepared {
 pub(super) async fn push_one(
     inner: &Shared,
     remote: &dyn Remote,
-    op: Operation,
-    before: OperationState,
+    claim: Claim,
 ) -> ((String, String), Result<Step, Stop>) {
-    let key = item_key(&op);
-    let result = match prepare(inner, op, before).await {
+    let key = item_key(&claim.op);
+    let result = match prepare(inner, claim).await {
         Ok(Ok(prepared)) => settle_sends(inner, remote, prepared, None).await,
         Ok(Err(step)) => Ok(step),
         Err(stop) => Err(stop),
@@ -92,27 +92,26 @@ pub(super) async fn push_one(
     (key, result)
 }
 
-/// Reads what to send for a claimed operation: the item from the data table (insert, update),
-/// or the snapshot (delete). An operation with nothing left to send is settled here (`Err`).
-pub(super) async fn prepare(
-    inner: &Shared,
-    op: Operation,
-    before: OperationState,
-) -> Result<Result<Prepared, Step>, Stop> {
-    if inner.schema(&op.table).is_none() {
+/// What to send for a claimed operation: the item from the data table (insert, update), as the
+/// claim read it (or read now, when the claim did not), or the snapshot (delete). An operation
+/// with nothing left to send is settled here (`Err`).
+pub(super) async fn prepare(inner: &Shared, claim: Claim) -> Result<Result<Prepared, Step>, Stop> {
+    let Claim { op, before, item } = claim;
+    let item = match item {
+        Some(read) => read,
         // Settled as unknown by `prepare_read`, without reading a table that is not open.
-        return prepare_read(inner, op, before, None).await;
-    }
-    let item = match op.kind {
-        OperationKind::Delete => None,
-        _ => inner.store.get(&op.table, &op.item_id).await.map_err(Stop::Store)?,
+        None if inner.schema(&op.table).is_none() => None,
+        None => match op.kind {
+            OperationKind::Delete => None,
+            _ => inner.store.get(&op.table, &op.item_id).await.map_err(Stop::Store)?,
+        },
     };
     prepare_read(inner, op, before, item).await
 }
 
 /// [`prepare`] with the item read already: `item` is the data table's row of an insert or an
-/// update (read after the claim), and ignored for a delete (which sends its snapshot).
-pub(super) async fn prepare_read(
+/// update, and ignored for a delete (which sends its snapshot).
+async fn prepare_read(
     inner: &Shared,
     op: Operation,
     before: OperationState,

@@ -4,7 +4,7 @@
 //! request is on its way. One operation's round trip is in `push_operation.rs`, a group's in
 //! `push_batch.rs`.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,9 +17,10 @@ use super::push_operation::{finish, item_key, Answer, Report, Step};
 use super::push_records::Stop;
 use super::shared::Shared;
 use crate::error::{StoreError, SyncError};
-use crate::operation::{FailureKind, Operation, OperationFilter, OperationState};
+use crate::operation::{FailureKind, Operation, OperationFilter, OperationKind, OperationState};
+use crate::record::Record;
 use crate::remote::Remote;
-use crate::store::{Store, StoreExt};
+use crate::store::{Store, StoreExt, Transaction};
 
 /// Operations read from the queue at a time (more when the remote batches more).
 const FETCH_BATCH: usize = 64;
@@ -44,10 +45,9 @@ async fn release_in_flight(store: &dyn Store) -> Result<(), StoreError> {
                 let batch = tx.operations(&OperationFilter { after, limit: Some(256), ..OperationFilter::all() })?;
                 let Some(last) = batch.last() else { break };
                 after = Some(last.id);
-                for mut op in batch.into_iter().filter(|op| op.state == OperationState::InFlight) {
-                    op.state = OperationState::Attempted;
-                    tx.update_operation(&op)?;
-                }
+                let in_flight: Vec<u64> =
+                    batch.iter().filter(|op| op.state == OperationState::InFlight).map(|op| op.id).collect();
+                tx.set_operation_states(&in_flight, OperationState::Attempted)?;
             }
             tx.remove_config(CLAIMED_KEY).map(drop)
         })
@@ -104,8 +104,8 @@ pub(crate) async fn push_locked(
     inner.events.emit(SyncEvent::PushStarted { total });
 
     let mut summary = PushSummary { total, ..Default::default() };
-    // Claimed (in flight) but not dispatched yet, with the state each had before the claim.
-    let mut waiting: VecDeque<(Operation, OperationState)> = VecDeque::new();
+    // Claimed (in flight) but not dispatched yet.
+    let mut waiting: VecDeque<Claim> = VecDeque::new();
     let mut busy: HashSet<(String, String)> = HashSet::new();
     let mut sending = FuturesUnordered::new();
     let mut finishing = FuturesUnordered::new();
@@ -141,7 +141,8 @@ pub(crate) async fn push_locked(
         if abort.is_none() && !exhausted && claiming.is_none() && (slot_free || running_low) {
             let limit = (total - claimed_count).min(FETCH_BATCH.max(max_batch) as u64) as usize;
             let skip = Arc::clone(&waiting_for_decision);
-            claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit, skip)));
+            let open = inner.table_names();
+            claiming = Some(Box::pin(claim_batch(inner.store.as_ref(), &filter, last_fetched, limit, skip, open)));
         }
         let settled: Vec<(Key, Result<Option<Report>, Stop>)> = tokio::select! {
             claimed = async {
@@ -230,7 +231,7 @@ pub(crate) async fn push_locked(
     }
     // Operations claimed but never sent (the push stopped early) get their state back.
     if !waiting.is_empty() {
-        let unsent: Vec<(u64, OperationState)> = waiting.iter().map(|(op, before)| (op.id, *before)).collect();
+        let unsent: Vec<(u64, OperationState)> = waiting.iter().map(|claim| (claim.op.id, claim.before)).collect();
         if let Err(e) = release(inner.store.as_ref(), unsent).await {
             abort.get_or_insert(Stop::Store(e));
         }
@@ -258,19 +259,15 @@ pub(crate) async fn push_locked(
 /// for single requests. An operation of an item in flight or in the group stays, and so do the
 /// later ones of that item: earlier operations of an item are always ahead of it in `waiting`,
 /// so per-item order holds. The group's items are marked busy.
-fn next_group(
-    waiting: &mut VecDeque<(Operation, OperationState)>,
-    busy: &mut HashSet<Key>,
-    max: usize,
-) -> Option<Vec<(Operation, OperationState)>> {
-    let pos = waiting.iter().position(|(op, _)| !busy.contains(&item_key(op)))?;
+fn next_group(waiting: &mut VecDeque<Claim>, busy: &mut HashSet<Key>, max: usize) -> Option<Vec<Claim>> {
+    let pos = waiting.iter().position(|claim| !busy.contains(&item_key(&claim.op)))?;
     let first = waiting.remove(pos)?;
-    busy.insert(item_key(&first.0));
-    let table = first.0.table.clone();
+    busy.insert(item_key(&first.op));
+    let table = first.op.table.clone();
     let mut group = vec![first];
     let mut i = pos;
     while group.len() < max && i < waiting.len() {
-        let op = &waiting[i].0;
+        let op = &waiting[i].op;
         if op.table != table {
             break;
         }
@@ -287,10 +284,23 @@ fn next_group(
     Some(group)
 }
 
-/// A claimed batch: the operations (each with the state it had) and the last queue id looked at
-/// (`None` at the end of the queue).
+/// A claimed operation waiting to be sent.
+pub(super) struct Claim {
+    /// The operation, marked in flight.
+    pub(super) op: Operation,
+    /// Its state before the claim, given back if it is never sent.
+    pub(super) before: OperationState,
+    /// What the claim read of the item to send: `Some(row)`, the data table's row of an insert
+    /// or an update (`None` when it has none; always `None` for a delete, which sends its
+    /// snapshot), or `None` when it was not read (a table not open then, or a read that failed):
+    /// the operation then reads its own when it is sent, and meets any failure there.
+    pub(super) item: Option<Option<Record>>,
+}
+
+/// A claimed batch: the operations and the last queue id looked at (`None` at the end of the
+/// queue).
 struct Claimed {
-    ops: Vec<(Operation, OperationState)>,
+    ops: Vec<Claim>,
     last_seen: Option<u64>,
 }
 
@@ -298,43 +308,88 @@ type ClaimResult = Result<Claimed, StoreError>;
 
 /// Claims the next operations of the queue (at most `limit`, after `after`, none of `skip`):
 /// marks them in flight and sets [`CLAIMED_KEY`] in one transaction, so local changes to their
-/// items queue behind them instead of collapsing into them.
+/// items queue behind them instead of collapsing into them. The same transaction reads the items
+/// the operations send (of the tables in `open`), so a group is ready to go when its turn comes,
+/// with no store round trip before its request: as of the claim, each item is what its operation
+/// stands for, since later local changes queue operations of their own.
 async fn claim_batch(
     store: &dyn Store,
     filter: &OperationFilter,
     after: Option<u64>,
     limit: usize,
     skip: Arc<HashSet<u64>>,
+    open: Vec<String>,
 ) -> ClaimResult {
     let filter = OperationFilter { after, limit: Some(limit), ..filter.clone() };
     store
         .transact(move |tx| {
             let ops = tx.operations(&filter)?;
             let last_seen = ops.last().map(|op| op.id);
-            let mut claimed = Vec::with_capacity(ops.len());
-            for mut op in ops.into_iter().filter(|op| !skip.contains(&op.id)) {
-                if claimed.is_empty() {
-                    tx.set_config(CLAIMED_KEY, "1")?;
-                }
-                let before = op.state;
-                op.state = OperationState::InFlight;
-                tx.update_operation(&op)?;
-                claimed.push((op, before));
+            let claimed: Vec<(Operation, OperationState)> = ops
+                .into_iter()
+                .filter(|op| !skip.contains(&op.id))
+                .map(|mut op| {
+                    let before = std::mem::replace(&mut op.state, OperationState::InFlight);
+                    (op, before)
+                })
+                .collect();
+            if !claimed.is_empty() {
+                tx.set_config(CLAIMED_KEY, "1")?;
+                let ids: Vec<u64> = claimed.iter().map(|(op, _)| op.id).collect();
+                tx.set_operation_states(&ids, OperationState::InFlight)?;
             }
-            Ok(Claimed { ops: claimed, last_seen })
+            let items = read_items(tx, claimed.iter().map(|(op, _)| op), &open);
+            let ops = claimed.into_iter().zip(items).map(|((op, before), item)| Claim { op, before, item }).collect();
+            Ok(Claimed { ops, last_seen })
         })
         .await
+}
+
+/// The items `ops` send, with one [`Transaction::get_many`] per table: per operation, in order,
+/// its [`Claim::item`]. A table not in `open` is not read (its operations are settled as
+/// unknown when sent, unless it is opened by then), and neither is a table whose read fails.
+fn read_items<'o>(
+    tx: &mut dyn Transaction,
+    ops: impl Iterator<Item = &'o Operation>,
+    open: &[String],
+) -> Vec<Option<Option<Record>>> {
+    // Per table, the positions of the operations that read an item of it.
+    let mut tables: HashMap<&str, Vec<(usize, &str)>> = HashMap::new();
+    let mut items: Vec<Option<Option<Record>>> = Vec::new();
+    for (i, op) in ops.enumerate() {
+        if op.kind == OperationKind::Delete {
+            items.push(Some(None));
+        } else {
+            items.push(None);
+            if open.contains(&op.table) {
+                tables.entry(op.table.as_str()).or_default().push((i, op.item_id.as_str()));
+            }
+        }
+    }
+    for (table, wanted) in tables {
+        let ids: Vec<&str> = wanted.iter().map(|(_, id)| *id).collect();
+        if let Ok(rows) = tx.get_many(table, &ids) {
+            for ((i, _), row) in wanted.iter().zip(rows) {
+                items[*i] = Some(row);
+            }
+        }
+    }
+    items
 }
 
 /// Gives claimed operations that were never sent their state back.
 async fn release(store: &dyn Store, unsent: Vec<(u64, OperationState)>) -> Result<(), StoreError> {
     store
         .transact(move |tx| {
+            let mut by_state: Vec<(OperationState, Vec<u64>)> = Vec::new();
             for (id, before) in unsent {
-                if let Some(mut op) = tx.operation(id)? {
-                    op.state = before;
-                    tx.update_operation(&op)?;
+                match by_state.iter_mut().find(|(state, _)| *state == before) {
+                    Some((_, ids)) => ids.push(id),
+                    None => by_state.push((before, vec![id])),
                 }
+            }
+            for (state, ids) in by_state {
+                tx.set_operation_states(&ids, state)?;
             }
             Ok(())
         })

@@ -3,8 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::records::error_row;
 use super::support::{
-    all_ops, all_rows, enqueue, fresh, get, item_ops, local_ok, ok, pull, schema, server_todo, todo, todo_schema,
+    all_ops, all_rows, enqueue, errors, fresh, get, item_ops, local_ok, ok, pull, schema, server_todo, todo,
+    todo_schema,
 };
 use super::StoreFactory;
 use crate::error::StoreError;
@@ -117,6 +119,105 @@ pub async fn update_and_remove_operation<F: StoreFactory>(factory: &F) {
     let missing = ok(store.transact(|tx| tx.operation(u64::MAX)).await, "operation(u64::MAX)");
     assert_eq!(missing, None, "an unknown id has no operation");
     assert_eq!(all_ops(&store).await, vec![second], "only the other operation is left");
+}
+
+/// [`set_operation_states`](crate::store::Transaction::set_operation_states) changes the state of
+/// the operations named, and nothing else of them or of the others: across more operations than
+/// one statement takes, with a delete's snapshot kept, and ids that name none (skipped, not
+/// counted).
+pub async fn set_operation_states_changes_only_the_state<F: StoreFactory>(factory: &F) {
+    let store = fresh(factory, &[todo_schema()]).await;
+    let mut before = Vec::new();
+    for i in 0..600 {
+        before.push(enqueue(&store, K::Insert, "Todo", &format!("i{i}")).await);
+    }
+    let mut delete = enqueue(&store, K::Delete, "Todo", "gone").await;
+    delete.item = Some(todo("gone", "snapshot"));
+    delete.version = 3;
+    let d = delete.clone();
+    ok(store.transact(move |tx| tx.update_operation(&d)).await, "giving the delete a snapshot");
+    before.push(delete);
+    // Every other operation (the delete, the last, among them), and two that name none.
+    let mut named: Vec<u64> = before.iter().step_by(2).map(|op| op.id).collect();
+    let removed = before[1].id;
+    ok(store.transact(move |tx| tx.remove_operation(removed)).await, "removing one");
+    named.extend([removed, u64::MAX]);
+    let ids = named.clone();
+    let found =
+        ok(store.transact(move |tx| tx.set_operation_states(&ids, OperationState::InFlight)).await, "setting states");
+    assert_eq!(found, 301, "the count is of the operations there were (300 of the inserts and the delete)");
+    let expected: Vec<Operation> = before
+        .into_iter()
+        .filter(|op| op.id != removed)
+        .map(|mut op| {
+            if named.contains(&op.id) {
+                op.state = OperationState::InFlight;
+            }
+            op
+        })
+        .collect();
+    assert_eq!(all_ops(&store).await, expected, "only the named operations' state changed");
+    let ids: Vec<u64> = expected.iter().map(|op| op.id).collect();
+    ok(store.transact(move |tx| tx.set_operation_states(&ids, OperationState::Attempted)).await, "setting again");
+    assert!(
+        all_ops(&store).await.iter().all(|op| op.state == OperationState::Attempted),
+        "every operation named is set, whatever its state was"
+    );
+    let none = ok(store.transact(|tx| tx.set_operation_states(&[], OperationState::Pending)).await, "naming none");
+    assert_eq!(none, 0, "naming no operation changes none");
+}
+
+/// [`remove_sent_operations`](crate::store::Transaction::remove_sent_operations) removes the
+/// operations still at the edit counter they were sent at, with their error rows, and reports
+/// each one's kind, table and item; an operation changed since its send stays, with its error
+/// row, and so does every operation not named. Across more operations than one statement takes,
+/// with ids that name none.
+pub async fn remove_sent_operations_removes_only_unchanged_ones<F: StoreFactory>(factory: &F) {
+    let other = schema("Other", vec![Column::new("text", ColumnType::String)]);
+    let store = fresh(factory, &[todo_schema(), other]).await;
+    let mut sent = Vec::new();
+    let mut expected_removed = Vec::new();
+    for i in 0..600 {
+        let (kind, table) = if i % 3 == 0 { (K::Update, "Other") } else { (K::Insert, "Todo") };
+        let op = enqueue(&store, kind, table, &format!("i{i}")).await;
+        sent.push((op.id, op.version));
+        expected_removed.push((op.id, kind, table.to_owned(), format!("i{i}")));
+    }
+    let mut changed = enqueue(&store, K::Insert, "Todo", "changed").await;
+    sent.push((changed.id, changed.version));
+    changed.version += 1;
+    let c = changed.clone();
+    ok(store.transact(move |tx| tx.update_operation(&c)).await, "changing one after its send");
+    let unnamed = enqueue(&store, K::Delete, "Todo", "unnamed").await;
+    let with_error = sent[7].0;
+    let (e1, e2, e3) = (
+        error_row(with_error, "Todo", "i7"),
+        error_row(changed.id, "Todo", "changed"),
+        error_row(unnamed.id, "Todo", "unnamed"),
+    );
+    ok(
+        store
+            .transact(move |tx| {
+                tx.put_error(&e1)?;
+                tx.put_error(&e2)?;
+                tx.put_error(&e3)
+            })
+            .await,
+        "putting error rows",
+    );
+    sent.extend([(u64::MAX, 1), (unnamed.id + 1_000, 1)]);
+    let pairs = sent.clone();
+    let removed = ok(store.transact(move |tx| tx.remove_sent_operations(&pairs)).await, "removing sent operations");
+    let mut got: Vec<(u64, OperationKind, String, String)> =
+        removed.into_iter().map(|op| (op.id, op.kind, op.table, op.item_id)).collect();
+    got.sort_by_key(|(id, ..)| *id);
+    assert_eq!(got, expected_removed, "every unchanged operation is removed and reported as it was");
+    assert_eq!(all_ops(&store).await, vec![changed.clone(), unnamed.clone()], "the changed and the unnamed stay");
+    let left: Vec<u64> = errors(&store, None).await.iter().map(|e| e.operation_id).collect();
+    assert_eq!(left, vec![changed.id, unnamed.id], "the removed operation's error row went with it, only");
+    let pairs = sent;
+    let again = ok(store.transact(move |tx| tx.remove_sent_operations(&pairs)).await, "removing them again");
+    assert!(again.is_empty(), "removed operations are not removed twice");
 }
 
 /// Ids are never handed out twice: not after removing the newest operation, not after emptying
