@@ -452,3 +452,49 @@ async fn the_next_group_is_claimed_while_a_request_travels_and_loses_nothing() {
     assert_eq!(server_view(&remote).len(), 1099);
     assert_eq!(server_view(&remote).iter().find(|(id, _)| id == "i1050").map(|r| r.1), Some(Some(5.0)));
 }
+
+/// The claim reads the items its operations send. An item edited, and one deleted, after their
+/// operations were claimed but before they were sent: the push sends what was claimed (the
+/// inserts as they were), and the changes, queued behind, go with the next push. Nothing is
+/// lost or sent twice, with batches and with single requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_changed_after_their_claim_are_sent_by_the_changes_own_operations() {
+    for (remote, count) in [(batching(1000), 1100), (MemoryRemote::new(), 40)] {
+        remote.set_latency(Duration::from_millis(150));
+        let (ctx, items) = device(Arc::new(remote.clone()), DeferConflicts).await;
+        for i in 0..count {
+            items.insert(item(&format!("i{i:04}"), 0.0)).await.unwrap();
+        }
+        let (edited, deleted) = (format!("i{:04}", count - 10), format!("i{:04}", count - 1));
+        let push = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { ctx.push().await }
+        });
+        let all_claimed = async {
+            while !ctx.pending_operations().await.unwrap().iter().all(|op| op.state == OperationState::InFlight) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_millis(120), all_claimed)
+            .await
+            .expect("every operation claimed before the first answer came back");
+        let mut r = items.get(&edited).await.unwrap().unwrap();
+        r.set("n", json!(5.0)).unwrap();
+        items.update(r).await.unwrap();
+        items.delete(&deleted).await.unwrap();
+        remote.set_latency(Duration::ZERO);
+        let first = push.await.unwrap().unwrap();
+        assert_eq!(first.succeeded, count as u64, "the push sends what it claimed, every insert");
+        let sent = server_view(&remote);
+        assert_eq!(sent.len(), count, "the deleted item's insert went too: its delete is queued behind");
+        assert_eq!(sent.iter().find(|(id, _)| *id == edited).map(|r| r.1), Some(Some(0.0)), "as claimed");
+        assert_eq!(ctx.pending_count().await.unwrap(), 2, "the edit and the delete wait for the next push");
+        let second = ctx.push().await.unwrap();
+        assert_eq!((second.succeeded, second.failed), (2, 0));
+        assert_eq!(ctx.pending_count().await.unwrap(), 0);
+        assert!(ctx.errors().await.unwrap().is_empty());
+        assert_eq!(server_view(&remote), local_view(&items).await);
+        assert_eq!(server_view(&remote).len(), count - 1);
+        assert_eq!(server_view(&remote).iter().find(|(id, _)| *id == edited).map(|r| r.1), Some(Some(5.0)));
+    }
+}
