@@ -498,3 +498,51 @@ async fn items_changed_after_their_claim_are_sent_by_the_changes_own_operations(
         assert_eq!(server_view(&remote).iter().find(|(id, _)| *id == edited).map(|r| r.1), Some(Some(5.0)));
     }
 }
+
+/// Two queued operations of one item, claimed together (a push was cancelled after a change
+/// queued behind its first one): the second goes once the first's answer is stored, and reads
+/// its item then, so it sends the version the first brought and is applied, not refused with a
+/// 412. For an update and a delete queued behind, with batches and with single requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_operation_of_an_item_claimed_with_the_first_sends_the_version_the_first_brought() {
+    for remote in [batching(1000), MemoryRemote::new()] {
+        remote.seed("Item", [item("u", 1.0), item("d", 1.0)], "2024-01-01T00:00:00.000Z");
+        let (ctx, items) = device(Arc::new(remote.clone()), DeferConflicts).await;
+        items.pull(&sync_core::Query::new(), sync_core::PullOptions::default()).await.unwrap();
+        for id in ["u", "d"] {
+            let mut r = items.get(id).await.unwrap().unwrap();
+            r.set("n", json!(2.0)).unwrap();
+            items.update(r).await.unwrap();
+        }
+        remote.set_latency(Duration::from_millis(300));
+        let push = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { ctx.push().await }
+        });
+        let claimed = async {
+            while !ctx.pending_operations().await.unwrap().iter().all(|op| op.state == OperationState::InFlight) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_millis(250), claimed).await.expect("claimed before any answer");
+        // Changes queued behind the operations in flight, then the push is cancelled: the next
+        // push claims each item's two operations together.
+        let mut r = items.get("u").await.unwrap().unwrap();
+        r.set("n", json!(3.0)).unwrap();
+        items.update(r).await.unwrap();
+        items.delete("d").await.unwrap();
+        push.abort();
+        let _ = push.await;
+        remote.set_latency(Duration::ZERO);
+        let summary = ctx.push().await.unwrap();
+        assert_eq!((summary.failed, summary.resolved), (0, 0), "no conflict: {:?}", ctx.errors().await.unwrap());
+        assert!(ctx.errors().await.unwrap().is_empty());
+        assert_eq!(ctx.pending_count().await.unwrap(), 0);
+        assert_eq!(server_view(&remote), vec![("u".to_owned(), Some(3.0))]);
+        assert_eq!(server_view(&remote), local_view(&items).await);
+        let u = remote.rows("Item").into_iter().find(|r| r.id() == "u").expect("u on the server");
+        // MemoryRemote counts versions up from 1 ("MQ=="): seeded, then both updates applied.
+        assert_eq!(u.version(), Some("Mw=="), "the second update was applied, not refused");
+        assert_eq!(items.get("u").await.unwrap().unwrap().version(), u.version());
+    }
+}

@@ -107,6 +107,8 @@ pub(crate) async fn push_locked(
     // Claimed (in flight) but not dispatched yet.
     let mut waiting: VecDeque<Claim> = VecDeque::new();
     let mut busy: HashSet<(String, String)> = HashSet::new();
+    // Per item, how many of its operations this push claimed and has not settled yet.
+    let mut unsettled: HashMap<Key, usize> = HashMap::new();
     let mut sending = FuturesUnordered::new();
     let mut finishing = FuturesUnordered::new();
     // The next batch of the queue being claimed. It is polled together with the requests and
@@ -159,7 +161,16 @@ pub(crate) async fn push_locked(
                             Some(last) if claimed_count < total => last_fetched = Some(last),
                             _ => exhausted = true,
                         }
-                        waiting.extend(ops);
+                        for mut claim in ops {
+                            let earlier = unsettled.entry(item_key(&claim.op)).or_default();
+                            if *earlier > 0 {
+                                // An earlier operation of the item goes first, and its answer
+                                // (a new version) is stored in the item: read it when sent.
+                                claim.item = None;
+                            }
+                            *earlier += 1;
+                            waiting.push_back(claim);
+                        }
                     }
                     Err(e) => {
                         abort.get_or_insert(Stop::Store(e));
@@ -205,6 +216,12 @@ pub(crate) async fn push_locked(
         };
         for (key, result) in settled {
             busy.remove(&key);
+            if let Some(n) = unsettled.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    unsettled.remove(&key);
+                }
+            }
             match result {
                 Ok(Some(report)) => {
                     done += 1;
@@ -292,8 +309,9 @@ pub(super) struct Claim {
     pub(super) before: OperationState,
     /// What the claim read of the item to send: `Some(row)`, the data table's row of an insert
     /// or an update (`None` when it has none; always `None` for a delete, which sends its
-    /// snapshot), or `None` when it was not read (a table not open then, or a read that failed):
-    /// the operation then reads its own when it is sent, and meets any failure there.
+    /// snapshot), or `None` when it is to be read when the operation is sent: a table not open
+    /// at the claim, a read that failed (met again then), or an earlier operation of the item
+    /// claimed by the same push, whose answer gives the item a new version first.
     pub(super) item: Option<Option<Record>>,
 }
 
