@@ -76,6 +76,24 @@ async fn local_view(items: &JsonTable) -> Vec<(String, Option<f64>)> {
     rows
 }
 
+/// Starts a push and waits, at most `within`, until it has claimed every queued operation.
+async fn push_claiming_everything(
+    ctx: &SyncContext,
+    within: Duration,
+) -> tokio::task::JoinHandle<Result<sync_core::PushSummary, sync_core::SyncError>> {
+    let push = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { ctx.push().await }
+    });
+    let all_claimed = async {
+        while !ctx.pending_operations().await.unwrap().iter().all(|op| op.state == OperationState::InFlight) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(within, all_claimed).await.expect("every operation claimed before the first answer came back");
+    push
+}
+
 #[tokio::test]
 async fn many_operations_go_in_few_requests() {
     let remote = batching(100);
@@ -418,23 +436,8 @@ async fn the_next_group_is_claimed_while_a_request_travels_and_loses_nothing() {
     for i in 0..1100 {
         items.insert(item(&format!("i{i:04}"), 0.0)).await.unwrap();
     }
-    let push = tokio::spawn({
-        let ctx = ctx.clone();
-        async move { ctx.push().await }
-    });
     // The first group (1,000 operations) is on its way; the last 100 are claimed beside it.
-    let claimed_ahead = async {
-        loop {
-            let pending = ctx.pending_operations().await.unwrap();
-            if pending.iter().all(|op| op.state == OperationState::InFlight) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_millis(150), claimed_ahead)
-        .await
-        .expect("every operation claimed before the first answer came back");
+    let push = push_claiming_everything(&ctx, Duration::from_millis(150)).await;
     assert_eq!(remote.request_count_of(RequestKind::Batch), 0, "still on its way");
     let mut r = items.get("i1050").await.unwrap().unwrap();
     r.set("n", json!(5.0)).unwrap();
@@ -466,18 +469,7 @@ async fn items_changed_after_their_claim_are_sent_by_the_changes_own_operations(
             items.insert(item(&format!("i{i:04}"), 0.0)).await.unwrap();
         }
         let (edited, deleted) = (format!("i{:04}", count - 10), format!("i{:04}", count - 1));
-        let push = tokio::spawn({
-            let ctx = ctx.clone();
-            async move { ctx.push().await }
-        });
-        let all_claimed = async {
-            while !ctx.pending_operations().await.unwrap().iter().all(|op| op.state == OperationState::InFlight) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_millis(120), all_claimed)
-            .await
-            .expect("every operation claimed before the first answer came back");
+        let push = push_claiming_everything(&ctx, Duration::from_millis(120)).await;
         let mut r = items.get(&edited).await.unwrap().unwrap();
         r.set("n", json!(5.0)).unwrap();
         items.update(r).await.unwrap();
@@ -515,16 +507,7 @@ async fn a_second_operation_of_an_item_claimed_with_the_first_sends_the_version_
             items.update(r).await.unwrap();
         }
         remote.set_latency(Duration::from_millis(300));
-        let push = tokio::spawn({
-            let ctx = ctx.clone();
-            async move { ctx.push().await }
-        });
-        let claimed = async {
-            while !ctx.pending_operations().await.unwrap().iter().all(|op| op.state == OperationState::InFlight) {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_millis(250), claimed).await.expect("claimed before any answer");
+        let push = push_claiming_everything(&ctx, Duration::from_millis(250)).await;
         // Changes queued behind the operations in flight, then the push is cancelled: the next
         // push claims each item's two operations together.
         let mut r = items.get("u").await.unwrap().unwrap();
