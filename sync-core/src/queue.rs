@@ -365,32 +365,52 @@ pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'
     let sent: Vec<(u64, u64)> = completions.iter().map(|c| (c.op_id, c.sent_version)).collect();
     let mut removed: HashMap<u64, RemovedOperation> =
         tx.remove_sent_operations(&sent)?.into_iter().map(|op| (op.id, op)).collect();
-    // Removed, in the order of the completions, with the server's item to store.
-    let mut answered: Vec<(RemovedOperation, Option<&Record>)> = Vec::with_capacity(removed.len());
-    // Not removed: gone, or changed since they were sent.
-    let mut left = Vec::new();
+    // Each completion, in order: removed (with the server's item to store), or not (gone, or
+    // changed since it was sent).
+    let mut done: Vec<(&Completion<'_>, Option<Removed<'_>>)> = Vec::with_capacity(completions.len());
+    // Per completion, its item (`None` for an operation that is gone), and per item, how many.
+    let mut keys: Vec<Option<(String, String)>> = Vec::with_capacity(completions.len());
+    let mut per_item: HashMap<(String, String), usize> = HashMap::with_capacity(completions.len());
     for c in completions {
-        match removed.remove(&c.op_id) {
+        let key = match removed.remove(&c.op_id) {
             Some(op) => {
+                let key = (op.table.clone(), op.item_id.clone());
                 let server = c.server_item.filter(|_| op.kind != OperationKind::Delete);
-                answered.push((op, server));
+                done.push((c, Some((op, server))));
+                Some(key)
             }
-            None => left.push(c),
+            None => {
+                done.push((c, None));
+                tx.operation(c.op_id)?.map(|op| (op.table, op.item_id))
+            }
+        };
+        if let Some(key) = &key {
+            *per_item.entry(key.clone()).or_default() += 1;
         }
+        keys.push(key);
     }
-    let mut per_item: HashMap<(&str, &str), usize> = HashMap::with_capacity(answered.len());
-    for (op, _) in &answered {
-        *per_item.entry((op.table.as_str(), op.item_id.as_str())).or_default() += 1;
-    }
-    let alone = |op: &RemovedOperation| per_item.get(&(op.table.as_str(), op.item_id.as_str())).copied() == Some(1);
-    let mut tables: Vec<&str> = answered.iter().filter(|(op, _)| alone(op)).map(|(op, _)| op.table.as_str()).collect();
+    // Removed, and the only completion of its item: finished together, set-based. The rest (an
+    // item of more than one completion, or of an operation not removed) one by one, below.
+    let together: Vec<bool> = done
+        .iter()
+        .zip(&keys)
+        .map(|((_, r), key)| r.is_some() && key.as_ref().and_then(|k| per_item.get(k)) == Some(&1))
+        .collect();
+    let answered: Vec<(&RemovedOperation, &Record)> = done
+        .iter()
+        .zip(&together)
+        .filter(|(_, together)| **together)
+        .filter_map(|((_, r), _)| r.as_ref())
+        .filter_map(|(op, server)| server.map(|server| (op, server)))
+        .collect();
+    let mut tables: Vec<&str> = answered.iter().map(|(op, _)| op.table.as_str()).collect();
     tables.sort_unstable();
     tables.dedup();
     for table in tables {
         let of_table: Vec<(&str, &Record)> = answered
             .iter()
-            .filter(|(op, _)| op.table == table && alone(op))
-            .filter_map(|(op, server)| server.map(|server| (op.item_id.as_str(), server)))
+            .filter(|(op, _)| op.table == table)
+            .map(|(op, server)| (op.item_id.as_str(), *server))
             .collect();
         let ids: Vec<&str> = of_table.iter().map(|(id, _)| *id).collect();
         let queued = tx.queued_items(table, &ids)?;
@@ -401,24 +421,29 @@ pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'
             adopt_into_item_and_later_operations(tx, table, id, server)?;
         }
     }
-    // Items of more than one completion: their answers stored one by one, in order (no other
-    // completion touches their items).
-    for (op, server) in answered.iter().filter(|(op, _)| !alone(op)) {
-        if let Some(server) = server {
-            if tx.count_operations(&OperationFilter::item(&op.table, &op.item_id))? == 0 {
-                tx.upsert(&op.table, server)?;
-            } else {
-                adopt_into_item_and_later_operations(tx, &op.table, &op.item_id, server)?;
+    // The rest one by one, in order (no other completion touches their items): removed ones store
+    // their answers, the others finish as `complete_operation` does (an operation changed since
+    // it was sent stays queued; one that is gone has nothing left to do).
+    for ((c, result), together) in done.iter().zip(together) {
+        match result {
+            Some(_) if together => {}
+            Some((op, server)) => {
+                let Some(server) = server else { continue };
+                if tx.count_operations(&OperationFilter::item(&op.table, &op.item_id))? == 0 {
+                    tx.upsert(&op.table, server)?;
+                } else {
+                    adopt_into_item_and_later_operations(tx, &op.table, &op.item_id, server)?;
+                }
             }
+            None => complete_operation(tx, c.op_id, c.sent_version, c.server_item)?,
         }
-    }
-    // Operations changed since they were sent (and ones that are gone, which have nothing left
-    // to do): one by one.
-    for c in left {
-        complete_operation(tx, c.op_id, c.sent_version, c.server_item)?;
     }
     Ok(())
 }
+
+/// A completion's operation as [`Transaction::remove_sent_operations`] removed it, with the
+/// server's item to store (`None` for a delete).
+type Removed<'a> = (RemovedOperation, Option<&'a Record>);
 
 /// The server's system columns into the stored item and into the snapshots of the item's
 /// queued operations, their user fields kept (a newer local change is queued behind the push).

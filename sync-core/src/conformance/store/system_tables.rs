@@ -403,7 +403,8 @@ pub async fn complete_operation_never_drops_a_change_made_after_the_send<F: Stor
 /// Completing a push's answers together ([`complete_operations`], how a push finishes a batch)
 /// leaves the store exactly as completing each in turn does: inserts, updates and deletes
 /// answered, an item with a newer local change queued behind its push, an operation changed
-/// after its send, two completions of one item, an error row, an unknown operation.
+/// after its send, two completions of one item, an item with one completion removed and one
+/// changed since its send (either way round), an error row, an unknown operation.
 pub async fn complete_operations_equals_completing_each<F: StoreFactory>(factory: &F) {
     let schema = todo_schema();
     let one_by_one = fresh(factory, std::slice::from_ref(&schema)).await;
@@ -482,6 +483,18 @@ async fn completion_scenario(store: &dyn Store, schema: &TableSchema) -> Vec<(u6
     let second = queue(LocalChange::Update(todo("twice", "two"))).await;
     out.push((first.id, first.version, Some(server_todo("twice", "one", "v1"))));
     out.push((second.id, second.version, Some(server_todo("twice", "two", "v2"))));
+    // One item with an operation removed, then one changed since its send; and one item the
+    // other way round.
+    for (id, changed_first) in [("mixed", false), ("mixed-reversed", true)] {
+        let first = queue(LocalChange::Insert(todo(id, "one"))).await;
+        set_state(store, first.id, OperationState::InFlight).await;
+        let second = queue(LocalChange::Update(todo(id, "two"))).await;
+        out.push((first.id, first.version, Some(server_todo(id, "one", "v1"))));
+        out.push((second.id, second.version, Some(server_todo(id, "two", "v2"))));
+        let mut bumped = if changed_first { first } else { second };
+        bumped.version += 1;
+        ok(store.transact(move |tx| tx.update_operation(&bumped)).await, "bumping an operation after its send");
+    }
     out.push((u64::MAX, 1, Some(server_todo("nobody", "x", "v1"))));
     out
 }
