@@ -18,7 +18,7 @@ use sync_core::{Column, TableSchema};
 
 use crate::connection::Db;
 use crate::error;
-use crate::statement::{Param, RowsShape, SqlRow, Stmt};
+use crate::statement::{placeholders, Param, RowsShape, SqlRow, Stmt};
 
 /// A double-quoted SQL identifier. Names are validated by [`TableSchema`]
 /// (`[A-Za-z_][A-Za-z0-9_]*`); quotes are doubled anyway, so no name can break out.
@@ -155,14 +155,14 @@ impl TableInfo {
     /// `SELECT <every column> FROM "T" WHERE "id" IN (?, …)` for `ids` ids (a few fixed sizes
     /// only, as for [`upsert_rows`](Self::upsert_rows)).
     pub(crate) fn get_many_sql(&self, ids: usize) -> String {
-        format!("{} IN ({})", self.select_where_id, vec!["?"; ids].join(", "))
+        format!("{} IN ({})", self.select_where_id, placeholders(ids))
     }
 
     /// `SELECT "id" FROM "T" WHERE "id" IN (?, …)` for `ids` ids (a few fixed sizes only, as
     /// for [`upsert_rows`](Self::upsert_rows)).
     pub(crate) fn existing_ids_sql(&self, ids: usize) -> String {
         let id = self.column_sql.get(system::ID).map(String::as_str).unwrap_or("\"id\"");
-        format!("SELECT {id} FROM {} WHERE {id} IN ({})", self.table_sql, vec!["?"; ids].join(", "))
+        format!("SELECT {id} FROM {} WHERE {id} IN ({})", self.table_sql, placeholders(ids))
     }
 
     /// The quoted SQL name of a column of the schema.

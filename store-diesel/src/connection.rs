@@ -23,6 +23,30 @@ use crate::statement::{fixed_sql, statement_chunks, Key, Param, SqlRow, Stmt, MA
 /// lists of varying lengths) would otherwise grow the cache without bound.
 const MAX_CACHED_STATEMENTS: usize = 256;
 
+/// An id bound as a statement parameter (see [`Db::load_by_ids`]).
+pub(crate) trait IdParam {
+    /// The parameter.
+    fn param(&self) -> Param<'_>;
+}
+
+impl IdParam for &str {
+    fn param(&self) -> Param<'_> {
+        Param::text(self)
+    }
+}
+
+impl IdParam for i64 {
+    fn param(&self) -> Param<'_> {
+        Param::Integer(*self)
+    }
+}
+
+/// The statement `sql(n)` for one chunk of `n` ids, bound after `leading`.
+fn by_ids<'a, T: IdParam>(sql: &impl Fn(usize) -> String, leading: &[Param<'a>], chunk: &'a [T]) -> Stmt<'a> {
+    let params = leading.iter().cloned().chain(chunk.iter().map(IdParam::param)).collect();
+    Stmt::new(sql(chunk.len()), params)
+}
+
 /// Where a connection points.
 #[derive(Debug, Clone)]
 pub(crate) enum Location {
@@ -152,19 +176,34 @@ impl Db {
     /// The rows of a lookup of many ids, a few ids per statement (see [`statement_chunks`]):
     /// `sql(n)` is the statement for `n` ids, which are bound after `leading`. A failure is
     /// reported as `what` failing.
-    pub(crate) fn load_by_ids(
+    pub(crate) fn load_by_ids<T: IdParam>(
         &mut self,
         sql: impl Fn(usize) -> String,
         leading: &[Param<'_>],
-        ids: &[&str],
+        ids: &[T],
         what: &str,
     ) -> Result<Vec<SqlRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
-            let params = leading.iter().cloned().chain(chunk.iter().map(|id| Param::text(id))).collect();
-            out.extend(self.load(Stmt::new(sql(chunk.len()), params)).map_err(|e| error::db(what, e))?);
+            out.extend(self.load(by_ids(&sql, leading, chunk)).map_err(|e| error::db(what, e))?);
         }
         Ok(out)
+    }
+
+    /// [`load_by_ids`](Self::load_by_ids) for a statement that returns no rows: the rows it
+    /// changed.
+    pub(crate) fn execute_by_ids<T: IdParam>(
+        &mut self,
+        sql: impl Fn(usize) -> String,
+        leading: &[Param<'_>],
+        ids: &[T],
+        what: &str,
+    ) -> Result<u64, StoreError> {
+        let mut changed = 0;
+        for chunk in statement_chunks(ids, MAX_ROWS_PER_STATEMENT) {
+            changed += self.execute(by_ids(&sql, leading, chunk)).map_err(|e| error::db(what, e))? as u64;
+        }
+        Ok(changed)
     }
 
     /// Runs SQL without preparing it for reuse (DDL).

@@ -18,7 +18,7 @@ use sync_core::{Column, QueryValue};
 use sync_core::{CompareOp, Expr, Query};
 
 use crate::catalogue::TableInfo;
-use crate::statement::{Param, Stmt};
+use crate::statement::{placeholders, Param, Stmt};
 
 /// The statements of a query: its rows, and its count when asked for.
 pub(crate) struct Plan<'q> {
@@ -106,7 +106,7 @@ fn write_expr<'q>(
         Expr::In { values, .. } if values.is_empty() => sql.push('0'),
         Expr::In { column, values } => {
             let col = info.column_sql(column)?;
-            let marks = vec!["?"; values.len()].join(", ");
+            let marks = placeholders(values.len());
             sql.push_str(&format!("({col} IS NOT NULL AND {col} IN ({marks}))"));
             params.extend(values.iter().map(literal));
         }

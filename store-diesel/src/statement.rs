@@ -49,6 +49,11 @@ impl<'a> Param<'a> {
     }
 }
 
+/// `?, ?, …`: `n` parameter placeholders, comma-separated.
+pub(crate) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// SQLite's bound on parameters per statement (since 3.32).
 pub(crate) const MAX_PARAMS: usize = 32_766;
 /// Rows per many-row statement: past this the statement text costs more than it saves.
@@ -144,7 +149,7 @@ pub(crate) struct RowsShape<'a> {
 impl RowsShape<'_> {
     /// The SQL text of `rows` rows (what walking the statement writes).
     pub(crate) fn sql(&self, rows: usize) -> String {
-        let row = format!("({})", vec!["?"; self.columns].join(", "));
+        let row = format!("({})", placeholders(self.columns));
         let mut sql = String::with_capacity(self.head.len() + rows * (row.len() + 2) + self.tail.len());
         sql.push_str(self.head);
         for i in 0..rows {

@@ -8,7 +8,7 @@ use sync_core::{FailureKind, Operation, OperationError, OperationKind, Operation
 
 use crate::connection::Db;
 use crate::error::{corrupt, db};
-use crate::statement::{fixed_sql, statement_chunks, Cell, Param, SqlRow, Stmt, MAX_ROWS_PER_STATEMENT};
+use crate::statement::{fixed_sql, placeholders, statement_chunks, Cell, Param, SqlRow, Stmt, MAX_ROWS_PER_STATEMENT};
 
 const OPERATIONS: &str = "__operations";
 const ERRORS: &str = "__errors";
@@ -133,7 +133,7 @@ fn filter_clause(filter: &OperationFilter) -> (String, Vec<Param<'_>>) {
                 params.push(Param::text(one));
             }
             many => {
-                terms.push(format!("\"tableName\" IN ({})", vec!["?"; many.len()].join(", ")));
+                terms.push(format!("\"tableName\" IN ({})", placeholders(many.len())));
                 params.extend(many.iter().map(|t| Param::text(t)));
             }
         }
@@ -231,65 +231,44 @@ pub(crate) fn remove_operation(conn: &mut Db, id: u64) -> Result<bool, StoreErro
     Ok(changed > 0)
 }
 
-/// Runs `sql(n)` for the ids, a few per statement (see [`statement_chunks`]), each chunk bound
-/// after `leading`; the rows changed. Ids beyond `i64::MAX` name no row, and are left out.
-fn execute_by_ids(
-    conn: &mut Db,
-    sql: impl Fn(usize) -> String,
-    leading: &[Param<'_>],
-    ids: &[u64],
-    what: &str,
-) -> Result<u64, StoreError> {
-    let ids: Vec<i64> = ids.iter().filter_map(|id| i64::try_from(*id).ok()).collect();
-    let mut changed = 0;
-    for chunk in statement_chunks(&ids, MAX_ROWS_PER_STATEMENT) {
-        let params = leading.iter().cloned().chain(chunk.iter().map(|id| Param::Integer(*id))).collect();
-        changed += conn.execute(Stmt::new(sql(chunk.len()), params)).map_err(|e| db(what, e))? as u64;
-    }
-    Ok(changed)
-}
-
-/// `?, ?, …`: `n` placeholders.
-fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
+/// The ids as SQLite integers; ids beyond `i64::MAX` name no row, and are left out.
+fn row_ids(ids: impl IntoIterator<Item = u64>) -> Vec<i64> {
+    ids.into_iter().filter_map(|id| i64::try_from(id).ok()).collect()
 }
 
 /// Sets the state of the operations `ids`, a few per statement; how many there were.
 pub(crate) fn set_operation_states(conn: &mut Db, ids: &[u64], state: OperationState) -> Result<u64, StoreError> {
-    let sql = |n: usize| format!("UPDATE \"__operations\" SET \"state\" = ? WHERE \"id\" IN ({})", marks(n));
-    execute_by_ids(conn, sql, &[Param::Integer(state.code())], ids, "setting the state of operations")
+    let sql = |n: usize| format!("UPDATE \"__operations\" SET \"state\" = ? WHERE \"id\" IN ({})", placeholders(n));
+    let ids = row_ids(ids.iter().copied());
+    conn.execute_by_ids(sql, &[Param::Integer(state.code())], &ids, "setting the state of operations")
 }
 
 /// Removes the operations of `sent` (id, edit counter when sent) that are still at that edit
 /// counter, with their error rows, a few per statement: the operations are read (without their
 /// snapshots), the ones that still match removed.
 pub(crate) fn remove_sent_operations(conn: &mut Db, sent: &[(u64, u64)]) -> Result<Vec<RemovedOperation>, StoreError> {
-    let mut removed = Vec::with_capacity(sent.len());
-    for chunk in statement_chunks(sent, MAX_ROWS_PER_STATEMENT) {
-        let ids: Vec<i64> = chunk.iter().filter_map(|(id, _)| i64::try_from(*id).ok()).collect();
-        let sql = format!(
+    let heads = |n: usize| {
+        format!(
             "SELECT \"id\", \"kind\", \"tableName\", \"itemId\", \"version\" FROM \"__operations\" WHERE \"id\" IN ({})",
-            marks(ids.len())
-        );
-        let rows = conn
-            .load(Stmt::new(sql, ids.iter().map(|id| Param::Integer(*id)).collect()))
-            .map_err(|e| db("reading sent operations", e))?;
-        let wanted: HashSet<&(u64, u64)> = chunk.iter().collect();
-        let mut matched = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut c = Cells::new(OPERATIONS, row);
-            let (id, kind, table, item_id, version) =
-                (c.uint("id")?, c.kind()?, c.text("tableName")?, c.text("itemId")?, c.uint("version")?);
-            if wanted.contains(&(id, version)) {
-                matched.push(id);
-                removed.push(RemovedOperation { id, kind, table, item_id });
-            }
+            placeholders(n)
+        )
+    };
+    let rows = conn.load_by_ids(heads, &[], &row_ids(sent.iter().map(|(id, _)| *id)), "reading sent operations")?;
+    let wanted: HashSet<&(u64, u64)> = sent.iter().collect();
+    let mut removed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut c = Cells::new(OPERATIONS, row);
+        let (id, kind, table, item_id, version) =
+            (c.uint("id")?, c.kind()?, c.text("tableName")?, c.text("itemId")?, c.uint("version")?);
+        if wanted.contains(&(id, version)) {
+            removed.push(RemovedOperation { id, kind, table, item_id });
         }
-        let ops = |n: usize| format!("DELETE FROM \"__operations\" WHERE \"id\" IN ({})", marks(n));
-        execute_by_ids(conn, ops, &[], &matched, "removing operations")?;
-        let errors = |n: usize| format!("DELETE FROM \"__errors\" WHERE \"operationId\" IN ({})", marks(n));
-        execute_by_ids(conn, errors, &[], &matched, "removing error rows")?;
     }
+    let matched = row_ids(removed.iter().map(|op| op.id));
+    let ops = |n: usize| format!("DELETE FROM \"__operations\" WHERE \"id\" IN ({})", placeholders(n));
+    conn.execute_by_ids(ops, &[], &matched, "removing operations")?;
+    let errors = |n: usize| format!("DELETE FROM \"__errors\" WHERE \"operationId\" IN ({})", placeholders(n));
+    conn.execute_by_ids(errors, &[], &matched, "removing error rows")?;
     Ok(removed)
 }
 
@@ -357,7 +336,7 @@ pub(crate) fn queued_items(conn: &mut Db, table: &str, ids: &[&str]) -> Result<H
     let sql = |n: usize| {
         format!(
             "SELECT DISTINCT \"itemId\" FROM \"__operations\" WHERE \"tableName\" = ? AND \"itemId\" IN ({})",
-            vec!["?"; n].join(", ")
+            placeholders(n)
         )
     };
     let rows = conn.load_by_ids(sql, &[Param::text(table)], ids, "reading queued items")?;
