@@ -325,10 +325,16 @@ pub fn complete_operation(
     tx.remove_operation(op.id)?;
     tx.remove_error(op.id)?;
     let Some(server) = server_item.filter(|_| op.kind != OperationKind::Delete) else { return Ok(()) };
-    if tx.count_operations(&OperationFilter::item(&op.table, &op.item_id))? == 0 {
-        return tx.upsert(&op.table, server);
+    store_answer(tx, &op.table, &op.item_id, server)
+}
+
+/// Stores the server's item of a completed operation: as it is when nothing else is queued for
+/// the item, else only its system columns, into the item and its queued operations.
+fn store_answer(tx: &mut dyn Transaction, table: &str, id: &str, server: &Record) -> Result<(), StoreError> {
+    if tx.count_operations(&OperationFilter::item(table, id))? == 0 {
+        return tx.upsert(table, server);
     }
-    adopt_into_item_and_later_operations(tx, &op.table, &op.item_id, server)
+    adopt_into_item_and_later_operations(tx, table, id, server)
 }
 
 /// A successful push to finish with [`complete_operations`]: the operation, the edit counter it
@@ -365,43 +371,38 @@ pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'
     let sent: Vec<(u64, u64)> = completions.iter().map(|c| (c.op_id, c.sent_version)).collect();
     let mut removed: HashMap<u64, RemovedOperation> =
         tx.remove_sent_operations(&sent)?.into_iter().map(|op| (op.id, op)).collect();
-    // Each completion, in order: removed (with the server's item to store), or not (gone, or
-    // changed since it was sent).
-    let mut done: Vec<(&Completion<'_>, Option<Removed<'_>>)> = Vec::with_capacity(completions.len());
-    // Per completion, its item (`None` for an operation that is gone), and per item, how many.
-    let mut keys: Vec<Option<(String, String)>> = Vec::with_capacity(completions.len());
-    let mut per_item: HashMap<(String, String), usize> = HashMap::with_capacity(completions.len());
+    // Each completion, in order, as it was found.
+    let mut done: Vec<(&Completion<'_>, Found<'_>)> = Vec::with_capacity(completions.len());
     for c in completions {
-        let key = match removed.remove(&c.op_id) {
+        let found = match removed.remove(&c.op_id) {
             Some(op) => {
-                let key = (op.table.clone(), op.item_id.clone());
                 let server = c.server_item.filter(|_| op.kind != OperationKind::Delete);
-                done.push((c, Some((op, server))));
-                Some(key)
+                Found::Removed(op, server)
             }
-            None => {
-                done.push((c, None));
-                tx.operation(c.op_id)?.map(|op| (op.table, op.item_id))
-            }
+            None => Found::Left(tx.operation(c.op_id)?.map(|op| (op.table, op.item_id))),
         };
-        if let Some(key) = &key {
-            *per_item.entry(key.clone()).or_default() += 1;
-        }
-        keys.push(key);
+        done.push((c, found));
+    }
+    let mut per_item: HashMap<(&str, &str), usize> = HashMap::with_capacity(done.len());
+    for key in done.iter().filter_map(|(_, found)| found.item()) {
+        *per_item.entry(key).or_default() += 1;
     }
     // Removed, and the only completion of its item: finished together, set-based. The rest (an
     // item of more than one completion, or of an operation not removed) one by one, below.
     let together: Vec<bool> = done
         .iter()
-        .zip(&keys)
-        .map(|((_, r), key)| r.is_some() && key.as_ref().and_then(|k| per_item.get(k)) == Some(&1))
+        .map(|(_, found)| {
+            matches!(found, Found::Removed(..)) && found.item().and_then(|k| per_item.get(&k)) == Some(&1)
+        })
         .collect();
     let answered: Vec<(&RemovedOperation, &Record)> = done
         .iter()
         .zip(&together)
         .filter(|(_, together)| **together)
-        .filter_map(|((_, r), _)| r.as_ref())
-        .filter_map(|(op, server)| server.map(|server| (op, server)))
+        .filter_map(|((_, found), _)| match found {
+            Found::Removed(op, Some(server)) => Some((op, *server)),
+            _ => None,
+        })
         .collect();
     let mut tables: Vec<&str> = answered.iter().map(|(op, _)| op.table.as_str()).collect();
     tables.sort_unstable();
@@ -424,26 +425,35 @@ pub fn complete_operations(tx: &mut dyn Transaction, completions: &[Completion<'
     // The rest one by one, in order (no other completion touches their items): removed ones store
     // their answers, the others finish as `complete_operation` does (an operation changed since
     // it was sent stays queued; one that is gone has nothing left to do).
-    for ((c, result), together) in done.iter().zip(together) {
-        match result {
-            Some(_) if together => {}
-            Some((op, server)) => {
-                let Some(server) = server else { continue };
-                if tx.count_operations(&OperationFilter::item(&op.table, &op.item_id))? == 0 {
-                    tx.upsert(&op.table, server)?;
-                } else {
-                    adopt_into_item_and_later_operations(tx, &op.table, &op.item_id, server)?;
-                }
-            }
-            None => complete_operation(tx, c.op_id, c.sent_version, c.server_item)?,
+    for ((c, found), together) in done.iter().zip(together) {
+        match found {
+            Found::Removed(..) if together => {}
+            Found::Removed(_, None) => {}
+            Found::Removed(op, Some(server)) => store_answer(tx, &op.table, &op.item_id, server)?,
+            Found::Left(_) => complete_operation(tx, c.op_id, c.sent_version, c.server_item)?,
         }
     }
     Ok(())
 }
 
-/// A completion's operation as [`Transaction::remove_sent_operations`] removed it, with the
-/// server's item to store (`None` for a delete).
-type Removed<'a> = (RemovedOperation, Option<&'a Record>);
+/// What [`complete_operations`] found of a completion's operation.
+enum Found<'a> {
+    /// Removed by [`Transaction::remove_sent_operations`], with the server's item to store
+    /// (`None` for a delete).
+    Removed(RemovedOperation, Option<&'a Record>),
+    /// Not removed: changed since it was sent (its table and item), or gone (`None`).
+    Left(Option<(String, String)>),
+}
+
+impl Found<'_> {
+    /// The table and item of the operation, unless it is gone.
+    fn item(&self) -> Option<(&str, &str)> {
+        match self {
+            Found::Removed(op, _) => Some((op.table.as_str(), op.item_id.as_str())),
+            Found::Left(key) => key.as_ref().map(|(table, id)| (table.as_str(), id.as_str())),
+        }
+    }
+}
 
 /// The server's system columns into the stored item and into the snapshots of the item's
 /// queued operations, their user fields kept (a newer local change is queued behind the push).
